@@ -1,0 +1,144 @@
+"""The stage oracle: the best deployment and routing per stage, knowing the true means.
+
+At each stage k the oracle deploys the best ``<= M_max`` models of the candidate pool ``P_k`` and
+routes with the optimal randomised policy (docs/stageroute.md)::
+
+    V*(P) = max_d sum_m mu_m d_m   s.t.  sum_m c_m d_m <= b,  sum_m d_m = 1,  0 <= d_m <= alpha_m,
+                                        |supp d| <= M_max,  d_m = 0 for m not in P
+
+With task-typed queries the routing has one distribution ``d_j`` per task type j, weighted by the
+task mix w: the value and the cost are averaged over types, the budget and the throughput caps are
+shared (``sum_j w_j d_jm <= alpha_m``), and a model is deployed if any type uses it.
+
+Pseudo-regret of a run is ``sum_k L_k V*_k - sum_t mu_{m_t}(task_t)``. The oracle depends only on the
+scenario, so it is solved once per scenario (and once per distinct pool) and cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .solvers import solve_deploy
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["StageOracle", "stage_oracle", "solve_typed_deploy"]
+
+
+@dataclass(frozen=True)
+class StageOracle:
+    """Per-stage oracle solution.
+
+    Attributes
+    ----------
+    values : ndarray, shape (K,)
+        V*_k, the oracle's expected reward per query in stage k (``-inf`` if infeasible).
+    deployed : ndarray of bool, shape (K, N)
+        The oracle's deployment per stage (the models that carry routing mass).
+    routing : ndarray, shape (K, n_tasks, N)
+        The oracle's routing distribution per stage and task type.
+    total : float
+        ``sum_k L_k V*_k``: the oracle's expected total reward over the horizon.
+    """
+
+    values: np.ndarray
+    deployed: np.ndarray
+    routing: np.ndarray
+    total: float
+
+
+def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
+    """Typed deployment MILP by HiGHS. ``quality`` and ``cost`` have shape (J, n). Returns
+    ``(value, d)`` with ``d`` of shape (J, n), or ``(-inf, None)`` if infeasible."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    quality = np.asarray(quality, dtype=np.float64)
+    cost = np.asarray(cost, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    J, n = quality.shape
+    nd = J * n
+    # Variables: d[j, m] (row-major, J*n), then z[m] (n).
+    obj = np.concatenate([(w[:, None] * quality).ravel(), np.zeros(n)])
+    simplex = np.zeros((J, nd + n))
+    for j in range(J):
+        simplex[j, j * n : (j + 1) * n] = 1.0
+    budget_row = np.concatenate([(w[:, None] * cost).ravel(), np.zeros(n)])[None, :]
+    through = np.zeros((n, nd + n))
+    link = np.zeros((nd, nd + n))
+    for m in range(n):
+        through[m, m:nd:n] = w
+        through[m, nd + m] = -caps[m]
+        for j in range(J):
+            link[j * n + m, j * n + m] = 1.0
+            link[j * n + m, nd + m] = -1.0
+    card = np.concatenate([np.zeros(nd), np.ones(n)])[None, :]
+    res = milp(
+        c=-obj,
+        constraints=[
+            LinearConstraint(simplex, 1.0, 1.0),
+            LinearConstraint(budget_row, -np.inf, budget),
+            LinearConstraint(through, -np.inf, 0.0),
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(card, 0.0, min(k, n)),
+        ],
+        integrality=np.concatenate([np.zeros(nd), np.ones(n)]),
+        bounds=Bounds(np.zeros(nd + n), np.ones(nd + n)),
+        options={"mip_rel_gap": 1e-9},
+    )
+    if res.x is None:
+        return -np.inf, None
+    d = np.clip(res.x[:nd].reshape(J, n), 0.0, 1.0)
+    d /= d.sum(axis=1, keepdims=True)
+    return float(obj[:nd] @ d.ravel()), d
+
+
+def _solve_pool(scenario: Scenario, pool: np.ndarray) -> tuple[float, np.ndarray]:
+    """V* and the routing (n_tasks, N) for one candidate pool."""
+    N, J = scenario.n_models, scenario.n_tasks
+    routing = np.zeros((J, N))
+    if pool.size == 0:
+        return -np.inf, routing
+    caps = scenario.throughput[pool]
+    if J == 1:
+        sol = solve_deploy(
+            scenario.quality_matrix[0, pool], scenario.cost_matrix[0, pool], caps, scenario.budget, scenario.max_deployed
+        )
+        if not sol.feasible:
+            return -np.inf, routing
+        routing[0, pool] = sol.d
+        return sol.value, routing
+    value, d = solve_typed_deploy(
+        scenario.quality_matrix[:, pool],
+        scenario.cost_matrix[:, pool],
+        scenario.task_weights,
+        caps,
+        scenario.budget,
+        scenario.max_deployed,
+    )
+    if d is None:
+        return -np.inf, routing
+    routing[:, pool] = d
+    return value, routing
+
+
+def stage_oracle(scenario: Scenario) -> StageOracle:
+    """Solve the oracle of every stage of ``scenario`` (one solve per distinct candidate pool)."""
+    K, N, J = scenario.n_stages, scenario.n_models, scenario.n_tasks
+    values = np.empty(K)
+    routing = np.zeros((K, J, N))
+    cache: dict[bytes, tuple[float, np.ndarray]] = {}
+    for k in range(K):
+        avail = scenario.availability[k]
+        key = avail.tobytes()
+        if key not in cache:
+            cache[key] = _solve_pool(scenario, np.flatnonzero(avail))
+        values[k], routing[k] = cache[key]
+    deployed = routing.max(axis=1) > 1e-12
+    total = float(values @ scenario.stage_lengths) if np.all(np.isfinite(values)) else -np.inf
+    for a in (values, routing, deployed):
+        a.flags.writeable = False
+    return StageOracle(values=values, deployed=deployed, routing=routing, total=total)

@@ -1,0 +1,115 @@
+"""Named scenario presets.
+
+``make_scenario(name, **overrides)`` builds a validated :class:`~gym_llmroute.scenario.Scenario`;
+``list_scenarios()`` names them and ``register_scenario`` adds one. Presets give every time as a
+fraction of the horizon, so any horizon and number of stages can be asked for.
+
+``paper`` (the world of ``LLMRoute-v0``)
+    A paper-like synthetic stream of 12 models, calibrated on public 2023-2025 releases and prices
+    (../shared/data/llm_market_2023_2025.csv, columns ``release_month``, ``price_in/out_usd_per_1m``
+    and ``mmlu``; see ``gym_llmroute/data/README.md``). The horizon maps July 2023 to July 2025:
+    a model arrives at its release month (those released by July 2023 are there from the start) and
+    the three that their vendor shut down in that window retire. Quality is the model's MMLU score
+    as a success probability; the cost of a query is the list price times 600 input and 300 output
+    tokens, normalised so that GPT-4 (0314) costs 1.0, with +-50% uniform per-query variation. The
+    per-query budget b = 0.05 rules GPT-4-class models out of all but a small share of the traffic,
+    so the budget binds; throughput caps of 0.3 to 0.5 make at least three models necessary and
+    M_max = 4 a real constraint. T = 1728 = 12^3 queries in K = 12 stages (K = T^(1/3), the paper's
+    regime), about 1,780 env steps an episode: short enough for RL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .scenario import ModelSpec, Scenario
+
+__all__ = ["make_scenario", "list_scenarios", "register_scenario", "PRESETS"]
+
+PRESETS: dict[str, tuple[Callable[..., Scenario], str]] = {}
+
+# Horizon of the paper preset: 2023-07 .. 2025-07, 24 months.
+_START_YEAR, _START_MONTH, _MONTHS = 2023, 7, 24
+_IN_TOKENS, _OUT_TOKENS = 600, 300
+_GPT4_QUERY_USD = (_IN_TOKENS * 30.0 + _OUT_TOKENS * 60.0) / 1e6
+
+
+def _month_fraction(month: str) -> float:
+    year, mon = (int(x) for x in month.split("-"))
+    months = (year - _START_YEAR) * 12 + (mon - _START_MONTH)
+    return max(0.0, months / _MONTHS)
+
+
+def _market_model(name, release, price_in, price_out, mmlu, throughput, retired=None) -> ModelSpec:
+    query_usd = (_IN_TOKENS * price_in + _OUT_TOKENS * price_out) / 1e6
+    return ModelSpec(
+        name=name,
+        quality=mmlu / 100.0,
+        cost=round(query_usd / _GPT4_QUERY_USD, 6),
+        throughput=throughput,
+        arrival=_month_fraction(release),
+        retirement=None if retired is None else _month_fraction(retired),
+        cost_spread=0.5,
+        list_price=round((_IN_TOKENS * price_in + _OUT_TOKENS * price_out) / (_IN_TOKENS + _OUT_TOKENS), 4),
+        release=release,
+    )
+
+
+# name, release month, USD per 1M input / output tokens, MMLU, throughput cap, retirement month.
+# Facts from ../shared/data/llm_market_2023_2025.csv; retirements are the vendors' shutdown dates.
+PAPER_CATALOG = (
+    ("gpt-4-0314", "2023-03", 30.00, 60.00, 86.4, 0.30, "2024-06"),
+    ("claude-instant-1", "2023-03", 0.80, 2.40, 73.4, 0.50, "2024-11"),
+    ("gpt-3.5-turbo-0613", "2023-06", 1.50, 2.00, 70.0, 0.50, "2024-09"),
+    ("llama-2-70b-chat", "2023-07", 0.90, 0.90, 63.0, 0.40, None),
+    ("mixtral-8x7b", "2023-12", 0.60, 0.60, 70.6, 0.40, None),
+    ("claude-3-haiku", "2024-03", 0.25, 1.25, 75.2, 0.50, None),
+    ("llama-3-70b", "2024-04", 0.90, 0.90, 82.0, 0.40, None),
+    ("gpt-4o-2024-05-13", "2024-05", 5.00, 15.00, 87.2, 0.35, None),
+    ("claude-3.5-sonnet", "2024-06", 3.00, 15.00, 88.3, 0.35, None),
+    ("gpt-4o-mini", "2024-07", 0.15, 0.60, 82.0, 0.50, None),
+    ("deepseek-v3", "2024-12", 0.27, 1.10, 88.5, 0.30, None),
+    ("gpt-4.1-mini", "2025-04", 0.40, 1.60, 87.5, 0.40, None),
+)
+
+
+def _paper(**overrides: Any) -> Scenario:
+    fields: dict[str, Any] = dict(
+        name="paper",
+        description="paper-like stream of 12 models calibrated on 2023-2025 releases and list prices",
+        models=tuple(_market_model(*row) for row in PAPER_CATALOG),
+        budget=0.05,
+        horizon=1728,
+        n_stages=12,
+        max_deployed=4,
+    )
+    fields.update(overrides)
+    return Scenario(**fields)
+
+
+def register_scenario(name: str, factory: Callable[..., Scenario], summary: str, *, overwrite: bool = False) -> None:
+    """Register a preset: ``factory(**overrides)`` must return a Scenario."""
+    if name in PRESETS and not overwrite:
+        raise ValueError(f"scenario {name!r} is already registered")
+    PRESETS[name] = (factory, summary)
+
+
+def list_scenarios() -> dict[str, str]:
+    """Preset names and their one-line summaries."""
+    return {name: summary for name, (_, summary) in PRESETS.items()}
+
+
+def make_scenario(name: str | Scenario, **overrides: Any) -> Scenario:
+    """Build preset ``name`` (or copy a Scenario) with some fields overridden, validated."""
+    if isinstance(name, Scenario):
+        return name.replace(**overrides) if overrides else name
+    if not isinstance(name, str):
+        raise TypeError(f"scenario must be a preset name or a Scenario, got {type(name).__name__}")
+    if name not in PRESETS:
+        raise ValueError(f"unknown scenario {name!r}; presets are {sorted(PRESETS)}")
+    factory, _ = PRESETS[name]
+    return factory(**overrides)
+
+
+register_scenario("paper", _paper, "paper-like synthetic stream of 12 models (2023-2025 calibration), T=1728, K=12")

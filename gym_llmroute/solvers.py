@@ -1,0 +1,233 @@
+"""Exact solvers for the routing LP and the deployment MILP.
+
+Both are shared by the environment (its stage oracle) and the agents (StageRoute's DeployOPT and
+RouteOPT), and depend on neither.
+
+Routing LP (RouteOPT, docs/stageroute.md)::
+
+    max_p  sum_m u_m p_m   s.t.  sum_m c_m p_m <= b,  sum_m p_m = 1,  0 <= p_m <= alpha_m
+
+is solved in closed form by a Lagrangian sweep: for a multiplier ``lam >= 0`` the Lagrangian is
+maximised by filling the caps greedily in decreasing order of ``u_m - lam * c_m``. The cost of that
+fill falls as ``lam`` grows and only changes where two models swap order (a breakpoint). The optimum
+is the unconstrained fill if it meets the budget; otherwise it mixes the two fills that bracket the
+budget at the breakpoint where the cost crosses ``b`` (both maximise the Lagrangian there, so the mix
+that spends exactly ``b`` satisfies complementary slackness). At most two entries are fractional.
+
+Deployment MILP (DeployOPT and the oracle)::
+
+    max_{d,z} sum_m u_m d_m  s.t.  sum_m c_m d_m <= b,  sum_m d_m = 1,  0 <= d_m <= alpha_m z_m,
+              sum_m z_m <= k,  z_m in {0, 1}
+
+is solved by exact enumeration of the supports for small pools (each support solved by the exact LP)
+and by HiGHS through :func:`scipy.optimize.milp` for large ones. ``scipy`` is imported lazily so that
+``import gym_llmroute`` stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+__all__ = [
+    "RouteSolution",
+    "DeploySolution",
+    "solve_route_lp",
+    "solve_deploy",
+    "solve_deploy_enum",
+    "solve_deploy_milp",
+    "min_cost",
+]
+
+# Relative slack when comparing a cost with the budget: the LP is exact, this only absorbs the
+# rounding of sums of floats.
+_TOL = 1e-9
+# Supports enumerated by ``solve_deploy`` before it hands the problem to HiGHS.
+ENUM_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class RouteSolution:
+    """Optimal routing distribution ``p`` (length n) and its value ``sum u p``; ``p is None`` if
+    the LP is infeasible (caps sum below one, or no mix meets the budget)."""
+
+    p: np.ndarray | None
+    value: float
+
+    @property
+    def feasible(self) -> bool:
+        return self.p is not None
+
+
+@dataclass(frozen=True)
+class DeploySolution:
+    """Optimal deployment: ``support`` (sorted model indices with ``z_m = 1``, at most ``k``), the
+    routing distribution ``d`` over all n models, and its value. ``support`` is empty and ``d`` is
+    None if no deployment is feasible."""
+
+    support: tuple[int, ...]
+    d: np.ndarray | None
+    value: float
+
+    @property
+    def feasible(self) -> bool:
+        return self.d is not None
+
+
+def _fill(order: np.ndarray, caps: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Fill ``caps`` in the given order until the mass reaches one; writes into ``out``."""
+    c = caps[order]
+    before = np.cumsum(c) - c
+    out[order] = np.clip(1.0 - before, 0.0, c)
+    return out
+
+
+def _order(u: np.ndarray, c: np.ndarray, lam: float) -> np.ndarray:
+    # lexsort's last key is primary: score descending, then cost ascending, then index (stable).
+    return np.lexsort((c, -(u - lam * c)))
+
+
+def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
+    """Solve the routing LP exactly.
+
+    Parameters
+    ----------
+    u : array of shape (n,)
+        Per-model value of a query (e.g. UCB of the reward, or the true mean).
+    c : array of shape (n,)
+        Per-model cost of a query (e.g. LCB of the cost, or the true mean), ``>= 0``.
+    caps : array of shape (n,)
+        Throughput caps ``alpha_m`` in ``[0, 1]``.
+    budget : float
+        Per-query budget ``b``.
+
+    Returns
+    -------
+    RouteSolution
+        ``p`` sums to one, respects the caps and spends at most ``budget`` (up to 1e-9 relative).
+    """
+    u = np.asarray(u, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    caps = np.asarray(caps, dtype=np.float64)
+    n = u.shape[0]
+    if n == 0 or caps.sum() < 1.0 - _TOL:
+        return RouteSolution(None, -np.inf)
+    tol = _TOL * max(1.0, abs(budget))
+    p_hi = _fill(_order(u, c, 0.0), caps, np.empty(n))
+    cost_hi = float(c @ p_hi)
+    if cost_hi <= budget + tol:
+        return RouteSolution(p_hi, float(u @ p_hi))
+    # Cheapest fill (the limit lam -> infinity): cost ascending, then value descending.
+    p_lo = _fill(np.lexsort((-u, c)), caps, np.empty(n))
+    cost_lo = float(c @ p_lo)
+    if cost_lo > budget + tol:
+        return RouteSolution(None, -np.inf)
+    # Breakpoints: lam at which a more valuable, more expensive model ties a cheaper one.
+    du = u[:, None] - u[None, :]
+    dc = c[:, None] - c[None, :]
+    mask = (du > 0) & (dc > 0)
+    lams = np.unique(du[mask] / dc[mask])
+    # Midpoints of the intervals between breakpoints, plus one beyond the last: the greedy order is
+    # constant on each interval, and the fill cost is non-increasing from one interval to the next.
+    mids = np.empty(lams.size)
+    mids[:-1] = 0.5 * (lams[:-1] + lams[1:])
+    mids[-1] = 2.0 * lams[-1] + 1.0
+    # Binary search for the first interval whose fill meets the budget; interval "-1" is p_hi.
+    lo, hi = -1, mids.size - 1  # cost(lo) > budget >= cost(hi)
+    p_a, cost_a = p_hi, cost_hi
+    p_b = _fill(_order(u, c, mids[hi]), caps, np.empty(n))
+    cost_b = float(c @ p_b)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        p = _fill(_order(u, c, mids[mid]), caps, np.empty(n))
+        cost = float(c @ p)
+        if cost <= budget + tol:
+            hi, p_b, cost_b = mid, p, cost
+        else:
+            lo, p_a, cost_a = mid, p, cost
+    theta = (budget - cost_b) / (cost_a - cost_b)  # weight of the expensive fill, in [0, 1)
+    theta = min(max(theta, 0.0), 1.0)
+    p = theta * p_a + (1.0 - theta) * p_b
+    return RouteSolution(p, float(u @ p))
+
+
+def min_cost(c, caps, k: int) -> float:
+    """Smallest per-query cost of any routing over at most ``k`` models with the given caps, or
+    ``inf`` if no ``k`` models have caps summing to one. Used to explain infeasible scenarios."""
+    sol = solve_deploy(-np.asarray(c, dtype=np.float64), c, caps, np.inf, k)
+    return -sol.value if sol.feasible else np.inf
+
+
+def _check_deploy_args(u, c, caps, k):
+    u = np.asarray(u, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    caps = np.asarray(caps, dtype=np.float64)
+    if not (u.shape == c.shape == caps.shape and u.ndim == 1):
+        raise ValueError(f"u, c and caps must be 1-D of one length, got {u.shape}, {c.shape}, {caps.shape}")
+    if int(k) < 1:
+        raise ValueError(f"k (the number of models to deploy) must be >= 1, got {k}")
+    return u, c, caps, int(k)
+
+
+def solve_deploy_enum(u, c, caps, budget: float, k: int) -> DeploySolution:
+    """Deployment MILP by enumeration of every support of size ``min(k, n)`` (a support of fewer
+    models is a special case, since a deployed model may carry zero mass)."""
+    u, c, caps, k = _check_deploy_args(u, c, caps, k)
+    n = u.size
+    size = min(k, n)
+    best = DeploySolution((), None, -np.inf)
+    for support in combinations(range(n), size):
+        idx = list(support)
+        sol = solve_route_lp(u[idx], c[idx], caps[idx], budget)
+        if sol.feasible and sol.value > best.value + 1e-12:
+            d = np.zeros(n)
+            d[idx] = sol.p
+            best = DeploySolution(support, d, sol.value)
+    return best
+
+
+def solve_deploy_milp(u, c, caps, budget: float, k: int) -> DeploySolution:
+    """Deployment MILP solved by HiGHS (:func:`scipy.optimize.milp`). Variables are ``d`` (n) then
+    ``z`` (n)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    u, c, caps, k = _check_deploy_args(u, c, caps, k)
+    n = u.size
+    eye = np.eye(n)
+    rows = [
+        LinearConstraint(np.concatenate([np.ones(n), np.zeros(n)])[None, :], 1.0, 1.0),
+        LinearConstraint(np.hstack([eye, -np.diag(caps)]), -np.inf, 0.0),
+        LinearConstraint(np.concatenate([np.zeros(n), np.ones(n)])[None, :], 0.0, min(k, n)),
+    ]
+    if np.isfinite(budget):
+        rows.append(LinearConstraint(np.concatenate([c, np.zeros(n)])[None, :], -np.inf, budget))
+    res = milp(
+        c=-np.concatenate([u, np.zeros(n)]),
+        constraints=rows,
+        integrality=np.concatenate([np.zeros(n), np.ones(n)]),
+        bounds=Bounds(np.zeros(2 * n), np.concatenate([caps, np.ones(n)])),
+        options={"mip_rel_gap": 1e-9},
+    )
+    if res.x is None:
+        return DeploySolution((), None, -np.inf)
+    d = np.clip(res.x[:n], 0.0, caps)
+    d /= d.sum()
+    z = res.x[n:] > 0.5
+    # Models with z = 1 but d = 0 may be reported either way by the solver: the support is the
+    # models that carry mass, completed (for reporting) by the solver's own z.
+    support = tuple(int(i) for i in np.flatnonzero(z | (d > 1e-12))[:k])
+    return DeploySolution(support, d, float(u @ d))
+
+
+def solve_deploy(u, c, caps, budget: float, k: int, enum_limit: int = ENUM_LIMIT) -> DeploySolution:
+    """Solve the deployment MILP exactly: enumeration if the pool has at most ``enum_limit``
+    supports, HiGHS otherwise."""
+    n = np.asarray(u).shape[0]
+    if n == 0:
+        return DeploySolution((), None, -np.inf)
+    if comb(n, min(int(k), n)) <= enum_limit:
+        return solve_deploy_enum(u, c, caps, budget, k)
+    return solve_deploy_milp(u, c, caps, budget, k)

@@ -1,0 +1,169 @@
+"""The simulated world: queries, potential outcomes, stages, throughput, budget and regret.
+
+:class:`World` is the simulator behind :class:`~gym_llmroute.env.LLMRouteEnv`; it knows nothing of
+actions spaces or observations. Given a seed it fixes, in advance and independently of what is
+routed, the task type of every query and every model's potential outcome (reward and cost) for it
+(common random numbers): two agents on the same seed face the same world, as with a replayed trace.
+
+Outcomes are drawn in chunks of :data:`CHUNK` queries, each from its own generator seeded by
+``SeedSequence(seed, spawn_key=(chunk,))``, so memory does not grow with the horizon and query t's
+outcomes do not depend on which queries were looked at before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenario import Scenario
+
+__all__ = ["World", "CHUNK", "sample_outcomes"]
+
+CHUNK = 1024
+
+
+def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int):
+    """Draw ``size`` queries' task types and every model's potential outcome for them.
+
+    Rewards are Bernoulli with the (model, task) quality; costs are the (model, task) mean cost times
+    ``Uniform(1 - cost_spread, 1 + cost_spread)``. Returns ``(tasks (size,), rewards (size, N),
+    costs (size, N))``.
+    """
+    N, J = scenario.n_models, scenario.n_tasks
+    tasks = np.zeros(size, dtype=np.int64) if J == 1 else rng.choice(J, size=size, p=scenario.task_weights)
+    rewards = (rng.random((size, N)) < scenario.quality_matrix[tasks]).astype(np.float64)
+    spread = scenario.cost_spread
+    costs = scenario.cost_matrix[tasks] * (1.0 + spread * (2.0 * rng.random((size, N)) - 1.0))
+    return tasks, rewards, costs
+
+
+class World:
+    """State of one episode: time, stage, deployment, throughput counts, spend, statistics, regret.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The validated scenario; its oracle is solved (once, cached on the scenario) here.
+    """
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.n_models = scenario.n_models
+        self.horizon = scenario.horizon
+        self.n_stages = scenario.n_stages
+        self.bounds = [int(b) for b in scenario.stage_bounds]
+        self.stage_caps = scenario.stage_caps
+        self.total_budget = scenario.budget * scenario.horizon
+        self.hard_budget = scenario.budget_mode == "hard"
+        self.quality = scenario.quality_matrix
+        oracle = scenario.oracle
+        self.vstar = [float(v) for v in oracle.values]
+        # Oracle reward of every query from the start of stage k to the horizon.
+        tail = np.cumsum((oracle.values * scenario.stage_lengths)[::-1])[::-1]
+        self._tail = [float(v) for v in tail] + [0.0]
+        self.oracle_value = oracle.total
+        N = self.n_models
+        self.pulls = np.zeros(N, dtype=np.int64)
+        self.reward_sum = np.zeros(N)
+        self.cost_sum = np.zeros(N)
+        self.counts = np.zeros(N, dtype=np.int64)
+        self.deployed = np.zeros(N, dtype=bool)
+        self.reset(0)
+
+    # ------------------------------------------------------------------ episode
+    def reset(self, seed: int) -> None:
+        """Start an episode whose outcomes are fixed by ``seed`` (an int >= 0)."""
+        self.seed = int(seed)
+        self.t = 0
+        self.stage = 0
+        self.spent = 0.0
+        self.total_reward = 0.0
+        self.regret = 0.0
+        self.budget_exhausted = False
+        self.pulls[:] = 0
+        self.reward_sum[:] = 0.0
+        self.cost_sum[:] = 0.0
+        self.counts[:] = 0
+        self.deployed[:] = False
+        self._chunk = -1
+        self._load_chunk(0)
+
+    def _chunk_arrays(self, chunk: int):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(chunk,))))
+        size = min(CHUNK, self.horizon - chunk * CHUNK)
+        return sample_outcomes(self.scenario, rng, size)
+
+    def _load_chunk(self, chunk: int) -> None:
+        self._tasks, self._rewards, self._costs = self._chunk_arrays(chunk)
+        self._chunk = chunk
+        self._chunk_start = chunk * CHUNK
+
+    def potential_outcomes(self, t: int):
+        """Task type of query t and every model's (reward, cost) for it: ``(task, rewards, costs)``.
+        Depends only on the seed and t, never on what was routed."""
+        if not 0 <= t < self.horizon:
+            raise IndexError(f"query index t must be in [0, {self.horizon}), got {t}")
+        tasks, rewards, costs = self._chunk_arrays(t // CHUNK)
+        i = t % CHUNK
+        return int(tasks[i]), rewards[i].copy(), costs[i].copy()
+
+    @property
+    def task(self) -> int:
+        """Task type of the current query."""
+        return int(self._tasks[self.t - self._chunk_start])
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.horizon or self.budget_exhausted
+
+    @property
+    def stage_start(self) -> int:
+        return self.bounds[self.stage]
+
+    @property
+    def stage_length(self) -> int:
+        return self.bounds[self.stage + 1] - self.bounds[self.stage]
+
+    @property
+    def at_boundary(self) -> bool:
+        """True when the next query starts a stage (a deployment must be chosen first)."""
+        return self.t == self.bounds[self.stage] and not self.done
+
+    # ------------------------------------------------------------------ actions
+    def deploy(self, models) -> None:
+        """Freeze the deployment of the current stage (indices or a bool mask) and reset its counts."""
+        self.deployed[:] = False
+        self.deployed[models] = True
+        self.counts[:] = 0
+
+    def route(self, m: int) -> tuple[float, float]:
+        """Serve the current query with model ``m``; returns its (reward, cost) and advances time.
+
+        The caller guarantees that ``m`` is deployed and below its throughput cap.
+        """
+        i = self.t - self._chunk_start
+        task = int(self._tasks[i])
+        reward = self._rewards.item(i, m)
+        cost = self._costs.item(i, m)
+        self.pulls[m] += 1
+        self.reward_sum[m] += reward
+        self.cost_sum[m] += cost
+        self.counts[m] += 1
+        self.spent += cost
+        self.total_reward += reward
+        self.regret += self.vstar[self.stage] - self.quality.item(task, m)
+        self.t += 1
+        if self.hard_budget and self.spent > self.total_budget:
+            # Every query left unserved costs the oracle's value for it.
+            self.budget_exhausted = True
+            self.regret += self.vstar[self.stage] * (self.bounds[self.stage + 1] - self.t) + self._tail[self.stage + 1]
+        elif self.t < self.horizon:
+            if self.t == self.bounds[self.stage + 1]:
+                self.stage += 1
+            if self.t - self._chunk_start >= CHUNK:
+                self._load_chunk(self._chunk + 1)
+        return reward, cost
+
+    @property
+    def cap_left(self) -> np.ndarray:
+        """Queries each model can still serve in the current stage (0 if not deployed)."""
+        return np.where(self.deployed, self.stage_caps[self.stage] - self.counts, 0)
