@@ -13,12 +13,53 @@ from .presets import make_scenario
 from .scenario import Scenario
 from .world import World
 
-__all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE"]
+__all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
 
 DEPLOY, ROUTE = 0, 1
 _PHASE_NAMES = ("deploy", "route")
 # Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set.
 SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode")
+
+
+def deploy_mask(available, picked, throughput, max_deployed: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Valid actions of a deploy phase, bool of shape (N + 1,).
+
+    Adding model i is valid if it is available, not picked, and the picked set plus i can still reach
+    throughput caps summing to one within ``max_deployed`` models; committing (index N) is valid once
+    the picked caps sum to one.
+    """
+    available = np.asarray(available, dtype=bool)
+    picked = np.asarray(picked, dtype=bool)
+    alpha = np.asarray(throughput, dtype=np.float64)
+    n = available.size
+    mask = np.zeros(n + 1, dtype=bool) if out is None else out
+    mask[:] = False
+    cand = available & ~picked
+    have = float(alpha[picked].sum())
+    slots_after = max_deployed - int(picked.sum()) - 1
+    if slots_after >= 0 and cand.any():
+        idx = np.flatnonzero(cand)
+        a = alpha[idx]
+        ranked = np.sort(a)[::-1]
+        top_r = ranked[:slots_after].sum()
+        top_r1 = ranked[: slots_after + 1].sum()
+        # Best caps reachable with i and at most slots_after others: the top slots_after + 1 caps if i
+        # can be one of them, else i's cap plus the top slots_after.
+        in_top = a >= (ranked[slots_after] if slots_after < ranked.size else -np.inf)
+        reach = np.where(in_top, have + top_r1, have + a + top_r)
+        mask[idx] = reach >= 1.0 - 1e-9
+    mask[n] = bool(picked.any()) and have >= 1.0 - 1e-9
+    return mask
+
+
+def mask_from_obs(obs: dict[str, np.ndarray], max_deployed: int) -> np.ndarray:
+    """The valid actions of the next step computed from a single (unbatched) observation alone;
+    equal to ``env.action_masks()``. Agents use it, since SB3's ``predict`` receives no mask."""
+    if obs["phase"][0] < 0.5:
+        return deploy_mask(obs["available"] > 0.5, obs["picked"] > 0.5, obs["throughput"], max_deployed)
+    mask = np.zeros(obs["deployed"].size + 1, dtype=bool)
+    mask[:-1] = (obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)
+    return mask
 
 
 class LLMRouteEnv(gym.Env):
@@ -315,27 +356,9 @@ class LLMRouteEnv(gym.Env):
         self._deploy_mask()
 
     def _deploy_mask(self) -> None:
-        """Valid deploy actions: adds that keep a full-capacity set reachable, and commit."""
-        w = self.world
-        mask = self._mask
-        picked = self._picked
-        alpha = self._alpha
-        cand = self.scenario.availability[w.stage] & ~picked
-        have = float(alpha[picked].sum())
-        slots_after = self.scenario.max_deployed - int(picked.sum()) - 1
-        mask[:] = False
-        if slots_after >= 0 and cand.any():
-            idx = np.flatnonzero(cand)
-            a = alpha[idx]
-            ranked = np.sort(a)[::-1]
-            top_r = ranked[:slots_after].sum()
-            top_r1 = ranked[: slots_after + 1].sum()
-            # Best caps reachable with i and at most slots_after others: the top slots_after + 1 caps if
-            # i can be one of them, else i's cap plus the top slots_after.
-            in_top = a >= (ranked[slots_after] if slots_after < ranked.size else -np.inf)
-            reach = np.where(in_top, have + top_r1, have + a + top_r)
-            mask[idx] = reach >= 1.0 - 1e-9
-        mask[self.n_models] = picked.any() and have >= 1.0 - 1e-9
+        deploy_mask(
+            self.scenario.availability[self.world.stage], self._picked, self._alpha, self.scenario.max_deployed, self._mask
+        )
 
     def _deploy_step(self, a: int):
         N = self.n_models
