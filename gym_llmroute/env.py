@@ -219,13 +219,13 @@ class LLMRouteEnv(gym.Env):
         self.world = World(s)
         self.action_space = spaces.Discrete(N + 1)
         c_hi = float(s.cost_range[1])
-        inf = np.float32(np.inf)
         layout: list[tuple[str, int, float, float]] = [
             ("phase", 1, 0.0, 1.0),
             ("stage", 1, 0.0, 1.0),
             ("time", 1, 0.0, 1.0),
             ("stage_progress", 1, 0.0, 1.0),
-            ("budget_per_query", 1, -inf, inf),
+            # Remaining budget over remaining queries lies in [-c_2 * T, b * T].
+            ("budget_per_query", 1, -c_hi * s.horizon, s.budget * s.horizon),
             ("available", N, 0.0, 1.0),
             ("deployed", N, 0.0, 1.0),
             ("picked", N, 0.0, 1.0),
@@ -395,6 +395,16 @@ class LLMRouteEnv(gym.Env):
         self._mask[:] = False
         self._mask[: self.n_models] = self._picked
         self._picked[:] = False
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_view"]  # views into _buf: pickling would turn them into copies
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._view = {key: self._buf[sl] for key, sl in self._slices}
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

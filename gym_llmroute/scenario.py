@@ -349,24 +349,17 @@ class Scenario:
         return np.diff(self.stage_bounds)
 
     @cached_property
-    def arrival_index(self) -> np.ndarray:
-        """Query index at which each model arrives."""
-        return np.array([math.ceil(m.arrival * self.horizon - 1e-9) for m in self.models], dtype=np.int64)
-
-    @cached_property
-    def retirement_index(self) -> np.ndarray:
-        """Query index at which each model retires (horizon + 1 if never)."""
-        return np.array(
-            [self.horizon + 1 if m.retirement is None else math.ceil(m.retirement * self.horizon - 1e-9) for m in self.models],
-            dtype=np.int64,
-        )
-
-    @cached_property
     def availability(self) -> np.ndarray:
         """Candidate pool per stage, shape (n_stages, n_models), bool: arrived at or before the stage
         start and not retired by then."""
-        start = self.stage_bounds[:-1, None]
-        out = (self.arrival_index[None, :] <= start) & (self.retirement_index[None, :] > start)
+        # Compared as fractions of the horizon, so that the pools do not depend on the horizon's length.
+        if self.stage_starts is None:
+            start = (np.arange(self.n_stages) / self.n_stages)[:, None]
+        else:
+            start = np.asarray(self.stage_starts)[:, None]
+        arrival = np.array([m.arrival for m in self.models])[None, :]
+        retire = np.array([np.inf if m.retirement is None else m.retirement for m in self.models])[None, :]
+        out = (arrival <= start + 1e-9) & (retire > start + 1e-9)
         out.flags.writeable = False
         return out
 

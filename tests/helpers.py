@@ -1,0 +1,59 @@
+"""Small scenarios and rollout helpers shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gym_llmroute import ModelSpec, Scenario
+
+
+def tiny_scenario(**overrides) -> Scenario:
+    """Three models, two from the start and one arriving mid-horizon; the budget binds."""
+    fields = dict(
+        name="tiny",
+        models=(
+            ModelSpec("cheap", quality=0.5, cost=0.1, throughput=0.6, cost_spread=0.5, list_price=1.0),
+            ModelSpec("strong", quality=0.9, cost=1.0, throughput=0.6, cost_spread=0.2, list_price=10.0),
+            ModelSpec("new", quality=0.8, cost=0.2, throughput=0.5, arrival=0.5, list_price=2.0),
+        ),
+        budget=0.5,
+        horizon=200,
+        n_stages=4,
+        max_deployed=2,
+    )
+    fields.update(overrides)
+    return Scenario(**fields)
+
+
+def rollout(env, seed: int, actions_rng: np.random.Generator, p_invalid: float = 0.0, max_steps: int = 100_000):
+    """Play masked-random actions (with probability p_invalid a uniformly random action instead);
+    returns the list of (obs, reward, terminated, truncated, info) per step, reset first."""
+    obs, info = env.reset(seed=seed)
+    out = [(obs, 0.0, False, False, info)]
+    n = env.action_space.n
+    for _ in range(max_steps):
+        if actions_rng.random() < p_invalid:
+            a = int(actions_rng.integers(n))
+        else:
+            a = int(actions_rng.choice(np.flatnonzero(info["action_mask"])))
+        obs, r, term, trunc, info = env.step(a)
+        out.append((obs, r, term, trunc, info))
+        if term or trunc:
+            break
+    return out
+
+
+def assert_same_step(a, b) -> None:
+    """Two (obs, reward, terminated, truncated, info) tuples are identical."""
+    obs_a, r_a, te_a, tr_a, info_a = a
+    obs_b, r_b, te_b, tr_b, info_b = b
+    assert obs_a.keys() == obs_b.keys()
+    for k in obs_a:
+        np.testing.assert_array_equal(obs_a[k], obs_b[k], err_msg=k)
+    assert (r_a, te_a, tr_a) == (r_b, te_b, tr_b)
+    assert info_a.keys() == info_b.keys()
+    for k in info_a:
+        if isinstance(info_a[k], np.ndarray):
+            np.testing.assert_array_equal(info_a[k], info_b[k], err_msg=k)
+        else:
+            assert info_a[k] == info_b[k], k
