@@ -77,17 +77,21 @@ class DeploySolution:
         return self.d is not None
 
 
-def _fill(order: np.ndarray, caps: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Fill ``caps`` in the given order until the mass reaches one; writes into ``out``."""
-    c = caps[order]
-    before = np.cumsum(c) - c
-    out[order] = np.clip(1.0 - before, 0.0, c)
-    return out
+def _fill(order, caps: list[float], n: int) -> list[float]:
+    """Fill ``caps`` in the given order until the mass reaches one."""
+    p = [0.0] * n
+    mass = 1.0
+    for i in order:
+        take = caps[i] if caps[i] < mass else mass
+        p[i] = take
+        mass -= take
+        if mass <= 0.0:
+            break
+    return p
 
 
-def _order(u: np.ndarray, c: np.ndarray, lam: float) -> np.ndarray:
-    # lexsort's last key is primary: score descending, then cost ascending, then index (stable).
-    return np.lexsort((c, -(u - lam * c)))
+def _cost(c: list[float], p: list[float]) -> float:
+    return sum(ci * pi for ci, pi in zip(c, p, strict=True))
 
 
 def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
@@ -108,50 +112,53 @@ def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
     -------
     RouteSolution
         ``p`` sums to one, respects the caps and spends at most ``budget`` (up to 1e-9 relative).
+
+    Notes
+    -----
+    Plain Python on lists: the LP is solved for a deployed set of a few models once per query, where
+    NumPy's per-call overhead would dominate. The sweep visits O(log n) of the O(n^2) breakpoints.
     """
-    u = np.asarray(u, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
-    caps = np.asarray(caps, dtype=np.float64)
-    n = u.shape[0]
-    if n == 0 or caps.sum() < 1.0 - _TOL:
+    u = np.asarray(u, dtype=np.float64).tolist()
+    c = np.asarray(c, dtype=np.float64).tolist()
+    caps = np.asarray(caps, dtype=np.float64).tolist()
+    n = len(u)
+    if n == 0 or sum(caps) < 1.0 - _TOL:
         return RouteSolution(None, -np.inf)
     tol = _TOL * max(1.0, abs(budget))
-    p_hi = _fill(_order(u, c, 0.0), caps, np.empty(n))
-    cost_hi = float(c @ p_hi)
+    idx = range(n)
+    # Greedy order for a multiplier: score descending, then cost ascending (the limit from the right).
+    p_hi = _fill(sorted(idx, key=lambda i: (-u[i], c[i])), caps, n)
+    cost_hi = _cost(c, p_hi)
     if cost_hi <= budget + tol:
-        return RouteSolution(p_hi, float(u @ p_hi))
+        return RouteSolution(np.array(p_hi), _cost(u, p_hi))
     # Cheapest fill (the limit lam -> infinity): cost ascending, then value descending.
-    p_lo = _fill(np.lexsort((-u, c)), caps, np.empty(n))
-    cost_lo = float(c @ p_lo)
+    p_lo = _fill(sorted(idx, key=lambda i: (c[i], -u[i])), caps, n)
+    cost_lo = _cost(c, p_lo)
     if cost_lo > budget + tol:
         return RouteSolution(None, -np.inf)
-    # Breakpoints: lam at which a more valuable, more expensive model ties a cheaper one.
-    du = u[:, None] - u[None, :]
-    dc = c[:, None] - c[None, :]
-    mask = (du > 0) & (dc > 0)
-    lams = np.unique(du[mask] / dc[mask])
-    # Midpoints of the intervals between breakpoints, plus one beyond the last: the greedy order is
-    # constant on each interval, and the fill cost is non-increasing from one interval to the next.
-    mids = np.empty(lams.size)
-    mids[:-1] = 0.5 * (lams[:-1] + lams[1:])
-    mids[-1] = 2.0 * lams[-1] + 1.0
-    # Binary search for the first interval whose fill meets the budget; interval "-1" is p_hi.
-    lo, hi = -1, mids.size - 1  # cost(lo) > budget >= cost(hi)
-    p_a, cost_a = p_hi, cost_hi
-    p_b = _fill(_order(u, c, mids[hi]), caps, np.empty(n))
-    cost_b = float(c @ p_b)
+    # Breakpoints: multipliers at which a more valuable, more expensive model ties a cheaper one.
+    lams = sorted(
+        {(u[i] - u[j]) / (c[i] - c[j]) for i in idx for j in idx if u[i] > u[j] and c[i] > c[j]}
+    )
+    # The greedy order is constant between breakpoints and the fill cost falls from one interval to
+    # the next. Binary search over interval midpoints (plus one beyond the last breakpoint) for the
+    # first whose fill meets the budget; "interval -1" is p_hi, the last one is p_lo.
+    lo, hi = -1, len(lams)
+    p_a, cost_a, p_b, cost_b = p_hi, cost_hi, p_lo, cost_lo
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        p = _fill(_order(u, c, mids[mid]), caps, np.empty(n))
-        cost = float(c @ p)
+        lam = 0.5 * (lams[mid] + lams[mid + 1]) if mid + 1 < len(lams) else 2.0 * lams[mid] + 1.0
+        p = _fill(sorted(idx, key=lambda i: (c[i] * lam - u[i], c[i])), caps, n)
+        cost = _cost(c, p)
         if cost <= budget + tol:
             hi, p_b, cost_b = mid, p, cost
         else:
             lo, p_a, cost_a = mid, p, cost
-    theta = (budget - cost_b) / (cost_a - cost_b)  # weight of the expensive fill, in [0, 1)
-    theta = min(max(theta, 0.0), 1.0)
-    p = theta * p_a + (1.0 - theta) * p_b
-    return RouteSolution(p, float(u @ p))
+    # Both bracketing fills maximise the Lagrangian at the breakpoint between them: the mix that spends
+    # exactly the budget is optimal (weight theta on the expensive fill).
+    theta = min(max((budget - cost_b) / (cost_a - cost_b), 0.0), 1.0)
+    p = np.array(p_a) * theta + np.array(p_b) * (1.0 - theta)
+    return RouteSolution(p, _cost(u, p.tolist()))
 
 
 def min_cost(c, caps, k: int) -> float:
