@@ -129,10 +129,16 @@ class LLMRouteEnv(gym.Env):
     ``price``              (N,)     public list price over the catalog's largest (0 if unknown)
     ``release``            (N,)     arrival time as a fraction of the horizon (public)
     ``task``               (J,)     one-hot task type of the current query (typed scenarios only)
+    ``task_pulls``         (J*N,)   queries of task type j routed to model m, at slot ``j * N + m``
+                                    (typed scenarios only, like the two keys below)
+    ``task_mean_reward``   (J*N,)   empirical mean reward of model m on task type j (0 if none)
+    ``task_mean_cost``     (J*N,)   empirical mean cost of model m on task type j (0 if none)
     =====================  =======  ==============================================================
 
-    ``pulls``, ``mean_reward`` and ``mean_cost`` are the sufficient statistics of the history, so a
-    memoryless policy can act well. Returned arrays are fresh copies.
+    ``pulls``, ``mean_reward`` and ``mean_cost`` (and, with typed queries, their per-task versions)
+    are the sufficient statistics of the history, so a memoryless policy can act well. Returned
+    arrays are fresh copies. With ``scenario.feedback_delay = d > 0`` these statistics lag: query t's
+    outcome enters them only after query t + d is routed (the step reward is still paid at once).
 
     ## Rewards
 
@@ -167,7 +173,10 @@ class LLMRouteEnv(gym.Env):
     ## Arguments
 
     * ``scenario``: a preset name (see ``gym_llmroute.list_scenarios()``) or a ``Scenario``;
-      default ``"paper"`` (12 models, T = 1728, K = 12, M_max = 4, b = 0.05).
+      default ``"paper"`` (12 models, T = 1728, K = 12, M_max = 4, b = 0.05). The realistic worlds
+      (docs/worlds.md) are the presets ``"market"`` (``LLMRoute-Market-v0``), ``"typed"``
+      (``LLMRoute-Typed-v0``), ``"trace"`` (``LLMRoute-Trace-v0``), ``"market-drift"`` and
+      ``"market-delay"``; price changes, quality drift and feedback delay are scenario fields.
     * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``: override the
       scenario's fields (see :class:`~gym_llmroute.scenario.Scenario`).
     * ``invalid_action_penalty``: float >= 0 subtracted from the reward of an invalid action; default 0.
@@ -239,6 +248,10 @@ class LLMRouteEnv(gym.Env):
         ]
         if J > 1:
             layout.append(("task", J, 0.0, 1.0))
+            # Per (task, model) statistics, flattened task-major: slot j * N + m.
+            layout.append(("task_pulls", J * N, 0.0, float(s.horizon)))
+            layout.append(("task_mean_reward", J * N, 0.0, 1.0))
+            layout.append(("task_mean_cost", J * N, 0.0, c_hi))
         self._slices: list[tuple[str, slice]] = []
         pos = 0
         obs_spaces = {}
@@ -272,6 +285,9 @@ class LLMRouteEnv(gym.Env):
         v = self._view
         for key in ("time", "stage_progress", "deployed", "capacity_left", "pulls", "mean_reward", "mean_cost"):
             v[key][:] = 0.0
+        if self.scenario.n_tasks > 1:
+            for key in ("task_pulls", "task_mean_reward", "task_mean_cost"):
+                v[key][:] = 0.0
         v["budget_per_query"][0] = self.scenario.budget
         self._start_deploy()
         self._set_task()
@@ -305,12 +321,22 @@ class LLMRouteEnv(gym.Env):
         stage = w.stage
         length = w.stage_length
         reward, cost = w.route(a)
-        # In-place observation update for the routed model.
+        # In-place observation update for the model whose outcome was revealed: the routed one, or
+        # with feedback delay the one routed feedback_delay queries ago (none early in the episode).
         v = self._view
-        n = w.pulls[a]
-        v["pulls"][a] = n
-        v["mean_reward"][a] = w.reward_sum[a] / n
-        v["mean_cost"][a] = w.cost_sum[a] / n
+        r = w.revealed
+        if r >= 0:
+            n = w.pulls[r]
+            v["pulls"][r] = n
+            v["mean_reward"][r] = w.reward_sum[r] / n
+            v["mean_cost"][r] = w.cost_sum[r] / n
+            if w.typed:
+                j = w.revealed_task
+                n = w.task_pulls[j, r]
+                slot = j * self.n_models + r
+                v["task_pulls"][slot] = n
+                v["task_mean_reward"][slot] = w.task_reward_sum[j, r] / n
+                v["task_mean_cost"][slot] = w.task_cost_sum[j, r] / n
         left = w.stage_caps[stage, a] - w.counts[a]
         v["capacity_left"][a] = left / length
         if left <= 0:

@@ -12,6 +12,12 @@ shared (``sum_j w_j d_jm <= alpha_m``), and a model is deployed if any type uses
 
 Pseudo-regret of a run is ``sum_k L_k V*_k - sum_t mu_{m_t}(task_t)``. The oracle depends only on the
 scenario, so it is solved once per scenario (and once per distinct pool) and cached.
+
+Non-stationary scenarios (price changes, quality drift) are solved per stage with the stage's means
+(``scenario.stage_quality`` and ``scenario.stage_cost``): the averages over the stage's queries, so
+that a price change inside a stage counts for the queries after it. These are the exact expected
+reward and spend of a routing distribution held fixed over the stage, which is what the oracle plays;
+the pseudo-regret of a routed query then uses the routed model's stage mean too.
 """
 
 from __future__ import annotations
@@ -96,24 +102,25 @@ def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
     return float(obj[:nd] @ d.ravel()), d
 
 
-def _solve_pool(scenario: Scenario, pool: np.ndarray) -> tuple[float, np.ndarray]:
-    """V* and the routing (n_tasks, N) for one candidate pool."""
+def _solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
+    """V* and the routing (n_tasks, N) for one candidate pool, with the given (n_tasks, N) means
+    (default: the scenario's stationary means)."""
+    quality = scenario.quality_matrix if quality is None else quality
+    cost = scenario.cost_matrix if cost is None else cost
     N, J = scenario.n_models, scenario.n_tasks
     routing = np.zeros((J, N))
     if pool.size == 0:
         return -np.inf, routing
     caps = scenario.throughput[pool]
     if J == 1:
-        sol = solve_deploy(
-            scenario.quality_matrix[0, pool], scenario.cost_matrix[0, pool], caps, scenario.budget, scenario.max_deployed
-        )
+        sol = solve_deploy(quality[0, pool], cost[0, pool], caps, scenario.budget, scenario.max_deployed)
         if not sol.feasible:
             return -np.inf, routing
         routing[0, pool] = sol.d
         return sol.value, routing
     value, d = solve_typed_deploy(
-        scenario.quality_matrix[:, pool],
-        scenario.cost_matrix[:, pool],
+        quality[:, pool],
+        cost[:, pool],
         scenario.task_weights,
         caps,
         scenario.budget,
@@ -131,11 +138,18 @@ def stage_oracle(scenario: Scenario) -> StageOracle:
     values = np.empty(K)
     routing = np.zeros((K, J, N))
     cache: dict[bytes, tuple[float, np.ndarray]] = {}
+    stationary = scenario.stationary
     for k in range(K):
         avail = scenario.availability[k]
         key = avail.tobytes()
-        if key not in cache:
-            cache[key] = _solve_pool(scenario, np.flatnonzero(avail))
+        if stationary:
+            if key not in cache:
+                cache[key] = _solve_pool(scenario, np.flatnonzero(avail))
+        else:
+            q, c = scenario.stage_quality[k], scenario.stage_cost[k]
+            key += q.tobytes() + c.tobytes()
+            if key not in cache:
+                cache[key] = _solve_pool(scenario, np.flatnonzero(avail), q, c)
         values[k], routing[k] = cache[key]
     deployed = routing.max(axis=1) > 1e-12
     total = float(values @ scenario.stage_lengths) if np.all(np.isfinite(values)) else -np.inf

@@ -16,6 +16,12 @@ fraction of the horizon, so any horizon and number of stages can be asked for.
     so the budget binds; throughput caps of 0.3 to 0.5 make at least three models necessary and
     M_max = 4 a real constraint. T = 1728 = 12^3 queries in K = 12 stages (K = T^(1/3), the paper's
     regime), about 1,780 env steps an episode: short enough for RL.
+
+``market``, ``market-drift``, ``market-delay``, ``typed``, ``trace``
+    The realistic worlds of docs/worlds.md (``gym_llmroute/market.py`` and ``gym_llmroute/trace.py``):
+    the 2023-2025 market stream with token costs and price cuts (and its variants with quality drift
+    and delayed feedback), RouterBench's models with task-typed queries, and the replay of the
+    shipped trace.
 """
 
 from __future__ import annotations
@@ -113,3 +119,40 @@ def make_scenario(name: str | Scenario, **overrides: Any) -> Scenario:
 
 
 register_scenario("paper", _paper, "paper-like synthetic stream of 12 models (2023-2025 calibration), T=1728, K=12")
+
+
+# Realistic worlds (docs/worlds.md). Their modules are imported on first use, so that
+# ``import gym_llmroute`` stays light.
+def _market(**overrides: Any) -> Scenario:
+    from .market import market_scenario
+
+    return market_scenario(**overrides)
+
+
+def _market_drift(**overrides: Any) -> Scenario:
+    overrides = {"name": "market-drift", "drift": -0.15, **overrides}
+    return _market(**overrides)
+
+
+def _market_delay(**overrides: Any) -> Scenario:
+    overrides = {"name": "market-delay", "feedback_delay": 50, **overrides}
+    return _market(**overrides)
+
+
+def _typed(**overrides: Any) -> Scenario:
+    from .market import typed_scenario
+
+    return typed_scenario(**overrides)
+
+
+def _trace(**overrides: Any) -> Scenario:
+    from .trace import demo_trace_scenario
+
+    return demo_trace_scenario(**overrides)
+
+
+register_scenario("market", _market, "34 models of the 2023-2025 market: release months, token costs, price cuts")
+register_scenario("market-drift", _market_drift, "market with quality drift -0.15 per horizon after each release")
+register_scenario("market-delay", _market_delay, "market with feedback delayed by 50 queries")
+register_scenario("typed", _typed, "RouterBench's 11 models, 4 task types, per-(model, task) quality and cost; T=1728")
+register_scenario("trace", _trace, "replay of the shipped 600-row trace (typed world's models and tasks); T=1728")

@@ -64,6 +64,14 @@ class ModelSpec:
         Public list price (USD per 1M tokens, blended), metadata an agent may use.
     release : str
         Public release date (metadata, e.g. "2024-05").
+    drift : float
+        Slow quality drift (off by default): the mean reward of query t is
+        ``quality + drift * max(0, t / horizon - arrival)`` (linear from the arrival, per task type
+        alike). Must keep every quality in [0, 1] up to the horizon.
+    price_changes : tuple of (time, factor) pairs
+        Price changes (off by default): from time ``time`` (a fraction of the horizon in (0, 1),
+        increasing) on, the model's cost is ``factor * cost`` (factor > 0, relative to ``cost``, not
+        to the previous change). A price cut to half is ``((0.4, 0.5),)``.
     """
 
     name: str
@@ -75,6 +83,8 @@ class ModelSpec:
     cost_spread: float = 0.0
     list_price: float | None = None
     release: str = ""
+    drift: float = 0.0
+    price_changes: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"ModelSpec({self.name!r})"
@@ -106,6 +116,29 @@ class ModelSpec:
             raise ValueError(f"{where}.list_price must be None or >= 0, got {self.list_price!r}")
         if not isinstance(self.release, str):
             raise TypeError(f"{where}.release must be a string, got {self.release!r}")
+        if not _is_real(self.drift) or not math.isfinite(self.drift):
+            raise ValueError(f"{where}.drift must be a finite number (quality change per horizon), got {self.drift!r}")
+        end = np.atleast_1d(quality) + self.drift * (1.0 - self.arrival)
+        if np.any(end < 0.0) or np.any(end > 1.0):
+            raise ValueError(
+                f"{where}.drift={self.drift!r} takes quality {self.quality!r} outside [0, 1] before the horizon "
+                f"(it reaches {end.tolist()})"
+            )
+        changes = self.price_changes
+        try:
+            changes = tuple((float(t), float(f)) for t, f in changes)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}.price_changes must be a sequence of (time, factor) pairs, got {changes!r}"
+            ) from None
+        times = [t for t, _ in changes]
+        if any(not 0.0 < t < 1.0 for t in times) or any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            raise ValueError(
+                f"{where}.price_changes times must be increasing fractions of the horizon in (0, 1), got {self.price_changes!r}"
+            )
+        if any(not (f > 0.0 and math.isfinite(f)) for _, f in changes):
+            raise ValueError(f"{where}.price_changes factors must be finite and > 0, got {self.price_changes!r}")
+        object.__setattr__(self, "price_changes", changes)
 
     @property
     def n_tasks(self) -> int:
@@ -141,6 +174,19 @@ class Scenario:
         first 0.0. None gives equal stages.
     name, description : str
         Shown by ``llmroute scenarios`` and in renders.
+    feedback_delay : int
+        Delayed feedback (off by default): the outcome of query t is revealed ``feedback_delay``
+        queries later (after query ``t + feedback_delay`` is routed). The reward is still paid when
+        the query is routed; only the statistics an agent observes lag. Outcomes still pending at
+        the end of the episode are never revealed.
+    outcomes : object or None
+        The outcome sampler hook: None draws Bernoulli rewards and ``cost_spread`` costs from the
+        models' means. Otherwise an object with ``sample(scenario, rng, start, size)`` returning
+        ``(tasks (size,), rewards (size, N), costs (size, N))`` for queries ``start .. start+size-1``
+        (see :func:`gym_llmroute.world.sample_outcomes`), optionally ``validate(scenario)`` (called
+        on construction; raises if the models' means disagree with what it samples) and
+        ``cost_range(scenario)`` (the smallest and largest per-query cost it can draw). The token
+        cost model of the market worlds and the trace replay are such samplers.
     """
 
     models: tuple[ModelSpec, ...]
@@ -154,6 +200,8 @@ class Scenario:
     stage_starts: tuple[float, ...] | None = None
     name: str = "custom"
     description: str = ""
+    feedback_delay: int = 0
+    outcomes: Any = None
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
@@ -232,6 +280,21 @@ class Scenario:
             object.__setattr__(self, "stage_starts", starts)
         if not isinstance(self.name, str) or not isinstance(self.description, str):
             raise TypeError("Scenario.name and Scenario.description must be strings")
+        delay = self.feedback_delay
+        if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or not 0 <= delay < self.horizon:
+            raise ValueError(
+                f"Scenario.feedback_delay must be an integer in [0, horizon={self.horizon}) (queries), got {delay!r}"
+            )
+        object.__setattr__(self, "feedback_delay", int(delay))
+        if self.outcomes is not None:
+            if not callable(getattr(self.outcomes, "sample", None)):
+                raise TypeError(
+                    "Scenario.outcomes must be None or an object with a sample(scenario, rng, start, size) method, "
+                    f"got {type(self.outcomes).__name__}"
+                )
+            validate = getattr(self.outcomes, "validate", None)
+            if callable(validate):
+                validate(self)
 
         bounds = self.stage_bounds
         if np.any(np.diff(bounds) < 1):
@@ -262,7 +325,7 @@ class Scenario:
             from .solvers import min_cost
 
             pool = np.flatnonzero(avail[k])
-            c = self.cost_matrix[:, pool].T @ self.task_weights
+            c = self.stage_cost[k][:, pool].T @ self.task_weights
             cheapest = min_cost(c, self.throughput[pool], self.max_deployed)
             raise ValueError(
                 f"Scenario infeasible: budget={self.budget:g} per query cannot be met at stage {k}: the cheapest "
@@ -329,9 +392,95 @@ class Scenario:
 
     @cached_property
     def cost_range(self) -> tuple[float, float]:
-        """(c_1, c_2): the smallest and largest per-query cost any model can charge."""
+        """(c_1, c_2): the smallest and largest per-query cost any model can charge (over the price
+        changes too; the outcome sampler's own range if it has one)."""
+        hook = getattr(self.outcomes, "cost_range", None)
+        if callable(hook):
+            lo, hi = hook(self)
+            return float(lo), float(hi)
         spread = self.cost_spread[None, :]
-        return (float(np.min(self.cost_matrix * (1 - spread))), float(np.max(self.cost_matrix * (1 + spread))))
+        factors = [(1.0,) + tuple(f for _, f in m.price_changes) for m in self.models]
+        f_lo = np.array([min(f) for f in factors])[None, :]
+        f_hi = np.array([max(f) for f in factors])[None, :]
+        return (
+            float(np.min(self.cost_matrix * (1 - spread) * f_lo)),
+            float(np.max(self.cost_matrix * (1 + spread) * f_hi)),
+        )
+
+    # ------------------------------------------------------------------ non-stationarity
+    @cached_property
+    def stationary(self) -> bool:
+        """True if no model drifts and no price changes (the means are the same at every query)."""
+        return all(m.drift == 0.0 and not m.price_changes for m in self.models)
+
+    @cached_property
+    def _price_steps(self) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
+        """(model, query index of each change, factor from then on with 1.0 first) per changing model."""
+        steps = []
+        for i, m in enumerate(self.models):
+            if m.price_changes:
+                at = np.array([math.ceil(t * self.horizon - 1e-9) for t, _ in m.price_changes], dtype=np.int64)
+                steps.append((i, at, np.array((1.0,) + tuple(f for _, f in m.price_changes))))
+        return tuple(steps)
+
+    def price_factor(self, start: int, size: int) -> np.ndarray | None:
+        """Cost multiplier of every model for queries ``start .. start+size-1``, shape (size, N), or
+        None if no price changes (all ones)."""
+        if not self._price_steps:
+            return None
+        out = np.ones((size, self.n_models))
+        t = np.arange(start, start + size)
+        for i, at, factors in self._price_steps:
+            out[:, i] = factors[np.searchsorted(at, t, side="right")]
+        return out
+
+    def drift_offset(self, start: int, size: int) -> np.ndarray | None:
+        """Quality drift of every model for queries ``start .. start+size-1``, shape (size, N), or
+        None if no model drifts: ``drift * max(0, t / horizon - arrival)``."""
+        drift = np.array([m.drift for m in self.models])
+        if not drift.any():
+            return None
+        arrival = np.array([m.arrival for m in self.models])
+        t = np.arange(start, start + size)[:, None] / self.horizon
+        return drift * np.maximum(0.0, t - arrival)
+
+    @cached_property
+    def stage_quality(self) -> np.ndarray:
+        """Mean reward per stage, task type and model, averaged over the stage's queries: shape
+        (n_stages, n_tasks, N). Equal to ``quality_matrix`` at every stage without drift."""
+        q = self.quality_matrix
+        K = self.n_stages
+        drift = np.array([m.drift for m in self.models])
+        if not drift.any():
+            out = np.broadcast_to(q, (K,) + q.shape)
+        else:
+            # Mean of drift * max(0, t/T - arrival) over t in [s, e): the terms from t0 = max(s, a) on,
+            # where a = ceil(arrival * T) is the first query with t/T >= arrival.
+            T = self.horizon
+            s, e = self.stage_bounds[:-1, None], self.stage_bounds[1:, None]
+            arrival = np.array([m.arrival for m in self.models])[None, :]
+            t0 = np.maximum(s, np.ceil(arrival * T - 1e-9).astype(np.int64))
+            n = np.maximum(0, e - t0)
+            mean = (n * (t0 + e - 1) / (2.0 * T) - n * arrival) / (e - s)
+            out = np.clip(q[None, :, :] + (drift * mean)[:, None, :], 0.0, 1.0)
+        out = np.array(out)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def stage_cost(self) -> np.ndarray:
+        """Mean cost per stage, task type and model, averaged over the stage's queries (a price change
+        inside a stage counts for the queries after it): shape (n_stages, n_tasks, N). Equal to
+        ``cost_matrix`` at every stage without price changes."""
+        c = self.cost_matrix
+        K = self.n_stages
+        factor = np.ones((K, self.n_models))
+        for i, at, factors in self._price_steps:
+            f = factors[np.searchsorted(at, np.arange(self.horizon), side="right")]
+            factor[:, i] = np.add.reduceat(f, self.stage_bounds[:-1]) / self.stage_lengths
+        out = c[None, :, :] * factor[:, None, :]
+        out.flags.writeable = False
+        return out
 
     @cached_property
     def stage_bounds(self) -> np.ndarray:
@@ -397,4 +546,14 @@ class Scenario:
             f"M_max={self.max_deployed}, budget b={self.budget:g}/query ({self.budget_mode}), "
             f"task types={self.n_tasks}",
         ]
+        n_price = sum(bool(m.price_changes) for m in self.models)
+        n_drift = sum(m.drift != 0.0 for m in self.models)
+        options = [
+            f"{n_price} models change price" if n_price else "",
+            f"{n_drift} models drift" if n_drift else "",
+            f"feedback delay {self.feedback_delay} queries" if self.feedback_delay else "",
+            f"outcomes from {self.outcomes!r}" if self.outcomes is not None else "",
+        ]
+        if any(options):
+            lines.append("  " + ", ".join(o for o in options if o))
         return "\n".join(lines)

@@ -8,32 +8,68 @@ routed, the task type of every query and every model's potential outcome (reward
 Outcomes are drawn in chunks of :data:`CHUNK` queries, each from its own generator seeded by
 ``SeedSequence(seed, spawn_key=(chunk,))``, so memory does not grow with the horizon and query t's
 outcomes do not depend on which queries were looked at before.
+
+With ``scenario.feedback_delay = d > 0`` the outcome of query t enters the observed statistics
+(``pulls``, ``reward_sum``, ``cost_sum`` and their per-task versions) only once query t + d has been
+routed; ``revealed`` names the model whose statistics the last routed query changed.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
 from .scenario import Scenario
 
-__all__ = ["World", "CHUNK", "sample_outcomes"]
+__all__ = ["World", "CHUNK", "sample_outcomes", "sample_rewards", "chunk_outcomes"]
 
 CHUNK = 1024
 
 
-def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int):
-    """Draw ``size`` queries' task types and every model's potential outcome for them.
-
-    Rewards are Bernoulli with the (model, task) quality; costs are the (model, task) mean cost times
-    ``Uniform(1 - cost_spread, 1 + cost_spread)``. Returns ``(tasks (size,), rewards (size, N),
-    costs (size, N))``.
-    """
+def sample_rewards(scenario: Scenario, rng: np.random.Generator, size: int, start: int = 0):
+    """Draw the task types of queries ``start .. start+size-1`` from the task mix and every model's
+    Bernoulli reward for them, with the (task, model) quality plus the model's drift at that query.
+    Returns ``(tasks (size,), rewards (size, N))``; custom outcome samplers may reuse it."""
     N, J = scenario.n_models, scenario.n_tasks
     tasks = np.zeros(size, dtype=np.int64) if J == 1 else rng.choice(J, size=size, p=scenario.task_weights)
-    rewards = (rng.random((size, N)) < scenario.quality_matrix[tasks]).astype(np.float64)
+    quality = scenario.quality_matrix[tasks]
+    drift = scenario.drift_offset(start, size)
+    if drift is not None:
+        quality = quality + drift
+    rewards = (rng.random((size, N)) < quality).astype(np.float64)
+    return tasks, rewards
+
+
+def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int, start: int = 0):
+    """Draw ``size`` queries' task types and every model's potential outcome for them, for the queries
+    ``start .. start+size-1`` of the episode.
+
+    If ``scenario.outcomes`` is set, its ``sample(scenario, rng, start, size)`` does the drawing (trace
+    replay, token-based costs). Otherwise rewards are Bernoulli with the (model, task) quality (plus
+    drift, see :class:`~gym_llmroute.scenario.ModelSpec`) and costs are the (model, task) mean cost
+    times ``Uniform(1 - cost_spread, 1 + cost_spread)`` times the price factor in force at the query.
+    Returns ``(tasks (size,), rewards (size, N), costs (size, N))``.
+    """
+    if scenario.outcomes is not None:
+        return scenario.outcomes.sample(scenario, rng, start, size)
+    N = scenario.n_models
+    tasks, rewards = sample_rewards(scenario, rng, size, start)
     spread = scenario.cost_spread
     costs = scenario.cost_matrix[tasks] * (1.0 + spread * (2.0 * rng.random((size, N)) - 1.0))
+    factor = scenario.price_factor(start, size)
+    if factor is not None:
+        costs *= factor
     return tasks, rewards, costs
+
+
+def chunk_outcomes(scenario: Scenario, seed: int, chunk: int):
+    """Outcomes of queries ``chunk * CHUNK`` onwards (at most :data:`CHUNK` of them) of the episode
+    seeded by ``seed``, drawn by :func:`sample_outcomes` from ``SeedSequence(seed, spawn_key=(chunk,))``.
+    The one place the chunk scheme lives: :class:`World` and the batched env both draw through it."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
+    start = chunk * CHUNK
+    return sample_outcomes(scenario, rng, min(CHUNK, scenario.horizon - start), start)
 
 
 class World:
@@ -54,7 +90,10 @@ class World:
         self.stage_caps = scenario.stage_caps
         self.total_budget = scenario.budget * scenario.horizon
         self.hard_budget = scenario.budget_mode == "hard"
-        self.quality = scenario.quality_matrix
+        self._stage_quality = scenario.stage_quality
+        self.quality = self._stage_quality[0]
+        self.delay = scenario.feedback_delay
+        self.typed = scenario.n_tasks > 1
         oracle = scenario.oracle
         self.vstar = [float(v) for v in oracle.values]
         # Oracle reward of every query from the start of stage k to the horizon.
@@ -67,6 +106,12 @@ class World:
         self.cost_sum = np.zeros(N)
         self.counts = np.zeros(N, dtype=np.int64)
         self.deployed = np.zeros(N, dtype=bool)
+        J = scenario.n_tasks
+        # Per (task, model) statistics, kept for typed scenarios only.
+        self.task_pulls = np.zeros((J, N), dtype=np.int64)
+        self.task_reward_sum = np.zeros((J, N))
+        self.task_cost_sum = np.zeros((J, N))
+        self._pending: deque = deque()
         self.reset(0)
 
     # ------------------------------------------------------------------ episode
@@ -84,13 +129,18 @@ class World:
         self.cost_sum[:] = 0.0
         self.counts[:] = 0
         self.deployed[:] = False
+        self.task_pulls[:] = 0
+        self.task_reward_sum[:] = 0.0
+        self.task_cost_sum[:] = 0.0
+        self._pending.clear()
+        self.revealed = -1
+        self.revealed_task = 0
+        self.quality = self._stage_quality[0]
         self._chunk = -1
         self._load_chunk(0)
 
     def _chunk_arrays(self, chunk: int):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(chunk,))))
-        size = min(CHUNK, self.horizon - chunk * CHUNK)
-        return sample_outcomes(self.scenario, rng, size)
+        return chunk_outcomes(self.scenario, self.seed, chunk)
 
     def _load_chunk(self, chunk: int) -> None:
         self._tasks, self._rewards, self._costs = self._chunk_arrays(chunk)
@@ -130,10 +180,9 @@ class World:
 
     # ------------------------------------------------------------------ actions
     def deploy(self, models) -> None:
-        """Freeze the deployment of the current stage (indices or a bool mask) and reset its counts."""
+        """Freeze the deployment of the current stage (indices or a bool mask)."""
         self.deployed[:] = False
         self.deployed[models] = True
-        self.counts[:] = 0
 
     def route(self, m: int) -> tuple[float, float]:
         """Serve the current query with model ``m``; returns its (reward, cost) and advances time.
@@ -144,9 +193,22 @@ class World:
         task = int(self._tasks[i])
         reward = self._rewards.item(i, m)
         cost = self._costs.item(i, m)
-        self.pulls[m] += 1
-        self.reward_sum[m] += reward
-        self.cost_sum[m] += cost
+        if self.delay:
+            self._pending.append((m, task, reward, cost))
+            if len(self._pending) > self.delay:
+                self._reveal(*self._pending.popleft())
+            else:
+                self.revealed = -1
+        else:
+            self.revealed = m
+            self.pulls[m] += 1
+            self.reward_sum[m] += reward
+            self.cost_sum[m] += cost
+            if self.typed:
+                self.revealed_task = task
+                self.task_pulls[task, m] += 1
+                self.task_reward_sum[task, m] += reward
+                self.task_cost_sum[task, m] += cost
         self.counts[m] += 1
         self.spent += cost
         self.total_reward += reward
@@ -159,11 +221,20 @@ class World:
         elif self.t < self.horizon:
             if self.t == self.bounds[self.stage + 1]:
                 self.stage += 1
+                self.counts[:] = 0
+                self.quality = self._stage_quality[self.stage]
             if self.t - self._chunk_start >= CHUNK:
                 self._load_chunk(self._chunk + 1)
         return reward, cost
 
-    @property
-    def cap_left(self) -> np.ndarray:
-        """Queries each model can still serve in the current stage (0 if not deployed)."""
-        return np.where(self.deployed, self.stage_caps[self.stage] - self.counts, 0)
+    def _reveal(self, m: int, task: int, reward: float, cost: float) -> None:
+        """Add one delayed outcome to the observed statistics."""
+        self.revealed = m
+        self.revealed_task = task
+        self.pulls[m] += 1
+        self.reward_sum[m] += reward
+        self.cost_sum[m] += cost
+        if self.typed:
+            self.task_pulls[task, m] += 1
+            self.task_reward_sum[task, m] += reward
+            self.task_cost_sum[task, m] += cost
