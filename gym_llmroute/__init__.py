@@ -11,14 +11,29 @@ from .scenario import ModelSpec, Scenario
 
 __version__ = "0.1.0"
 
+# Realistic worlds (docs/worlds.md): the full LLMRoute env on another preset scenario.
+_WORLD_IDS = {"LLMRoute-Market-v0": "market", "LLMRoute-Typed-v0": "typed", "LLMRoute-Trace-v0": "trace"}
+
 __all__ = ["ModelSpec", "Scenario", "make_scenario", "list_scenarios", "register_scenario", "ENV_IDS", "__version__"]
 
-ENV_IDS = ("LLMRoute-v0",)
+ENV_IDS = ("LLMRoute-v0", "LLMRoute-Deploy-v0", "LLMRoute-Route-v0") + tuple(_WORLD_IDS)
 
 
 def _register() -> None:
     if "LLMRoute-v0" not in registry:
-        register(id="LLMRoute-v0", entry_point="gym_llmroute.env:LLMRouteEnv")
+        register(
+            id="LLMRoute-v0",
+            entry_point="gym_llmroute.env:LLMRouteEnv",
+            vector_entry_point="gym_llmroute.vector:LLMRouteVectorEnv",
+        )
+    # Single-level views (gym_llmroute/views.py): a fixed router or deployer plays the other level.
+    if "LLMRoute-Deploy-v0" not in registry:
+        register(id="LLMRoute-Deploy-v0", entry_point="gym_llmroute.views:DeployLevelEnv")
+    if "LLMRoute-Route-v0" not in registry:
+        register(id="LLMRoute-Route-v0", entry_point="gym_llmroute.views:RouteLevelEnv")
+    for env_id, preset in _WORLD_IDS.items():
+        if env_id not in registry:
+            register(id=env_id, entry_point="gym_llmroute.env:LLMRouteEnv", kwargs={"scenario": preset})
 
 
 _register()

@@ -23,6 +23,10 @@ def short(env_id: str) -> gym.Env:
     """The registered env, shortened so that a whole episode takes a fraction of a second."""
     spec = gym.spec(env_id)
     kwargs = {"horizon": 300, "n_stages": 3} if "horizon" in _init_kwargs(spec) else {}
+    if env_id == "LLMRoute-Deploy-v0":
+        # The deploy view takes a few steps per stage, not one per query: many short stages keep its
+        # episodes longer than the rollouts below.
+        kwargs["n_stages"] = 100
     return gym.make(env_id, **kwargs)
 
 

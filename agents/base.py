@@ -1,0 +1,246 @@
+"""The agent interface shared by StageRoute and every baseline: SB3's ``predict`` plus ``reset``.
+
+An :class:`Agent` acts only through the observation and the scenario's public parameters
+(:class:`PublicParams`); only the oracle reads the true means. Subclasses implement two hooks:
+
+* :meth:`Agent.plan_deployment` at a deploy phase: the models to deploy. The base class emits them
+  one action at a time (action i adds model i), then commits (action N) unless the env committed by
+  itself (once M_max are picked or nothing is left to add). Members that the mask refuses are
+  skipped, and if committing is not valid yet the next valid model by :meth:`Agent.deploy_priority`
+  is added, so the agent never sends an invalid action.
+* :meth:`Agent.route` at a route phase: the model for the current query (a valid one).
+
+``predict`` accepts one observation (a dict of arrays, as ``env.step`` returns) and returns an
+``int``, or a batch (a dict of arrays with a leading ``n_envs`` axis, as a VecEnv and SB3's
+``evaluate_policy`` pass) and returns an int array; each env of a batch has its own context (plan,
+router caches), kept by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gym_llmroute.env import mask_from_obs
+from gym_llmroute.scenario import Scenario
+
+__all__ = ["Agent", "Context", "PublicParams", "scenario_of"]
+
+
+def scenario_of(env: Any) -> Scenario:
+    """The scenario behind an env (wrapped or not), a Gymnasium or SB3 vector env, or a Scenario."""
+    if isinstance(env, Scenario):
+        return env
+    unwrapped = getattr(env, "unwrapped", None)
+    scenario = getattr(unwrapped, "scenario", None)
+    if isinstance(scenario, Scenario):
+        return scenario
+    get_attr = getattr(env, "get_attr", None)
+    if get_attr is not None:  # gymnasium VectorEnv or SB3 VecEnv
+        found = get_attr("scenario")
+        if len(found) and isinstance(found[0], Scenario):
+            return found[0]
+    raise TypeError(f"cannot find a gym_llmroute scenario in {type(env).__name__}; pass an LLMRoute env or a Scenario")
+
+
+@dataclass(frozen=True)
+class PublicParams:
+    """What an agent may know about the world before it starts: the run's parameters and the
+    catalog's public metadata, never the true means."""
+
+    n_models: int
+    budget: float
+    horizon: int
+    n_stages: int
+    max_deployed: int
+    throughput: np.ndarray
+    stage_bounds: np.ndarray
+    cost_range: tuple[float, float]
+    list_prices: np.ndarray
+    n_tasks: int
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> PublicParams:
+        return cls(
+            n_models=scenario.n_models,
+            budget=scenario.budget,
+            horizon=scenario.horizon,
+            n_stages=scenario.n_stages,
+            max_deployed=scenario.max_deployed,
+            throughput=np.array(scenario.throughput),
+            stage_bounds=np.array(scenario.stage_bounds),
+            cost_range=tuple(scenario.cost_range),
+            list_prices=np.array(scenario.list_prices),
+            n_tasks=scenario.n_tasks,
+        )
+
+
+class Context:
+    """Per-env state of an agent (one per position of a batch): the current deployment plan and
+    whatever a subclass keeps (router caches, multipliers)."""
+
+    def __init__(self) -> None:
+        self.plan: tuple[int, ...] = ()
+
+
+class Agent:
+    """Base class of every reference agent.
+
+    Parameters
+    ----------
+    env : gymnasium.Env, vector env or Scenario
+        Where the agent will act; only its scenario's public parameters are read.
+    seed : int, optional
+        Seed of the agent's random draws; ``reset(seed=...)`` reseeds.
+
+    Attributes
+    ----------
+    name : str
+        Short name (the key of ``agents.make``).
+    deployer, router : str
+        One-line descriptions of how the agent deploys and routes.
+    """
+
+    name = "agent"
+    deployer = ""
+    router = ""
+
+    def __init__(self, env: Any, seed: int | None = None):
+        self.scenario_id = None
+        self.bind(scenario_of(env))
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self._contexts: list[Context] = []
+
+    # ------------------------------------------------------------------ setup
+    def bind(self, scenario: Scenario) -> None:
+        """Read the public parameters of ``scenario`` (the harness calls this if the env's scenario
+        changed, e.g. through ``reset(options=...)``)."""
+        self.params = PublicParams.of(scenario)
+        self.scenario_id = id(scenario)
+        p = self.params
+        self.n_models = p.n_models
+        self.max_deployed = p.max_deployed
+        self.budget = p.budget
+        self.throughput = p.throughput
+        self._contexts = []
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start afresh: forget every per-env context; reseed the draws if ``seed`` is given."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self._contexts = []
+
+    def new_context(self) -> Context:
+        """A fresh per-env context (subclasses extend it)."""
+        return Context()
+
+    def stats(self) -> dict[str, int]:
+        """Counters of notable events summed over contexts (e.g. infeasible LPs); empty by default."""
+        return {}
+
+    # ------------------------------------------------------------------ SB3 interface
+    def predict(
+        self,
+        observation: dict[str, np.ndarray],
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[int | np.ndarray, Any]:
+        """The action for an observation (or a batch of them), SB3's policy interface.
+
+        Returns ``(action, state)``: an ``int`` for one observation, an int64 array of shape
+        ``(n_envs,)`` for a batch; ``state`` is passed through. These agents are randomised
+        policies by design (the routing LP mixes models to meet the budget), so ``deterministic``
+        is accepted and ignored; seed the agent for reproducible runs.
+        """
+        phase = observation["phase"]
+        if phase.ndim == 1:
+            if not self._contexts:
+                self._contexts.append(self.new_context())
+            ctx = self._contexts[0]
+            if episode_start is not None and bool(np.asarray(episode_start).reshape(-1)[0]):
+                self.on_episode_start(ctx)
+            return self._act(observation, ctx), state
+        n_envs = phase.shape[0]
+        while len(self._contexts) < n_envs:
+            self._contexts.append(self.new_context())
+        actions = np.empty(n_envs, dtype=np.int64)
+        starts = None if episode_start is None else np.asarray(episode_start, dtype=bool).reshape(-1)
+        for i in range(n_envs):
+            ctx = self._contexts[i]
+            if starts is not None and starts[i]:
+                self.on_episode_start(ctx)
+            actions[i] = self._act({key: value[i] for key, value in observation.items()}, ctx)
+        return actions, state
+
+    def _act(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        if obs["phase"][0] >= 0.5:
+            return self.route(obs, ctx)
+        return self._deploy_action(obs, ctx)
+
+    def on_episode_start(self, ctx: Context) -> None:
+        """Called when SB3 flags an episode start for this context (a hook; does nothing here)."""
+
+    # ------------------------------------------------------------------ deploy phase
+    def _deploy_action(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        picked = obs["picked"] > 0.5
+        if not picked.any():
+            # A fresh deploy phase: plan it (also at a fresh episode, whose first step is one).
+            if obs["time"][0] == 0.0:
+                self.on_episode_start(ctx)
+            ctx.plan = tuple(self.plan_deployment(obs, ctx))
+        elif not set(np.flatnonzero(picked).tolist()) <= set(ctx.plan):
+            # Something we did not pick (another controller, or a stale plan): keep what is picked
+            # and complete it by priority.
+            ctx.plan = tuple(np.flatnonzero(picked).tolist()) + tuple(self._by_priority(obs, ctx))
+        mask = mask_from_obs(obs, self.max_deployed)
+        for m in ctx.plan:
+            if not picked[m] and mask[m]:
+                return int(m)
+        n = self.n_models
+        if mask[n]:
+            return n
+        for m in self._by_priority(obs, ctx):
+            if mask[m]:
+                return int(m)
+        return int(np.flatnonzero(mask)[0])
+
+    def _by_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        score = np.asarray(self.deploy_priority(obs, ctx), dtype=np.float64)
+        idx = np.arange(self.n_models)
+        return idx[np.lexsort((idx, -score))].tolist()
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        """The models to deploy for the stage that starts (indices of available models)."""
+        raise NotImplementedError
+
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+        """Score of every model for filling a deployment the plan could not complete (higher first);
+        by default the empirical mean reward, untried models first."""
+        return np.where(obs["pulls"] > 0, obs["mean_reward"], 2.0)
+
+    # ------------------------------------------------------------------ route phase
+    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        """The model for the current query (must be deployed and below its throughput cap)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers
+    def stage_of(self, obs: dict[str, np.ndarray]) -> int:
+        """Index of the current (or about to start) stage."""
+        return min(int(round(float(obs["stage"][0]) * self.params.n_stages)), self.params.n_stages - 1)
+
+    def task_of(self, obs: dict[str, np.ndarray]) -> int:
+        """Task type of the current query (0 for untyped scenarios)."""
+        task = obs.get("task")
+        return 0 if task is None else int(np.argmax(task))
+
+    @staticmethod
+    def valid_routes(obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Models that can serve the current query: deployed and below their throughput cap."""
+        return (obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed})"

@@ -1,0 +1,220 @@
+"""The paper's baselines (Greedy, Random, Oracle) and simple reference policies (Static, Cheapest,
+Strongest). Each docstring names its deployer and its router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Agent, Context
+from .stageroute import RouterContext, StageRouteAgent
+
+__all__ = ["GreedyAgent", "RandomAgent", "OracleAgent", "StaticAgent", "CheapestAgent", "StrongestAgent"]
+
+
+def _order(score: np.ndarray, idx: np.ndarray) -> list[int]:
+    """``idx`` by decreasing score, ties by lower index."""
+    return idx[np.lexsort((idx, -score[idx]))].tolist()
+
+
+class GreedyAgent(StageRouteAgent):
+    """The paper's Greedy baseline: the top M_max models by an optimistic value-for-money utility.
+
+    * **Deployer:** the ``k = min(M_max, |pool|)`` available models with the highest utility
+      ``UCB_m / LCB_m`` (optimistic reward per unit of optimistic cost; LCB floored at 1e-12), ties
+      by lower index, added while the deploy mask allows. No MILP: the budget and the throughput
+      caps are ignored when choosing.
+    * **Router:** RouteOPT, as StageRoute (optimistic LP with budget b, sampled under the mask).
+
+    Bounds and ``gamma`` as :class:`~agents.StageRouteAgent`.
+    """
+
+    name = "greedy"
+    deployer = "top-M_max by UCB/LCB utility"
+    router = "RouteOPT (as StageRoute)"
+
+    def utility(self, ctx: RouterContext) -> np.ndarray:
+        return ctx.router.ucb / np.maximum(ctx.router.lcb, 1e-12)
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
+        ctx.router.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        pool = np.flatnonzero(obs["available"] > 0.5)
+        return _order(self.utility(ctx), pool)[: self.max_deployed]
+
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> np.ndarray:
+        ctx.router.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        return self.utility(ctx)
+
+
+class StaticAgent(StageRouteAgent):
+    """A deployment chosen once and kept: never adopts newcomers.
+
+    * **Deployer:** DeployOPT (as StageRoute) at the first stage of the episode; at every later stage
+      the same models, as far as they are still available. A retired model's slot is left empty
+      unless the remaining models' throughput caps sum below one, in which case the deploy mask
+      forces additions and the highest-UCB available models are added.
+    * **Router:** RouteOPT, as StageRoute.
+    """
+
+    name = "static"
+    deployer = "DeployOPT once at stage 0, then the same set (minus retired models)"
+    router = "RouteOPT (as StageRoute)"
+
+    def new_context(self) -> RouterContext:
+        ctx = super().new_context()
+        ctx.first = None
+        return ctx
+
+    def on_episode_start(self, ctx: RouterContext) -> None:
+        super().on_episode_start(ctx)
+        ctx.first = None
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
+        if ctx.first is None:
+            ctx.first = tuple(super().plan_deployment(obs, ctx))
+            return list(ctx.first)
+        available = obs["available"] > 0.5
+        return [m for m in ctx.first if available[m]]
+
+
+class RandomAgent(Agent):
+    """The paper's Random baseline: uniformly random valid actions.
+
+    * **Deployer:** a uniformly random set of ``min(M_max, |pool|)`` available models (random valid
+      additions until the env commits by itself).
+    * **Router:** uniform over the deployed models below their throughput cap, blind to cost (so
+      with a tight budget it spends the budget early).
+    """
+
+    name = "random"
+    deployer = "uniformly random valid additions"
+    router = "uniform over valid deployed models"
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        return self.rng.permutation(np.flatnonzero(obs["available"] > 0.5)).tolist()
+
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+        return self.rng.random(self.n_models)
+
+    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        valid = np.flatnonzero(self.valid_routes(obs))
+        return int(valid[self.rng.integers(valid.size)])
+
+
+class OracleAgent(Agent):
+    """The paper's Oracle: knows the true means (the only agent that may read them).
+
+    * **Deployer:** the stage oracle's deployment ``scenario.oracle.deployed[k]`` (best <= M_max
+      models by the deployment MILP on the true means).
+    * **Router:** the stage oracle's routing distribution ``scenario.oracle.routing[k, task]``,
+      sampled among the models below their throughput cap (saturated ones drop out, the rest is
+      renormalised; if none with mass is left, the valid model with the lowest true mean cost).
+
+    Its pseudo-regret is zero in expectation up to throughput saturation at stage ends and, with a
+    hard budget, the queries lost if random spend crosses the budget before the horizon.
+    """
+
+    name = "oracle"
+    deployer = "stage oracle deployment (true means)"
+    router = "stage oracle routing distribution (true means), sampled under the mask"
+
+    def bind(self, scenario) -> None:
+        super().bind(scenario)
+        self._oracle = scenario.oracle
+        self._true_cost = np.array(scenario.mean_cost)
+        self._routing = [[row.tolist() for row in stage] for stage in self._oracle.routing]
+
+    def __init__(self, env: Any, seed: int | None = None):
+        super().__init__(env, seed)
+        self.n_saturated = 0
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self.n_saturated = 0
+
+    def stats(self) -> dict[str, int]:
+        return {"route_saturated": self.n_saturated}
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        k = self.stage_of(obs)
+        mass = self._oracle.routing[k].max(axis=0)
+        models = np.flatnonzero(self._oracle.deployed[k])
+        return models[np.lexsort((models, -mass[models]))].tolist()
+
+    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        p = self._routing[self.stage_of(obs)][self.task_of(obs)]
+        valid = ((obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)).tolist()
+        total = 0.0
+        for m, ok in enumerate(valid):
+            if ok:
+                total += p[m]
+        if total > 0.0:
+            r = self.rng.random() * total
+            acc = 0.0
+            chosen = -1
+            for m, ok in enumerate(valid):
+                if ok and p[m] > 0.0:
+                    acc += p[m]
+                    chosen = m
+                    if r < acc:
+                        break
+            return chosen
+        self.n_saturated += 1
+        idx = np.flatnonzero(valid)
+        return int(idx[np.argmin(self._true_cost[idx])])
+
+
+class CheapestAgent(Agent):
+    """Always the cheapest, by public list price.
+
+    * **Deployer:** the ``min(M_max, |pool|)`` available models with the lowest public list price
+      (models without a price rank last, by observed mean cost, untried last).
+    * **Router:** the valid deployed model with the lowest list price (same order): it fills the
+      cheapest model up to its throughput cap, then the next.
+    """
+
+    name = "cheapest"
+    deployer = "lowest public list price"
+    router = "lowest public list price among valid deployed models"
+
+    def _score(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        price = self.params.list_prices
+        unknown_rank = np.where(obs["pulls"] > 0, obs["mean_cost"], np.inf)
+        # Higher is better: known prices first (cheapest first), then unknown by observed cost.
+        top = np.nanmax(price) if np.isfinite(price).any() else 0.0
+        return np.where(np.isfinite(price), -price, -(top + 1.0) - unknown_rank)
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        return _order(self._score(obs), np.flatnonzero(obs["available"] > 0.5))
+
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+        return self._score(obs)
+
+    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        valid = np.flatnonzero(self.valid_routes(obs))
+        return int(_order(self._score(obs), valid)[0])
+
+
+class StrongestAgent(Agent):
+    """Always the strongest, by observed mean reward, blind to cost.
+
+    * **Deployer:** the ``min(M_max, |pool|)`` available models with the highest empirical mean
+      reward, untried models first (so every newcomer gets tried).
+    * **Router:** the valid deployed model with the highest empirical mean reward (untried first);
+      ignores the budget, so with a tight hard budget the episode ends early.
+    """
+
+    name = "strongest"
+    deployer = "highest observed mean reward (untried first)"
+    router = "highest observed mean reward among valid deployed models"
+
+    def _score(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return np.where(obs["pulls"] > 0, obs["mean_reward"], 2.0)
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        return _order(self._score(obs), np.flatnonzero(obs["available"] > 0.5))
+
+    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+        valid = np.flatnonzero(self.valid_routes(obs))
+        return int(_order(self._score(obs), valid)[0])

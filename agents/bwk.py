@@ -1,0 +1,188 @@
+"""Bandits-with-knapsacks baselines (what the paper's reviewers asked for): UCB-BwK with a pacing
+budget, Lagrangian primal-dual pacing, and Thompson sampling. Each docstring names its deployer and
+its router.
+
+The pacing budget of query t is the observation's ``budget_per_query``: remaining budget over
+remaining queries. Spending it exactly would end the run at the budget; overspending early lowers it,
+underspending raises it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gym_llmroute.routing import deploy_opt
+from gym_llmroute.solvers import solve_route_lp
+
+from .base import Agent, Context
+from .stageroute import RouterContext, StageRouteAgent
+
+__all__ = ["UcbBwkAgent", "PrimalDualAgent", "ThompsonAgent"]
+
+
+def _pacing(obs: dict[str, np.ndarray]) -> float:
+    return float(obs["budget_per_query"][0])
+
+
+class UcbBwkAgent(StageRouteAgent):
+    """UCB-BwK: StageRoute's optimistic LP with a pacing budget.
+
+    * **Deployer:** DeployOPT (as StageRoute) with the pacing budget in place of b.
+    * **Router:** the optimistic routing LP over the deployed set (UCB reward, LCB cost, throughput
+      caps), with the per-query budget recomputed for every query as remaining budget over remaining
+      queries (``obs["budget_per_query"]``), sampled under the mask; an infeasible LP (the budget
+      left per query is below every LCB) routes to the deployed model with the smallest LCB.
+    """
+
+    name = "ucb_bwk"
+    deployer = "DeployOPT with the pacing budget"
+    router = "optimistic routing LP with pacing budget (remaining budget / remaining queries)"
+
+    def deploy_budget(self, obs: dict[str, np.ndarray]) -> float:
+        return _pacing(obs)
+
+    def route(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> int:
+        return ctx.router.route(
+            obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], _pacing(obs)
+        )
+
+
+class PrimalDualAgent(StageRouteAgent):
+    """Lagrangian primal-dual pacing (dual descent on the budget constraint).
+
+    * **Deployer:** DeployOPT (as StageRoute).
+    * **Router:** no LP: each query goes to the valid deployed model maximising
+      ``UCB_m - lam * LCB_m``; after each query the multiplier moves by projected gradient,
+      ``lam <- max(0, lam + eta * (c_t - b_t))``, with ``c_t`` the realised cost of the query (read
+      from the change of the routed model's ``pulls`` and ``mean_cost``) and ``b_t`` the pacing budget
+      (remaining budget over remaining queries). ``lam`` starts at ``lam0`` each episode.
+
+    Parameters
+    ----------
+    step_size : float, optional
+        ``eta``; default ``1 / (b * sqrt(T))``.
+    lam0 : float
+        Initial multiplier (default 0).
+    gamma, seed : as :class:`~agents.StageRouteAgent`.
+    """
+
+    name = "primal_dual"
+    deployer = "DeployOPT (as StageRoute)"
+    router = "argmax UCB - lam*LCB, lam by projected dual gradient on realised cost vs pacing budget"
+
+    def __init__(
+        self, env: Any, gamma: float = 0.1, seed: int | None = None, step_size: float | None = None, lam0: float = 0.0
+    ):
+        super().__init__(env, gamma=gamma, seed=seed)
+        p = self.params
+        self.step_size = float(step_size) if step_size is not None else 1.0 / (p.budget * math.sqrt(p.horizon))
+        if not self.step_size > 0:
+            raise ValueError(f"step_size must be > 0, got {step_size!r}")
+        self.lam0 = float(lam0)
+
+    def new_context(self) -> RouterContext:
+        ctx = super().new_context()
+        self._clear(ctx)
+        return ctx
+
+    def _clear(self, ctx: RouterContext) -> None:
+        ctx.lam = self.lam0
+        ctx.last = -1
+        ctx.last_pulls = 0.0
+        ctx.last_cost = 0.0
+
+    def on_episode_start(self, ctx: RouterContext) -> None:
+        super().on_episode_start(ctx)
+        self._clear(ctx)
+
+    def route(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> int:
+        r = ctx.router
+        pulls, mean_cost = obs["pulls"], obs["mean_cost"]
+        r.update(pulls, obs["mean_reward"], mean_cost)
+        last = ctx.last
+        if last >= 0:
+            n = float(pulls[last])
+            if n == ctx.last_pulls + 1.0:
+                spent = n * float(mean_cost[last]) - ctx.last_pulls * ctx.last_cost
+                ctx.lam = max(0.0, ctx.lam + self.step_size * (spent - _pacing(obs)))
+        valid = np.flatnonzero((obs["deployed"] > 0.5) & (obs["capacity_left"] > 0))
+        score = r.ucb[valid] - ctx.lam * r.lcb[valid]
+        m = int(valid[np.argmax(score)])
+        ctx.last = m
+        ctx.last_pulls = float(pulls[m])
+        ctx.last_cost = float(mean_cost[m])
+        return m
+
+
+class _ThompsonContext(Context):
+    def __init__(self) -> None:
+        super().__init__()
+        self.infeasible = 0
+        self.saturated = 0
+
+
+class ThompsonAgent(Agent):
+    """Thompson sampling for bandits with knapsacks.
+
+    Posteriors (the binomial trick for outcomes in a bounded range): reward
+    ``Beta(1 + n r, 1 + n (1 - r))``; cost normalised to ``x = (c - c_1)/(c_2 - c_1)`` with
+    ``Beta(1 + n x, 1 + n (1 - x))``, where n, r, c are the observed pulls and means (an untried
+    model's cost is uniform over the cost range).
+
+    * **Deployer:** DeployOPT on one posterior sample of every model, with the pacing budget,
+      leftover slots by highest sampled reward.
+    * **Router:** for every query a fresh posterior sample of the deployed models, the routing LP on
+      it with the pacing budget (remaining budget over remaining queries), ``m ~ p`` among the
+      models below their cap; an infeasible LP routes to the valid model with the smallest sampled
+      cost.
+    """
+
+    name = "thompson"
+    deployer = "DeployOPT on a posterior sample, pacing budget"
+    router = "routing LP on a fresh posterior sample per query, pacing budget"
+
+    def new_context(self) -> _ThompsonContext:
+        return _ThompsonContext()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "route_infeasible": sum(c.infeasible for c in self._contexts),
+            "route_saturated": sum(c.saturated for c in self._contexts),
+        }
+
+    def _sample(self, obs: dict[str, np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c1, c2 = self.params.cost_range
+        n = obs["pulls"][idx].astype(np.float64)
+        r = obs["mean_reward"][idx].astype(np.float64)
+        x = np.clip((obs["mean_cost"][idx] - c1) / max(c2 - c1, 1e-12), 0.0, 1.0)
+        reward = self.rng.beta(1.0 + n * r, 1.0 + n * (1.0 - r))
+        cost = c1 + (c2 - c1) * self.rng.beta(1.0 + n * x, 1.0 + n * (1.0 - x))
+        return reward, cost
+
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+        reward, cost = self._sample(obs, np.arange(self.n_models))
+        return list(
+            deploy_opt(reward, cost, self.throughput, _pacing(obs), self.max_deployed, obs["available"] > 0.5).models
+        )
+
+    def route(self, obs: dict[str, np.ndarray], ctx: _ThompsonContext) -> int:
+        deployed = np.flatnonzero(obs["deployed"] > 0.5)
+        reward, cost = self._sample(obs, deployed)
+        valid = obs["capacity_left"][deployed] > 0
+        p = solve_route_lp(reward, cost, self.throughput[deployed], _pacing(obs)).p
+        if p is None:
+            ctx.infeasible += 1
+        else:
+            q = np.where(valid, np.clip(p, 0.0, None), 0.0)
+            total = q.sum()
+            if total > 0:
+                k = int(np.searchsorted(np.cumsum(q), self.rng.random() * total, side="right"))
+                if k >= q.size:  # rounding at the top end: the last model with mass
+                    k = int(np.flatnonzero(q)[-1])
+                return int(deployed[k])
+            ctx.saturated += 1
+        options = np.flatnonzero(valid)
+        return int(deployed[options[np.argmin(cost[options])]])

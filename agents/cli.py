@@ -1,0 +1,509 @@
+"""The ``llmroute`` command: run an agent, benchmark agents, train RL agents, list scenarios.
+
+    llmroute scenarios [NAME]
+    llmroute run   --agent stageroute [--env LLMRoute-v0] [--scenario paper] [--seeds 0-2]
+    llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench
+    llmroute train --algo maskableppo [--env LLMRoute-v0] --steps 100000 --out runs/mppo
+
+``llmroute <command> --help`` explains every option. Bad arguments exit with status 2 and a message
+that names the argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser", "parse_seeds"]
+
+ENV_CHOICES = ("LLMRoute-v0", "LLMRoute-Deploy-v0", "LLMRoute-Route-v0")
+RL_ALGOS = ("maskableppo", "ppo", "a2c", "dqn")
+# gym.make keyword -> CLI option, for error messages.
+ENV_OPTIONS = {
+    "horizon": "--horizon",
+    "n_stages": "--n-stages",
+    "max_deployed": "--max-deployed",
+    "budget": "--budget",
+    "budget_mode": "--budget-mode",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the raw description kept (the examples) and defaults shown."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"1,3,7"`` -> [1, 3, 7]; ``"0-2,10"`` -> [0, 1, 2, 10]."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            lo, hi = part.split("-", 1) if not part.startswith("-") else (part, "")
+            a, b = int(lo), int(hi)
+            if b < a:
+                raise ValueError(f"seed range {part!r} is empty")
+            seeds.extend(range(a, b + 1))
+        else:
+            seeds.append(int(part))
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers like '0-4' or '1,3,7', got {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
+def _seeds_arg(text: str) -> list[int]:
+    try:
+        return parse_seeds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _csv(text: str) -> list[str]:
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
+    return items
+
+
+def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
+    g = p.add_argument_group("world (the env and its scenario)")
+    if many:
+        g.add_argument(
+            "--envs",
+            type=_csv,
+            default=["LLMRoute-v0"],
+            metavar="IDS",
+            help=f"comma-separated env ids: {', '.join(ENV_CHOICES)} (the two-level env and its deploy- and "
+            "route-level views)",
+        )
+        g.add_argument(
+            "--scenarios", type=_csv, default=["paper"], metavar="NAMES", help="comma-separated scenario presets (see `llmroute scenarios`)"
+        )
+    else:
+        g.add_argument("--env", default="LLMRoute-v0", metavar="ID", help=f"env id, one of {', '.join(ENV_CHOICES)}")
+        g.add_argument("--scenario", default="paper", metavar="NAME", help="scenario preset (see `llmroute scenarios`)")
+    g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
+    g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
+    g.add_argument("--max-deployed", type=_positive_int, metavar="M", help="override M_max, the models deployed at once")
+    g.add_argument("--budget", type=float, metavar="B", help="override the per-query budget b (normalised cost units)")
+    g.add_argument("--budget-mode", choices=("hard", "average"), help="override the budget mode")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="llmroute", description=__doc__)
+    parser.add_argument("--version", action="version", version="%(prog)s " + _version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "scenarios",
+        help="list the scenario presets, or describe one",
+        description="List the scenario presets with a one-line summary, or describe one: its parameters, "
+        "its models (quality, cost, throughput cap, arrival, retirement) and the oracle value per stage.",
+    )
+    p.add_argument("name", nargs="?", help="a preset to describe (omit to list them all)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+
+    p = sub.add_parser(
+        "run",
+        help="run one agent on one env and scenario over seeds",
+        description="Run one agent for one episode per seed and print its reward, regret and spend, then the "
+        "mean with a 95%% confidence interval.\n\nexample:\n  llmroute run --agent stageroute --seeds 0-4\n"
+        "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2",
+    )
+    p.add_argument(
+        "--agent",
+        required=True,
+        help="a reference agent (stageroute, greedy, random, oracle, ucb_bwk, primal_dual, thompson, static, "
+        "cheapest, strongest) or an RL algorithm (maskableppo, ppo, a2c, dqn) with --model",
+    )
+    p.add_argument("--model", metavar="PATH", help="a trained model (the folder `llmroute train` wrote, or its model.zip); RL agents only")
+    p.add_argument("--seeds", type=_seeds_arg, default=[0], metavar="SEEDS", help="episode seeds, e.g. '0-4' or '1,3'")
+    p.add_argument("--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)")
+    p.add_argument("--deterministic", action="store_true", help="RL agents: take the greedy action instead of sampling the policy")
+    p.add_argument("--out", metavar="FILE", help="also write the episodes as JSON to FILE (atomically)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_world_options(p, many=False)
+
+    p = sub.add_parser(
+        "bench",
+        help="benchmark agents x envs x scenarios x seeds; table, CSV and plots",
+        description="Benchmark agents on envs x scenarios x seeds. RL agents (maskableppo, ppo, a2c, dqn) are "
+        "first trained for --train-steps per seed, then evaluated like the others. Each run is written to "
+        "OUT/runs/*.json (atomically) and each model to OUT/models/; a rerun skips whatever is finished, so "
+        "an interrupted bench (Ctrl-C) resumes where it stopped. Then OUT/results.md and .csv (means with "
+        "95%% confidence intervals over seeds) and the PNG plots are written.\n\nexample:\n"
+        "  llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench",
+    )
+    p.add_argument(
+        "--agents",
+        type=_csv,
+        required=True,
+        metavar="NAMES",
+        help="comma-separated agent names: reference agents (see `llmroute run --help`) and RL algorithms",
+    )
+    p.add_argument("--seeds", type=_seeds_arg, default=[0, 1, 2], metavar="SEEDS", help="episode seeds, e.g. '0-4'")
+    p.add_argument("--out", default="results/bench", metavar="DIR", help="folder of the run files, models, table and plots")
+    p.add_argument("--report-dir", metavar="DIR", help="write the table and plots here instead of OUT")
+    p.add_argument("--train-steps", type=_positive_int, default=50_000, metavar="N", help="training env steps per RL model")
+    p.add_argument("--vec-env", choices=("table", "dummy", "subproc"), default="table", help="RL training vector env; 'table' uses agents/hyperparams.py")
+    p.add_argument("--deterministic", action="store_true", help="evaluate RL agents with their greedy action")
+    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="parallel worker processes (1: in this process)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="where jobs run: local processes, or a Ray cluster (not yet available)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    _add_world_options(p, many=True)
+
+    p = sub.add_parser(
+        "train",
+        help="train an SB3 algorithm; TensorBoard logs and a saved model",
+        description="Train PPO, A2C, DQN or MaskablePPO with the hyperparameters of agents/hyperparams.py and save "
+        "OUT/model.zip, OUT/train.json, the episode monitor OUT/monitor/ and TensorBoard logs OUT/tb/ "
+        "(tensorboard --logdir OUT/tb). The model then runs with `llmroute run --agent ALGO --model OUT`.\n\n"
+        "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo",
+    )
+    p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
+    p.add_argument("--steps", type=_positive_int, default=100_000, metavar="N", help="training env steps (over all envs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and of the training envs")
+    p.add_argument("--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)")
+    p.add_argument(
+        "--vec-env", choices=("dummy", "subproc"), help="DummyVecEnv or SubprocVecEnv (default from the hyperparameter table)"
+    )
+    cost = p.add_mutually_exclusive_group()
+    cost.add_argument(
+        "--lagrange",
+        type=_nonneg_float,
+        metavar="LAMBDA",
+        help="train on reward - LAMBDA * cost with this initial multiplier (default: the hyperparameter table's, "
+        "dual ascent from 0 with step 0.01)",
+    )
+    cost.add_argument("--raw-reward", action="store_true", help="train on the env's reward, without the cost term")
+    p.add_argument(
+        "--lagrange-step",
+        type=_nonneg_float,
+        default=0.0,
+        metavar="ETA",
+        help="with --lagrange: dual ascent step of the multiplier towards the budget (0: fixed multiplier)",
+    )
+    p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder")
+    p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="SB3 verbosity")
+    _add_world_options(p, many=False)
+    return parser
+
+
+def _version() -> str:
+    try:
+        import gym_llmroute
+
+        return gym_llmroute.__version__
+    except Exception:  # pragma: no cover
+        return "?"
+
+
+# ---------------------------------------------------------------------------------------- validation
+def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        key: getattr(args, key)
+        for key in ENV_OPTIONS
+        if getattr(args, key, None) is not None
+    }
+
+
+def _check_world(parser: argparse.ArgumentParser, env_ids: list[str], scenarios: list[str], env_kwargs: dict[str, Any], env_flag: str, scen_flag: str) -> None:
+    """Build each (env, scenario) once so that bad values fail now, naming the option."""
+    import gymnasium as gym
+
+    from gym_llmroute import list_scenarios
+
+    for env_id in env_ids:
+        if env_id not in ENV_CHOICES:
+            parser.error(f"argument {env_flag}: unknown env id {env_id!r}; choose from {', '.join(ENV_CHOICES)}")
+    known = list_scenarios()
+    for name in scenarios:
+        if name not in known:
+            parser.error(f"argument {scen_flag}: unknown scenario {name!r}; presets are {', '.join(sorted(known))}")
+    for name in scenarios:
+        try:
+            gym.make(env_ids[0], scenario=name, **env_kwargs)
+        except (ValueError, TypeError) as e:
+            message = str(e)
+            parser.error(f"argument {_blame(message, env_kwargs, scen_flag)}: {message}")
+
+
+def _blame(message: str, env_kwargs: dict[str, Any], default: str) -> str:
+    """The option a scenario error is about: the first of the options given that the message names."""
+    hits = []
+    for key in env_kwargs:
+        found = re.search(rf"\b{key}\b", message)
+        if found:
+            hits.append((found.start(), ENV_OPTIONS[key]))
+    if hits:
+        return min(hits)[1]
+    return ", ".join(ENV_OPTIONS[k] for k in env_kwargs) or default
+
+
+def _check_agents(parser: argparse.ArgumentParser, names: list[str], flag: str) -> None:
+    import agents
+
+    known = set(agents.AGENTS) | set(RL_ALGOS)
+    for name in names:
+        if name.lower().replace("-", "_") not in known:
+            parser.error(f"argument {flag}: unknown agent {name!r}; choose from {', '.join(sorted(known))}")
+
+
+# ---------------------------------------------------------------------------------------- commands
+def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from gym_llmroute import list_scenarios, make_scenario
+
+    presets = list_scenarios()
+    if args.name is None:
+        if args.json:
+            print(json.dumps(presets, indent=2))
+            return 0
+        width = max(len(n) for n in presets)
+        for name, summary in presets.items():
+            print(f"{name:<{width}}  {summary}")
+        return 0
+    if args.name not in presets:
+        parser.error(f"argument name: unknown scenario {args.name!r}; presets are {', '.join(sorted(presets))}")
+    s = make_scenario(args.name)
+    oracle = s.oracle
+    models = [
+        {
+            "index": i,
+            "name": m.name,
+            "quality": s.mean_quality[i],
+            "cost": s.mean_cost[i],
+            "throughput": m.throughput,
+            "arrival": m.arrival,
+            "retirement": m.retirement,
+            "list_price": m.list_price,
+            "release": m.release,
+        }
+        for i, m in enumerate(s.models)
+    ]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": s.name,
+                    "description": s.description,
+                    "horizon": s.horizon,
+                    "n_stages": s.n_stages,
+                    "max_deployed": s.max_deployed,
+                    "budget": s.budget,
+                    "budget_mode": s.budget_mode,
+                    "task_types": list(s.task_types),
+                    "models": models,
+                    "oracle_value_per_stage": oracle.values.tolist(),
+                    "oracle_value": oracle.total,
+                },
+                indent=2,
+                default=float,
+            )
+        )
+        return 0
+    print(s.summary())
+    print(f"\n  {'#':>2} {'model':<24} {'quality':>7} {'cost':>8} {'alpha':>5} {'arrival':>7} {'retires':>7}  release")
+    for m in models:
+        retire = "-" if m["retirement"] is None else f"{m['retirement']:.2f}"
+        print(
+            f"  {m['index']:>2} {m['name']:<24} {m['quality']:>7.3f} {m['cost']:>8.4f} {m['throughput']:>5.2f} "
+            f"{m['arrival']:>7.2f} {retire:>7}  {m['release']}"
+        )
+    print("\n  stage oracle V*_k (expected reward per query) and its deployment:")
+    for k in range(s.n_stages):
+        names = ", ".join(s.model_names[i] for i in oracle.deployed[k].nonzero()[0])
+        print(f"  {k + 1:>3}  {oracle.values[k]:.4f}  {names}")
+    print(f"\n  oracle value over the horizon: {oracle.total:.1f} (arrival/retirement as fractions of T; cost per query in normalised units)")
+    return 0
+
+
+def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
+    name = args.agent.lower().replace("-", "_")
+    if name in RL_ALGOS:
+        if not args.model:
+            parser.error(f"argument --model: RL agent {args.agent!r} needs a trained model (see `llmroute train`)")
+        from .rl import load_agent
+
+        try:
+            return load_agent(args.model, env, algo=name, deterministic=args.deterministic)
+        except (FileNotFoundError, ValueError) as e:
+            parser.error(f"argument --model: {e}")
+    if args.model:
+        parser.error(f"argument --model: only RL agents ({', '.join(RL_ALGOS)}) load a model, not {args.agent!r}")
+    import agents
+
+    kwargs = {} if args.gamma is None else {"gamma": args.gamma}
+    try:
+        return agents.make(name, env, **kwargs)
+    except (TypeError, ValueError) as e:
+        parser.error(f"argument --gamma: {e}" if kwargs else f"argument --agent: {e}")
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import gymnasium as gym
+
+    from .harness import mean_ci
+    from .sweep import atomic_write_json, record_episode
+
+    env_kwargs = _env_kwargs(args)
+    _check_world(parser, [args.env], [args.scenario], env_kwargs, "--env", "--scenario")
+    _check_agents(parser, [args.agent], "--agent")
+    env = gym.make(args.env, scenario=args.scenario, **env_kwargs)
+    agent = _make_agent(args, parser, env)
+    from tqdm.auto import tqdm
+
+    records = []
+    print(f"{args.agent} on {args.env} ({env.unwrapped.scenario.summary().splitlines()[1].strip()})")
+    print(f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}")
+    for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=args.no_progress, leave=False):
+        r = record_episode(agent, env, seed)
+        records.append(r)
+        tqdm.write(
+            f"{seed:>5} {r['reward']:>8.1f} {r['oracle_value']:>8.1f} {r['regret']:>8.1f} {r['cost']:>8.2f} "
+            f"{r['budget']:>8.2f} {r['queries_served']:>7d} {r['invalid_actions']:>7d}"
+        )
+    if len(records) > 1:
+        parts = []
+        for key in ("reward", "regret", "spend_fraction"):
+            mean, half = mean_ci([r[key] for r in records])
+            parts.append(f"{key} {mean:.3f} ± {half:.3f}")
+        print(f"mean over {len(records)} seeds (95% CI): " + ", ".join(parts))
+    if args.out:
+        for r in records:
+            r.update(agent=args.agent, env_id=args.env, scenario=args.scenario, env_kwargs=env_kwargs)
+        atomic_write_json(args.out, records)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.backend == "ray":
+        parser.error("argument --backend: 'ray' is not yet available in this version; use --backend local")
+    env_kwargs = _env_kwargs(args)
+    _check_world(parser, args.envs, args.scenarios, env_kwargs, "--envs", "--scenarios")
+    _check_agents(parser, args.agents, "--agents")
+    from .sweep import load_runs, plan_bench, run_bench, summarise, write_table
+
+    trains, runs = plan_bench(
+        args.agents,
+        args.envs,
+        args.scenarios,
+        args.seeds,
+        train_steps=args.train_steps,
+        env_kwargs=env_kwargs,
+        deterministic=args.deterministic,
+        vec_env=None if args.vec_env == "table" else args.vec_env,
+    )
+    out = Path(args.out)
+    start = time.perf_counter()
+    try:
+        counts = run_bench(trains, runs, out, jobs=args.jobs, backend=args.backend, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished runs are kept in {out}; run the same command again to resume", file=sys.stderr)
+        return 130
+    records = load_runs(out, runs)
+    rows = summarise(records)
+    report = Path(args.report_dir) if args.report_dir else out
+    md, csv_path = write_table(rows, report)
+    print(md.read_text())
+    print(
+        f"{counts['ran']} job(s) run, {counts['skipped']} already done, in {time.perf_counter() - start:.0f} s; "
+        f"table: {md}, {csv_path}"
+    )
+    if not args.no_plots:
+        from .plots import plot_bench
+
+        for path in plot_bench(records, report, out / "models"):
+            print(f"plot: {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    env_kwargs = _env_kwargs(args)
+    _check_world(parser, [args.env], [args.scenario], env_kwargs, "--env", "--scenario")
+    if args.lagrange is None and args.lagrange_step:
+        parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
+    from .rl import train
+
+    overrides = {}
+    if args.n_envs is not None:
+        overrides["n_envs"] = args.n_envs
+    if args.vec_env is not None:
+        overrides["vec_env"] = args.vec_env
+    if args.raw_reward:
+        lagrangian: Any = False
+    elif args.lagrange is not None:
+        lagrangian = {"multiplier": args.lagrange, "step_size": args.lagrange_step}
+    else:
+        lagrangian = None
+    result = train(
+        args.algo,
+        args.env,
+        total_timesteps=args.steps,
+        seed=args.seed,
+        out_dir=args.out,
+        env_kwargs={"scenario": args.scenario, **env_kwargs},
+        hyperparams=overrides,
+        lagrangian=lagrangian,
+        tensorboard=not args.no_tensorboard,
+        progress_bar=not args.no_progress,
+        verbose=args.verbose,
+    )
+    print(f"trained {args.algo} on {args.env} for {args.steps} steps in {result.wall_time_s:.0f} s")
+    print(f"model: {result.model_path}")
+    if not args.no_tensorboard:
+        print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
+    print(f"evaluate: llmroute run --agent {args.algo} --model {args.out} --env {args.env} --seeds 0-4")
+    return 0
+
+
+COMMANDS = {"scenarios": cmd_scenarios, "run": cmd_run, "bench": cmd_bench, "train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``llmroute`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's parser, for its errors
+    return COMMANDS[args.command](args, sub)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""PNG figures of a benchmark: regret and spend over time, deployment heatmaps, RL learning curves.
+
+Matplotlib is imported inside the functions (with the non-interactive ``Agg`` backend), so that
+``import agents`` never needs it. Every function takes the run records of
+:func:`agents.sweep.record_episode` (as loaded by :func:`agents.sweep.load_runs`) and writes one
+PNG; :func:`plot_bench` writes them all for a bench folder.
+
+Bands are 95% Student-t confidence intervals of the mean over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_regret", "plot_spend", "plot_deployments", "plot_learning_curves", "plot_bench", "GRID_POINTS"]
+
+GRID_POINTS = 300
+COST_UNIT = "cost units (1 = one GPT-4 query)"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(names: Sequence[str]) -> dict[str, Any]:
+    plt = _plt()
+    cmap = plt.get_cmap("tab10")
+    fixed = {"oracle": "black", "random": "tab:gray"}
+    out, i = {}, 0
+    for name in names:
+        if name in fixed:
+            out[name] = fixed[name]
+        else:
+            while cmap(i % 10) in ((0.5, 0.5, 0.5, 1.0),):
+                i += 1
+            out[name] = cmap(i % 10)
+            i += 1
+    return out
+
+
+def _by_agent(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        out.setdefault(r["agent"], []).append(r)
+    return out
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95% t half-width over the rows of ``curves`` (zeros for one row)."""
+    mean = curves.mean(axis=0)
+    n = curves.shape[0]
+    if n < 2:
+        return mean, np.zeros_like(mean)
+    from scipy.stats import t
+
+    return mean, t.ppf(0.975, n - 1) * curves.std(axis=0, ddof=1) / math.sqrt(n)
+
+
+def _label(agent: str, rs: Sequence[dict[str, Any]]) -> str:
+    steps = rs[0].get("train_steps")
+    extra = f", {steps:,} training steps" if steps else ""
+    return f"{agent} (n={len(rs)}{extra})"
+
+
+def _title(records: Sequence[dict[str, Any]]) -> str:
+    r = records[0]
+    return f"{r['env_id']}, scenario '{r['scenario']}', T={r['horizon']}"
+
+
+def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: bool) -> Path:
+    plt = _plt()
+    groups = _by_agent(records)
+    colors = _colors(list(groups))
+    horizon = records[0]["horizon"]
+    grid = np.linspace(0, horizon, GRID_POINTS)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for agent, rs in groups.items():
+        curves = np.array([np.interp(grid, r["trace"]["t"], r["trace"][key]) for r in rs])
+        mean, half = _band(curves)
+        ax.plot(grid, mean, color=colors[agent], label=_label(agent, rs), lw=1.8)
+        ax.fill_between(grid, mean - half, mean + half, color=colors[agent], alpha=0.2, lw=0)
+    if budget_line:
+        budget = records[0]["budget"]
+        ax.axhline(budget, color="red", ls="--", lw=1.2, label=f"budget B = {budget:g}")
+        ax.plot(grid, grid * budget / horizon, color="red", ls=":", lw=1.0, label="even pace b·t")
+    ax.set_xlabel("queries served t")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_xlim(0, horizon)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_regret(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """Cumulative pseudo-regret against queries served, one line per agent (mean over seeds, 95% CI
+    band). Runs ended by the hard budget jump at the end by the value of the queries left unserved."""
+    return _trace_plot(
+        records,
+        path,
+        "regret",
+        "cumulative pseudo-regret (expected correct answers lost vs stage oracle)",
+        f"Regret over time: {_title(records)}",
+        budget_line=False,
+    )
+
+
+def plot_spend(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """Cumulative spend against queries served, per agent, with the budget B and the even pace b·t."""
+    return _trace_plot(
+        records, path, "spend", f"cumulative spend ({COST_UNIT})", f"Spend against budget: {_title(records)}", True
+    )
+
+
+def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os.PathLike) -> Path:
+    """Model x stage heatmaps: the stage oracle's deployment, then per agent the share of seeds in
+    which each model served each stage. Cells of models not available at a stage are hatched grey."""
+    plt = _plt()
+    groups = _by_agent(records)
+    panels = [("stage oracle (true means)", scenario.oracle.deployed.T.astype(float))]
+    for agent, rs in groups.items():
+        share = np.mean([np.asarray(r["deployed"], dtype=float) for r in rs], axis=0).T
+        panels.append((_label(agent, rs), share))
+    avail = scenario.availability.T
+    K, N = scenario.n_stages, scenario.n_models
+    cols = min(3, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 1.5, 0.28 * N * rows + 1.6 * rows), squeeze=False)
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("#dddddd")
+    image = None
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.axis("off")
+            continue
+        title, data = panels[i]
+        image = ax.imshow(np.ma.masked_where(~avail, data), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(range(K), [str(k + 1) for k in range(K)], fontsize=7)
+        ax.set_xlabel("stage")
+        if i % cols == 0:
+            ax.set_yticks(range(N), scenario.model_names, fontsize=7)
+            ax.set_ylabel("model")
+        else:
+            ax.set_yticks(range(N), [""] * N)
+    fig.suptitle(f"Deployments: {_title(records)} (grey: model not available)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 0.9, 0.96))
+    cax = fig.add_axes((0.92, 0.15, 0.015, 0.7))
+    fig.colorbar(image, cax=cax, label="share of seeds deployed")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curves(
+    curves: dict[tuple[str, str], list[dict[str, np.ndarray]]],
+    path: str | os.PathLike,
+    references: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """RL learning curves: episode reward of the training envs against training steps, one panel per
+    env, one line per algorithm (mean over training seeds of a moving average of 10 episodes, 95% CI
+    band). ``curves[(env_id, algo)]`` is a list (one per seed) of :func:`agents.rl.read_monitor`
+    dicts; ``references[env_id]`` maps an agent to its mean evaluation reward (dashed lines)."""
+    plt = _plt()
+    envs = sorted({env for env, _ in curves})
+    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.6), squeeze=False)
+    algos = sorted({algo for _, algo in curves})
+    colors = _colors(algos + sorted({a for ref in (references or {}).values() for a in ref}))
+    for ax, env in zip(axes.flat, envs, strict=False):
+        for algo in algos:
+            runs = [m for m in curves.get((env, algo), []) if m["timesteps"].size >= 2]
+            if not runs:
+                continue
+            end = min(m["timesteps"][-1] for m in runs)
+            grid = np.linspace(0, end, 200)
+            ys = []
+            for m in runs:
+                smooth = np.convolve(m["reward"], np.ones(10) / 10, mode="full")[: m["reward"].size]
+                counts = np.minimum(np.arange(1, m["reward"].size + 1), 10)
+                smooth = smooth * 10 / counts
+                ys.append(np.interp(grid, m["timesteps"], smooth))
+            mean, half = _band(np.array(ys))
+            ax.plot(grid, mean, color=colors[algo], label=f"{algo} (n={len(runs)} seeds)", lw=1.8)
+            ax.fill_between(grid, mean - half, mean + half, color=colors[algo], alpha=0.2, lw=0)
+        for agent, value in (references or {}).get(env, {}).items():
+            ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=f"{agent} (evaluation mean)")
+        ax.set_xlabel("training env steps")
+        ax.set_ylabel("episode reward (correct answers per episode)")
+        ax.set_title(f"Learning curves on {env}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_bench(records: Sequence[dict[str, Any]], out_dir: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Every figure of a bench: per (env, scenario) ``regret_*.png``, ``spend_*.png`` and
+    ``deployment_*.png``; ``learning_curves.png`` if ``models_dir`` holds trained runs."""
+    import json
+
+    import gymnasium as gym
+
+    from .rl import read_monitor
+    from .sweep import _slug
+
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["env_id"], r["scenario"]), []).append(r)
+    for (env_id, scenario_name), rs in groups.items():
+        tag = _slug(f"{env_id}_{scenario_name}")
+        written.append(plot_regret(rs, out_dir / f"regret_{tag}.png"))
+        written.append(plot_spend(rs, out_dir / f"spend_{tag}.png"))
+        env = gym.make(env_id, scenario=scenario_name, **rs[0].get("env_kwargs", {}))
+        written.append(plot_deployments(rs, env.unwrapped.scenario, out_dir / f"deployment_{tag}.png"))
+    if models_dir is not None and Path(models_dir).is_dir():
+        curves: dict[tuple[str, str], list[dict[str, np.ndarray]]] = {}
+        used = {r.get("model") for r in records if r.get("model")}
+        for meta_path in sorted(Path(models_dir).glob("*/train.json")):
+            if meta_path.parent.name not in used:
+                continue
+            meta = json.loads(meta_path.read_text())
+            curves.setdefault((meta["env_id"], meta["algo"]), []).append(read_monitor(meta_path.parent / "monitor"))
+        if curves:
+            references: dict[str, dict[str, float]] = {}
+            for r in records:
+                if r.get("train_steps") is None and r["agent"] in ("stageroute", "random", "oracle"):
+                    references.setdefault(r["env_id"], {}).setdefault(r["agent"], []).append(r["reward"])
+            refs = {env: {a: float(np.mean(v)) for a, v in d.items()} for env, d in references.items()}
+            written.append(plot_learning_curves(curves, out_dir / "learning_curves.png", refs))
+    return written

@@ -1,0 +1,303 @@
+"""Regret scaling: does StageRoute's regret grow like T^(2/3) and track the oracle?
+
+    python benchmarks/regret_scaling.py [--out docs/results] [--seeds 5] [--workers 2] [--quick]
+
+For T in {10^3, 10^4, 10^5} with K = round(T^(1/3)) stages, the world of ``LLMRoute-v0``
+(``gym.make("LLMRoute-v0", horizon=T, n_stages=K)``: the ``paper`` preset, whose arrival and
+retirement times are fractions of the horizon, default hard budget) is run by every reference agent
+on the same seeds (common random numbers). StageRoute is swept over gamma, and the agents built on
+the same confidence bounds are shown at the doc's gamma = 0.1 and at gamma = 0.5 (the smallest value
+of the sweep for which an untried model's UCB, min(1, 2 gamma), reaches 1).
+
+Per agent and T: final pseudo-regret, reward as a fraction of the oracle value, spend over budget,
+share of the queries served (the hard budget ends an episode early), as means with 95% t-intervals
+over seeds; and the least-squares slope of log(mean regret) against log(T). Writes
+``regret_scaling.md`` (the table), ``regret_scaling.png`` (log-log regret against T) and
+``regret_scaling.json`` (every episode) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from multiprocessing import get_context
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import agents
+import gym_llmroute  # noqa: F401  (registers LLMRoute-v0)
+from agents.harness import mean_ci
+
+# (label, agent name, keyword arguments)
+CONFIGS: list[tuple[str, str, dict]] = [
+    ("stageroute g=0.01", "stageroute", {"gamma": 0.01}),
+    ("stageroute g=0.1 (doc)", "stageroute", {"gamma": 0.1}),
+    ("stageroute g=0.5", "stageroute", {"gamma": 0.5}),
+    ("stageroute g=1.0", "stageroute", {"gamma": 1.0}),
+    ("ucb_bwk g=0.1", "ucb_bwk", {"gamma": 0.1}),
+    ("ucb_bwk g=0.5", "ucb_bwk", {"gamma": 0.5}),
+    ("primal_dual g=0.1", "primal_dual", {"gamma": 0.1}),
+    ("primal_dual g=0.5", "primal_dual", {"gamma": 0.5}),
+    ("thompson", "thompson", {}),
+    ("greedy g=0.1", "greedy", {"gamma": 0.1}),
+    ("greedy g=0.5", "greedy", {"gamma": 0.5}),
+    ("static g=0.1", "static", {"gamma": 0.1}),
+    ("static g=0.5", "static", {"gamma": 0.5}),
+    ("cheapest", "cheapest", {}),
+    ("strongest", "strongest", {}),
+    ("random", "random", {}),
+    ("oracle", "oracle", {}),
+]
+KEEP = (
+    "regret",
+    "reward",
+    "oracle_value",
+    "reward_fraction",
+    "cost",
+    "budget",
+    "spend_fraction",
+    "queries_served",
+    "horizon",
+    "invalid_actions",
+    "stage_end_time",
+    "stage_end_regret",
+    "stage_end_spend",
+)
+
+
+def run_job(job: tuple[str, str, dict, int, int]) -> dict:
+    label, name, kwargs, horizon, seed = job
+    env = gym.make("LLMRoute-v0", horizon=horizon, n_stages=round(horizon ** (1 / 3)))
+    result = agents.run_episode(agents.make(name, env, **kwargs), env, seed)
+    out = {key: result[key] for key in KEEP}
+    out.update(label=label, seed=seed, deployments=result["deployments"])
+    return out
+
+
+def fit_slope(horizons: list[int], regrets: list[float]) -> float:
+    """Least-squares slope of log(regret) on log(T); nan if any regret is not positive."""
+    r = np.asarray(regrets, dtype=np.float64)
+    if len(horizons) < 2 or np.any(~np.isfinite(r)) or np.any(r <= 0):
+        return math.nan
+    return float(np.polyfit(np.log(horizons), np.log(r), 1)[0])
+
+
+def summarise(episodes: list[dict], horizons: list[int]) -> list[dict]:
+    rows = []
+    for label, _, _ in CONFIGS:
+        row: dict = {"label": label, "by_T": {}}
+        for T in horizons:
+            eps = [e for e in episodes if e["label"] == label and e["horizon"] == T]
+            if not eps:
+                continue
+            row["by_T"][T] = {
+                "regret": mean_ci(e["regret"] for e in eps),
+                "reward_fraction": mean_ci(e["reward_fraction"] for e in eps),
+                "spend_fraction": mean_ci(e["spend_fraction"] for e in eps),
+                "served_fraction": mean_ci(e["queries_served"] / e["horizon"] for e in eps),
+                "invalid_actions": int(sum(e["invalid_actions"] for e in eps)),
+                "n": len(eps),
+            }
+        Ts = sorted(row["by_T"])
+        row["slope"] = fit_slope(Ts, [row["by_T"][T]["regret"][0] for T in Ts])
+        rows.append(row)
+    return rows
+
+
+def _pm(mean_half: tuple[float, float], fmt: str) -> str:
+    mean, half = mean_half
+    if not math.isfinite(half):
+        return format(mean, fmt)
+    return f"{format(mean, fmt)} ± {format(half, fmt)}"
+
+
+def markdown(rows: list[dict], horizons: list[int], seeds: int) -> str:
+    T_last = max(horizons)
+    head = (
+        ["agent"]
+        + [f"regret T={T:,}" for T in horizons]
+        + ["slope", f"reward/oracle T={T_last:,}", f"spend/budget T={T_last:,}", f"served T={T_last:,}"]
+    )
+    lines = [
+        f"Regret scaling on LLMRoute-v0 (paper preset, hard budget), K = round(T^(1/3)), {seeds} seeds; "
+        "mean ± 95% t-interval; slope = least-squares fit of log(mean regret) on log(T).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
+    for row in rows:
+        by = row["by_T"]
+        cells = [row["label"]]
+        cells += [_pm(by[T]["regret"], ".0f") if T in by else "" for T in horizons]
+        cells.append("n/a" if not math.isfinite(row["slope"]) else f"{row['slope']:.2f}")
+        last = by.get(T_last)
+        if last is None:
+            cells += ["", "", ""]
+        else:
+            cells += [
+                _pm(last["reward_fraction"], ".3f"),
+                _pm(last["spend_fraction"], ".3f"),
+                _pm(last["served_fraction"], ".3f"),
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    invalid = sum(v["invalid_actions"] for r in rows for v in r["by_T"].values())
+    lines += ["", f"Invalid actions over all episodes: {invalid}."]
+    return "\n".join(lines) + "\n"
+
+
+PAPER_SET = ("stageroute", "greedy", "static", "random", "oracle")
+
+
+def plot(rows: list[dict], horizons: list[int], path: Path) -> None:
+    """Three panels: log-log regret of the paper's agents (StageRoute's gamma sweep, Greedy, Static,
+    Random, Oracle); the same for the other baselines (with StageRoute at the doc's gamma and the
+    oracle for reference); reward over the oracle value at the largest T, as bars with 95% CIs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(17, 6.2), gridspec_kw={"width_ratios": [1, 1, 0.9]})
+    colors = plt.get_cmap("tab20").colors
+    color = {row["label"]: colors[i % len(colors)] for i, row in enumerate(rows)}
+    T0, T1 = min(horizons), max(horizons)
+    ref = next((r for r in rows if r["label"].startswith("stageroute g=0.1")), rows[0])
+    r0 = ref["by_T"].get(T0, {}).get("regret", (math.nan,))[0]
+
+    def draw(ax, selected, title):
+        for i, row in enumerate(selected):
+            Ts = np.array(sorted(row["by_T"]))
+            reg = np.array([row["by_T"][T]["regret"][0] for T in Ts])
+            half = np.nan_to_num(np.array([row["by_T"][T]["regret"][1] for T in Ts]))
+            ok = reg > 0
+            lower = np.minimum(half, 0.9 * reg)  # log axis: keep the lower whisker above zero
+            slope = row["slope"]
+            label = f"{row['label']}  (slope {slope:.2f})" if math.isfinite(slope) else f"{row['label']}  (slope n/a)"
+            bold = row["label"].startswith("stageroute") or row["label"] == "oracle"
+            ax.errorbar(
+                Ts[ok],
+                reg[ok],
+                yerr=[lower[ok], half[ok]],
+                label=label,
+                color=color[row["label"]],
+                linestyle=("-", "--", "-.", ":")[i % 4],
+                linewidth=2.2 if bold else 1.4,
+                marker="o",
+                markersize=4,
+                capsize=2,
+            )
+        if math.isfinite(r0) and r0 > 0:
+            for power, name in ((2 / 3, "slope 2/3"), (1.0, "slope 1")):
+                ax.plot([T0, T1], [r0, r0 * (T1 / T0) ** power], color="0.55", linewidth=1, linestyle=(0, (1, 3)))
+                ax.annotate(
+                    name,
+                    (T1, r0 * (T1 / T0) ** power),
+                    fontsize=8,
+                    color="0.35",
+                    xytext=(4, -3),
+                    textcoords="offset points",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("horizon T (queries); K = round(T^(1/3)) stages")
+        ax.set_ylabel("final pseudo-regret (mean over seeds, 95% CI)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7.5, loc="upper left", framealpha=0.9)
+
+    paper = [r for r in rows if r["label"].split()[0] in PAPER_SET]
+    others = [r for r in rows if r["label"].split()[0] not in PAPER_SET or r is ref or r["label"] == "oracle"]
+    draw(axes[0], paper, "StageRoute (gamma sweep) and the paper's baselines")
+    draw(axes[1], others, "Bandits-with-knapsacks and simple baselines")
+
+    ax = axes[2]
+    labels = [r["label"] for r in rows if T1 in r["by_T"]]
+    frac = np.array([r["by_T"][T1]["reward_fraction"][0] for r in rows if T1 in r["by_T"]])
+    half = np.nan_to_num(np.array([r["by_T"][T1]["reward_fraction"][1] for r in rows if T1 in r["by_T"]]))
+    y = np.arange(len(labels))[::-1]
+    lo = 0.8  # zoom on the contenders; lower values are written on their (clipped) bars
+    ax.barh(y, frac - lo, left=lo, xerr=half, color=[color[lab] for lab in labels], capsize=2)
+    for yi, f in zip(y, frac, strict=True):
+        ax.text(1.012, yi, f"{f:.3f}", fontsize=7.5, va="center")
+    ax.axvline(0.93, color="k", linestyle="--", linewidth=1)
+    ax.annotate("target 0.93", (0.93, y[0] + 0.6), fontsize=8, ha="right", xytext=(-3, 0), textcoords="offset points")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(lo, 1.045)
+    ax.set_xlabel(f"reward / oracle value at T = {T1:,} (95% CI)")
+    ax.set_title("Reward as a fraction of the oracle")
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs/results"), help="results directory (default docs/results)"
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per agent and horizon (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--horizons", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="horizons T")
+    parser.add_argument("--quick", action="store_true", help="tiny run: T in {200, 1000}, 2 seeds")
+    parser.add_argument("--replot", action="store_true", help="redo the table and figure from --out's JSON, no runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.horizons, args.seeds = [200, 1_000], 2
+    if args.seeds < 1 or args.workers < 1 or min(args.horizons) < 10:
+        parser.error("--seeds and --workers must be >= 1 and every horizon >= 10")
+    horizons = sorted(set(args.horizons))
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        saved = json.loads((args.out / "regret_scaling.json").read_text())
+        horizons, args.seeds, episodes = saved["horizons"], saved["seeds"], saved["episodes"]
+    else:
+        episodes = run_all(horizons, args.seeds, args.workers)
+    rows = summarise(episodes, horizons)
+    table = markdown(rows, horizons, args.seeds)
+    _atomic_write(args.out / "regret_scaling.md", lambda p: Path(p).write_text(table))
+    if not args.replot:
+        _atomic_write(
+            args.out / "regret_scaling.json",
+            lambda p: Path(p).write_text(json.dumps({"horizons": horizons, "seeds": args.seeds, "episodes": episodes})),
+        )
+    _atomic_write(args.out / "regret_scaling.png", lambda p: plot(rows, horizons, Path(p)))
+    print(table)
+    print(
+        f"wrote {args.out / 'regret_scaling.md'}, {args.out / 'regret_scaling.png'}, {args.out / 'regret_scaling.json'}"
+    )
+
+
+def run_all(horizons: list[int], seeds: int, workers: int) -> list[dict]:
+    """Every (agent, T, seed) episode, on ``workers`` processes, with a progress bar."""
+    jobs = [(label, name, kw, T, seed) for T in horizons for label, name, kw in CONFIGS for seed in range(seeds)]
+    jobs.sort(key=lambda j: -j[3])  # longest first, for load balance
+    from tqdm import tqdm
+
+    episodes = []
+    with get_context("fork").Pool(workers) as pool:
+        for result in tqdm(pool.imap_unordered(run_job, jobs), total=len(jobs), desc="episodes", file=sys.stderr):
+            episodes.append(result)
+    return episodes
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,479 @@
+"""StageRoute's policy components: confidence bounds, DeployOPT and the optimistic router RouteOPT.
+
+These are shared by the agents (``agents.StageRouteAgent`` and the baselines built on it) and by the
+env's single-level views, which need a fixed router or deployer; they depend on the solvers only,
+never on the env or the agents. See docs/stageroute.md for the algorithm.
+
+Confidence bounds (the bandits-with-knapsacks radius)::
+
+    f(v, n) = sqrt(gamma * v / n) + gamma / n,          n = N_m + 1
+    UCB_m   = clip(mean_reward_m + 2 f(mean_reward_m, n), 0, 1)
+    LCB_m   = clip(mean_cost_m   - 2 f(mean_cost_m,   n), c_1, c_2)
+
+A model never tried has ``UCB = min(1, 2 gamma)`` and ``LCB = c_1``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .solvers import solve_deploy, solve_route_lp
+
+__all__ = [
+    "confidence_radius",
+    "confidence_bounds",
+    "DeployPlan",
+    "deploy_opt",
+    "OptimisticRouter",
+    "linprog_route",
+    "ROUTE_SOLVERS",
+]
+
+# Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
+# certificate is exact, this only absorbs the rounding of a handful of float operations.
+_EPS = 1e-12
+
+
+def confidence_radius(v, n, gamma: float):
+    """The radius ``f(v, n) = sqrt(gamma * v / n) + gamma / n`` (elementwise; ``v >= 0``, ``n > 0``)."""
+    v = np.asarray(v, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    return np.sqrt(gamma * np.maximum(v, 0.0) / n) + gamma / n
+
+
+def confidence_bounds(pulls, mean_reward, mean_cost, gamma: float, cost_range) -> tuple[np.ndarray, np.ndarray]:
+    """Reward UCB and cost LCB of every model, as in docs/stageroute.md.
+
+    Parameters
+    ----------
+    pulls, mean_reward, mean_cost : arrays of shape (N,)
+        Times each model was routed to, and its empirical mean reward and cost (0 if never routed).
+    gamma : float
+        Confidence parameter (> 0).
+    cost_range : (float, float)
+        ``(c_1, c_2)``, the range of per-query costs; the LCB is clipped to it.
+
+    Returns
+    -------
+    (ucb, lcb) : two float64 arrays of shape (N,)
+        ``ucb`` in [0, 1] and ``lcb`` in ``[c_1, c_2]``, with ``n = pulls + 1`` in the radius.
+    """
+    n = np.asarray(pulls, dtype=np.float64) + 1.0
+    mr = np.asarray(mean_reward, dtype=np.float64)
+    mc = np.asarray(mean_cost, dtype=np.float64)
+    ucb = np.clip(mr + 2.0 * confidence_radius(mr, n, gamma), 0.0, 1.0)
+    lcb = np.clip(mc - 2.0 * confidence_radius(mc, n, gamma), cost_range[0], cost_range[1])
+    return ucb, lcb
+
+
+def _bounds_scalar(n: float, mr: float, mc: float, gamma: float, c1: float, c2: float) -> tuple[float, float]:
+    """The same bounds for one model in plain floats (the per-query hot path); ``n = pulls + 1``.
+    Same operations in the same order as :func:`confidence_bounds`, so the results are identical."""
+    u = mr + 2.0 * (math.sqrt(gamma * max(mr, 0.0) / n) + gamma / n)
+    c = mc - 2.0 * (math.sqrt(gamma * max(mc, 0.0) / n) + gamma / n)
+    return min(max(u, 0.0), 1.0), min(max(c, c1), c2)
+
+
+# ---------------------------------------------------------------------------------------- DeployOPT
+@dataclass(frozen=True)
+class DeployPlan:
+    """A deployment chosen by :func:`deploy_opt`.
+
+    ``models``: model indices to deploy, those carrying routing mass first (by decreasing mass), then
+    the leftover slots by decreasing UCB. ``feasible``: False if DeployOPT had no solution under the
+    bounds and the cheapest deployment by LCB was used instead. ``value``: DeployOPT's optimum.
+    """
+
+    models: tuple[int, ...]
+    feasible: bool
+    value: float
+
+
+def _rank(ucb: np.ndarray, lcb: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``idx`` ordered by UCB descending, then LCB ascending, then index."""
+    return idx[np.lexsort((idx, lcb[idx], -ucb[idx]))]
+
+
+def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available) -> DeployPlan:
+    """DeployOPT of StageRoute: the deployment MILP with the optimistic bounds, leftover slots filled.
+
+    Solves ``max sum UCB d  s.t.  sum LCB d <= budget, sum d = 1, 0 <= d <= alpha z,
+    sum z = k`` over the available models with ``k = min(max_deployed, |pool|)``
+    (:func:`~gym_llmroute.solvers.solve_deploy`: exact enumeration or HiGHS). The models with
+    ``d > 0`` are deployed and the remaining of the k slots go to the highest UCB (ties: lower LCB,
+    then lower index), so untried models get in. If the MILP is infeasible under the bounds (every
+    mix costs more than the budget by LCB), the k slots go to the cheapest deployment by LCB that
+    meets the throughput caps, completed the same way, and ``feasible`` is False.
+    """
+    ucb = np.asarray(ucb, dtype=np.float64)
+    lcb = np.asarray(lcb, dtype=np.float64)
+    alpha = np.asarray(throughput, dtype=np.float64)
+    pool = np.flatnonzero(np.asarray(available, dtype=bool))
+    if pool.size == 0:
+        return DeployPlan((), False, -np.inf)
+    k = min(int(max_deployed), pool.size)
+    sol = solve_deploy(ucb[pool], lcb[pool], alpha[pool], budget, k)
+    feasible = sol.feasible
+    if not feasible:  # cheapest mix by LCB: maximise -LCB with no budget row
+        sol = solve_deploy(-lcb[pool], lcb[pool], alpha[pool], np.inf, k)
+    if not sol.feasible:  # the caps of any k models sum below one: nothing is feasible
+        return DeployPlan(tuple(int(m) for m in _rank(ucb, lcb, pool)[:k]), False, -np.inf)
+    d = sol.d
+    carry = d > 1e-12
+    chosen = pool[carry][np.lexsort((pool[carry], -d[carry]))]
+    rest = _rank(ucb, lcb, pool[~carry])[: k - chosen.size]
+    value = sol.value if feasible else -np.inf
+    return DeployPlan(tuple(int(m) for m in np.concatenate([chosen, rest])), feasible, float(value))
+
+
+# ---------------------------------------------------------------------------------------- RouteOPT
+def linprog_route(u, c, caps, budget: float) -> np.ndarray | None:
+    """The route LP solved by :func:`scipy.optimize.linprog` (HiGHS): the reference that
+    ``benchmarks/bench_agents.py`` compares the exact solver with. Returns ``p`` or None."""
+    from scipy.optimize import linprog
+
+    u = np.asarray(u, dtype=np.float64)
+    n = u.size
+    if n == 0:
+        return None
+    res = linprog(
+        -u,
+        A_ub=np.asarray(c, dtype=np.float64)[None, :],
+        b_ub=[budget],
+        A_eq=np.ones((1, n)),
+        b_eq=[1.0],
+        bounds=np.column_stack([np.zeros(n), np.asarray(caps, dtype=np.float64)]),
+        method="highs",
+    )
+    return res.x if res.status == 0 else None
+
+
+def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
+    return solve_route_lp(u, c, caps, budget).p
+
+
+ROUTE_SOLVERS: dict[str, Callable] = {"exact": _exact_route, "exact-cold": _exact_route, "linprog": linprog_route}
+
+
+class OptimisticRouter:
+    """RouteOPT of StageRoute: route each query by the optimistic routing LP over the deployed set.
+
+    For every query it solves::
+
+        p = argmax_p  sum_{m in D} UCB_m p_m   s.t.  sum_m LCB_m p_m <= b,  sum_m p_m = 1,
+                                                   0 <= p_m <= alpha_m
+
+    over the deployed set D, with the current confidence bounds, and samples ``m ~ p`` among the
+    models that can still serve this stage: a throughput-saturated model drops out and the others are
+    renormalised. If the LP is infeasible (every LCB above b, or caps summing below one) the query
+    goes to the valid deployed model with the smallest LCB (``n_infeasible`` counts these queries);
+    if every model with mass is saturated it goes there too (``n_saturated`` counts those).
+
+    The router is fed the statistics the env exposes (``pulls``, ``mean_reward``, ``mean_cost``) on
+    every call and keeps the bounds of the models whose pull count changed since the last call, so a
+    call costs a few microseconds. The LP is re-solved only when its inputs changed; with
+    ``solver="exact"`` it is first warm-started from the previous optimal basis (the set of models at
+    their cap and the fractional pair, or the single fractional model when the budget is slack),
+    accepted only with an exact KKT certificate (primal and dual feasibility), else solved by
+    :func:`~gym_llmroute.solvers.solve_route_lp`. ``"exact-cold"`` always calls that solver,
+    ``"linprog"`` calls scipy's HiGHS (for benchmarks), and a callable ``solver(u, c, caps, b) ->
+    p or None`` is used as given.
+
+    Parameters
+    ----------
+    throughput : array of shape (N,)
+        Throughput caps alpha of every catalog model (public).
+    budget : float
+        Per-query budget b; :meth:`route` may override it per call (pacing).
+    cost_range : (float, float)
+        ``(c_1, c_2)`` for the LCB clip.
+    gamma : float
+        Confidence parameter of the bounds (default 0.1).
+    rng : numpy Generator, optional
+        Source of the routing draws.
+    solver : {"exact", "exact-cold", "linprog"} or callable
+    """
+
+    def __init__(
+        self,
+        throughput,
+        budget: float,
+        cost_range,
+        gamma: float = 0.1,
+        rng: np.random.Generator | None = None,
+        solver: str | Callable = "exact",
+    ):
+        self.throughput = np.asarray(throughput, dtype=np.float64)
+        self._alpha = self.throughput.tolist()
+        self.budget = float(budget)
+        self.c1, self.c2 = float(cost_range[0]), float(cost_range[1])
+        if not gamma > 0:
+            raise ValueError(f"gamma must be > 0, got {gamma!r}")
+        self.gamma = float(gamma)
+        self.rng = np.random.default_rng() if rng is None else rng
+        if callable(solver):
+            self._solve_fn, self._warm = solver, False
+        elif solver in ROUTE_SOLVERS:
+            self._solve_fn, self._warm = ROUTE_SOLVERS[solver], solver == "exact"
+        else:
+            raise ValueError(f"solver must be one of {sorted(ROUTE_SOLVERS)} or a callable, got {solver!r}")
+        self.solver = solver
+        self.reset()
+
+    def reset(self, rng: np.random.Generator | None = None) -> None:
+        """Forget the statistics, the deployment and the cached solution; zero the counters."""
+        if rng is not None:
+            self.rng = rng
+        n = self.throughput.size
+        self._ucb = [0.0] * n
+        self._lcb = [0.0] * n
+        self._pulls: np.ndarray | None = None
+        self._pulls_key = b""
+        self._dep_key = b""
+        self._D: list[int] = []
+        self._pos: set[int] = set()
+        self._p: list[float] | None = None
+        self._dirty = True
+        self._b = math.nan
+        self._basis = None
+        self._last = -1
+        self.n_infeasible = 0
+        self.n_saturated = 0
+        self.n_solves = 0
+        self.n_warm = 0
+
+    # ------------------------------------------------------------------ statistics
+    def update(self, pulls, mean_reward, mean_cost) -> None:
+        """Refresh the bounds from the env's statistics (arrays of shape (N,)).
+
+        Only models whose pull count changed are recomputed (the env changes a model's means only
+        when it is routed to); a fresh episode (counts back to zero) is picked up the same way.
+        """
+        key = pulls.tobytes()
+        if key == self._pulls_key:
+            return
+        last = self._last
+        old = self._pulls
+        if old is not None and old.dtype == pulls.dtype and last >= 0:
+            # Fast path: only the model routed last changed.
+            prev = old[last]
+            old[last] = pulls[last]
+            if old.tobytes() == key:
+                self._refresh(last, pulls, mean_reward, mean_cost)
+                self._pulls_key = key
+                return
+            old[last] = prev
+        if old is None or old.dtype != pulls.dtype or old.shape != pulls.shape:
+            changed = range(pulls.size)
+        else:
+            changed = np.flatnonzero(pulls != old).tolist()
+        self._pulls = np.array(pulls, copy=True)
+        self._pulls_key = key
+        for m in changed:
+            self._refresh(m, pulls, mean_reward, mean_cost)
+
+    def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
+        self._ucb[m], self._lcb[m] = _bounds_scalar(
+            float(pulls[m]) + 1.0, float(mean_reward[m]), float(mean_cost[m]), self.gamma, self.c1, self.c2
+        )
+        if m in self._pos:
+            self._dirty = True
+
+    @property
+    def ucb(self) -> np.ndarray:
+        """Current reward UCB of every model, shape (N,)."""
+        return np.array(self._ucb)
+
+    @property
+    def lcb(self) -> np.ndarray:
+        """Current cost LCB of every model, shape (N,)."""
+        return np.array(self._lcb)
+
+    # ------------------------------------------------------------------ LP
+    def set_deployed(self, deployed) -> None:
+        """Set the deployed set D from a mask of shape (N,) (nonzero = deployed)."""
+        key = np.asarray(deployed).tobytes()
+        if key != self._dep_key:
+            self._dep_key = key
+            self._D = np.flatnonzero(np.asarray(deployed) > 0.5).tolist()
+            self._pos = set(self._D)
+            self._dirty = True
+            self._basis = None
+
+    def distribution(self, budget: float | None = None) -> tuple[list[int], list[float] | None]:
+        """``(D, p)``: the deployed models and RouteOPT's distribution over them (None if the LP is
+        infeasible), re-solved only if the bounds of D or the budget changed."""
+        b = self.budget if budget is None else float(budget)
+        if self._dirty or b != self._b:
+            self._b = b
+            self._dirty = False
+            self._p = self._solve(b)
+        return self._D, self._p
+
+    def _solve(self, b: float) -> list[float] | None:
+        D = self._D
+        u = [self._ucb[m] for m in D]
+        c = [self._lcb[m] for m in D]
+        a = [self._alpha[m] for m in D]
+        if self._warm and D:
+            p = None if self._basis is None else _certify(self._basis, u, c, a, b)
+            if p is None:
+                p, self._basis = _fill_if_affordable(u, c, a, b)
+            if p is not None:
+                self.n_warm += 1
+                return p
+        self.n_solves += 1
+        p = self._solve_fn(np.array(u), np.array(c), np.array(a), b) if D else None
+        if p is None:
+            self._basis = None
+            return None
+        p = np.clip(p, 0.0, None).tolist()
+        if self._warm:
+            self._basis = _basis_of(p, c, a, b)
+        return p
+
+    # ------------------------------------------------------------------ routing
+    def route(self, deployed, capacity_left, pulls, mean_reward, mean_cost, budget: float | None = None) -> int:
+        """Route one query: refresh the bounds, solve RouteOPT (cached) and draw a model.
+
+        ``deployed`` and ``capacity_left`` are arrays of shape (N,) (as in the observation): a
+        deployed model can serve the query if its ``capacity_left > 0``. ``budget`` overrides b for
+        this query (a pacing budget). Returns the model index.
+        """
+        key = np.asarray(deployed).tobytes()
+        if key != self._dep_key:
+            self.set_deployed(deployed)
+        self.update(np.asarray(pulls), mean_reward, mean_cost)
+        D, p = self.distribution(budget)
+        capacity_left = np.asarray(capacity_left).tolist()
+        m = -1
+        if p is None:
+            self.n_infeasible += 1
+        else:
+            total = 0.0
+            for k, i in enumerate(D):
+                if p[k] > 0.0 and capacity_left[i] > 0:
+                    total += p[k]
+            if total > 0.0:
+                r = self.rng.random() * total
+                acc = 0.0
+                for k, i in enumerate(D):
+                    if p[k] > 0.0 and capacity_left[i] > 0:
+                        acc += p[k]
+                        m = i
+                        if r < acc:
+                            break
+            else:
+                self.n_saturated += 1
+        if m < 0:
+            m = self._cheapest_valid(D, capacity_left)
+        self._last = m
+        return m
+
+    def _cheapest_valid(self, D: list[int], capacity_left: list[float]) -> int:
+        """The valid deployed model with the smallest LCB (ties: lowest index); -1 if none."""
+        best, best_c = -1, math.inf
+        for i in D:
+            if capacity_left[i] > 0 and self._lcb[i] < best_c:
+                best, best_c = i, self._lcb[i]
+        return best
+
+
+def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float):
+    """The LP optimum when the budget is slack: fill the caps by decreasing value (ties: cheaper,
+    then lower index), as the exact solver does first; ``(p, basis)`` if that fill is affordable,
+    else ``(None, None)``. Plain floats: for the handful of deployed models this beats NumPy."""
+    n = len(u)
+    p = [0.0] * n
+    mass = 1.0
+    cost = 0.0
+    at_cap = []
+    last = -1
+    for k in sorted(range(n), key=lambda k: (-u[k], c[k], k)):
+        if mass <= 0.0:
+            break
+        take = a[k] if a[k] < mass else mass
+        p[k] = take
+        cost += c[k] * take
+        mass -= take
+        if last >= 0:
+            at_cap.append(last)
+        last = k
+    if mass > 1e-9 or cost > b + 1e-9 * max(1.0, abs(b)):
+        return None, None
+    return p, ("slack", at_cap, last)
+
+
+def _basis_of(p: list[float], c: list[float], a: list[float], b: float):
+    """The optimal basis of a route-LP solution, for a warm start, or None if degenerate.
+
+    ``("pair", at_cap, i, j)``: budget binding, models ``at_cap`` at their cap and i, j fractional.
+    ``("slack", at_cap, f)``: budget slack, f the last model filled.
+    """
+    n = len(p)
+    at_cap = [k for k in range(n) if p[k] >= a[k] - _EPS]
+    frac = [k for k in range(n) if _EPS < p[k] < a[k] - _EPS]
+    cost = sum(ck * pk for ck, pk in zip(c, p, strict=True))
+    if cost < b - 1e-9 * max(1.0, abs(b)):
+        if len(frac) == 1:
+            return ("slack", at_cap, frac[0])
+        if not frac and at_cap:
+            f = at_cap.pop()
+            return ("slack", at_cap, f)
+        return None
+    if len(frac) == 2:
+        return ("pair", at_cap, frac[0], frac[1])
+    return None
+
+
+def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) -> list[float] | None:
+    """The optimal solution of the route LP with basis ``basis``, if that basis is still optimal
+    for ``(u, c, a, b)`` (checked by primal and dual feasibility: a KKT certificate), else None."""
+    n = len(u)
+    at_cap = basis[1]
+    mass = 1.0
+    spend = b
+    for k in at_cap:
+        mass -= a[k]
+        spend -= c[k] * a[k]
+    p = [0.0] * n
+    for k in at_cap:
+        p[k] = a[k]
+    if basis[0] == "pair":
+        i, j = basis[2], basis[3]
+        dc = c[i] - c[j]
+        if dc == 0.0:
+            return None
+        pi = (spend - c[j] * mass) / dc
+        pj = mass - pi
+        if not (-_EPS <= pi <= a[i] + _EPS and -_EPS <= pj <= a[j] + _EPS):
+            return None
+        lam = (u[i] - u[j]) / dc
+        if lam < 0.0:
+            return None
+        nu = u[i] - lam * c[i]
+        p[i] = min(max(pi, 0.0), a[i])
+        p[j] = min(max(pj, 0.0), a[j])
+        skip = (i, j)
+    else:
+        f = basis[2]
+        if not -_EPS <= mass <= a[f] + _EPS:
+            return None
+        if b - spend + c[f] * mass > b + 1e-9 * max(1.0, abs(b)):
+            return None
+        lam = 0.0
+        nu = u[f]
+        p[f] = min(max(mass, 0.0), a[f])
+        skip = (f,)
+    caps = set(at_cap)
+    for k in range(n):
+        if k in skip:
+            continue
+        score = u[k] - lam * c[k]
+        if (k in caps and score < nu - _EPS) or (k not in caps and score > nu + _EPS):
+            return None
+    return p

@@ -1,0 +1,809 @@
+"""Native batched ``LLMRoute-v0``: n sub-envs stepped together over NumPy arrays.
+
+``gym.make_vec("LLMRoute-v0", num_envs=n, vectorization_mode="vector_entry_point")`` returns a
+:class:`LLMRouteVectorEnv`. It has the semantics of n :class:`~gym_llmroute.env.LLMRouteEnv` under
+Gymnasium's ``SyncVectorEnv`` (same seeds and actions give the same observations, rewards,
+terminations and infos, bit for bit), but a step is a fixed number of array operations over all
+sub-envs instead of a Python loop over them. Only rare events loop over the sub-envs they concern:
+a reset, and the draw of a new chunk of outcomes (once every :data:`~gym_llmroute.world.CHUNK`
+queries per sub-env, by the world's own :func:`~gym_llmroute.world.chunk_outcomes`).
+
+For stable-baselines3, ``LLMRouteSB3VecEnv`` (built on first use, so that ``import gym_llmroute``
+does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .env import LLMRouteEnv
+from .world import CHUNK, chunk_outcomes
+
+__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv", "deploy_masks"]
+
+_RESET = 2  # phase codes of infos["phase"]: 0 deploy, 1 route, 2 reset
+_PHASE_NAMES = np.array(["deploy", "route", "reset"], dtype=object)
+_STEP_KEYS = ("cost", "phase", "stage", "model", "action_mask", "invalid_action", "budget_left", "regret")
+_TOL = 1e-9  # as in gym_llmroute.env.deploy_mask
+_MASK_CACHE = 4096  # deploy masks kept per env (the cache is emptied when full: memory stays bounded)
+_nnz = np.count_nonzero  # several times cheaper than ndarray.any() on a few dozen elements
+
+
+def deploy_masks(available: np.ndarray, picked: np.ndarray, throughput: np.ndarray, max_deployed: int) -> np.ndarray:
+    """Row-wise :func:`gym_llmroute.env.deploy_mask`: the valid deploy actions of k sub-envs at once.
+
+    ``available`` and ``picked`` are bool arrays of shape (k, N); returns a bool array (k, N + 1).
+    Sums are taken in index order (as the single env's NumPy sums are for up to 8 terms), so the
+    two agree exactly whenever ``max_deployed <= 8``, and up to the last bit of a sum beyond.
+    """
+    k, n = picked.shape
+    alpha = np.asarray(throughput, dtype=np.float64)
+    cand = available & ~picked
+    have = np.cumsum(np.where(picked, alpha, 0.0), axis=1)[:, -1]
+    slots_after = max_deployed - picked.sum(axis=1) - 1
+    # Candidates' caps in decreasing order, zero-padded (caps are > 0, so padding never ranks first).
+    ranked = -np.sort(-np.where(cand, alpha, 0.0), axis=1)
+    csum = np.zeros((k, n + 1))
+    np.cumsum(ranked, axis=1, out=csum[:, 1:])
+    rows = np.arange(k)
+    s = np.clip(slots_after, 0, n)
+    top_r = csum[rows, s]
+    top_r1 = csum[rows, np.minimum(s + 1, n)]
+    thresh = np.where(s < cand.sum(axis=1), ranked[rows, np.minimum(s, n - 1)], -np.inf)
+    in_top = alpha[None, :] >= thresh[:, None]
+    reach = np.where(in_top, (have + top_r1)[:, None], (have[:, None] + alpha[None, :]) + top_r[:, None])
+    out = np.empty((k, n + 1), dtype=bool)
+    out[:, :n] = cand & (reach >= 1.0 - _TOL) & (slots_after >= 0)[:, None]
+    out[:, n] = picked.any(axis=1) & (have >= 1.0 - _TOL)
+    return out
+
+
+class LLMRouteVectorEnv(VectorEnv):
+    """``num_envs`` copies of ``LLMRoute-v0`` stepped together (a native ``gymnasium.vector.VectorEnv``).
+
+    Everything :class:`~gym_llmroute.env.LLMRouteEnv` documents holds per sub-env: the action,
+    observation and info keys, the invalid-action fallbacks, the masks, typed queries, delayed
+    feedback and the seeding. Sub-env i reset with seed s plays the same episode as ``LLMRouteEnv``
+    reset with seed s. Batches follow ``SyncVectorEnv``: observations are a dict of float32 arrays of
+    shape ``(num_envs, size)`` (views into one fresh buffer per step), rewards ``float64``, infos a
+    dict of arrays with ``_key`` masks (``phase`` an object array of strings). ``reset(seed=s)``
+    seeds sub-env i with ``s + i``; a list gives one seed per sub-env.
+
+    ``action_masks()`` returns the valid actions of every sub-env's next step, bool
+    ``(num_envs, N + 1)``, the same as ``info["action_mask"]``.
+
+    Arguments
+    ---------
+    num_envs : int
+        Number of sub-envs.
+    scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty
+        As for ``LLMRouteEnv``; shared by all sub-envs.
+    max_episode_steps : int or None
+        Truncate an episode after this many steps (what ``gym.make(..., max_episode_steps=k)`` does
+        with a ``TimeLimit``); None (default) never truncates.
+    autoreset_mode : gymnasium.vector.AutoresetMode
+        ``NEXT_STEP`` (default, Gymnasium's): the step after a sub-env's episode ends resets it,
+        ignores its action and reports reward 0 and the reset info. ``SAME_STEP``: it is reset within
+        the step that ends the episode; ``infos["final_obs"]`` and ``infos["final_info"]`` keep what
+        that step returned. ``DISABLED``: the caller resets with ``reset(options={"reset_mask": mask})``.
+
+    ``reset(options=...)`` takes ``reset_mask`` (bool ``(num_envs,)``: reset only those sub-envs) and
+    the scenario options of ``LLMRouteEnv.reset``, which apply to every sub-env (so they cannot be
+    combined with ``reset_mask``). Rendering is not supported (``render_mode`` must be None).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        scenario: Any = "paper",
+        *,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    ):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if render_mode is not None:
+            raise ValueError(
+                f"LLMRouteVectorEnv does not render (render_mode must be None, got {render_mode!r}); "
+                "use gym.make_vec(..., vectorization_mode='sync') to render sub-envs"
+            )
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, (int, np.integer))
+            or max_episode_steps < 1
+        ):
+            raise ValueError(f"max_episode_steps must be None or an integer >= 1, got {max_episode_steps!r}")
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            raise ValueError(
+                f"autoreset_mode must be one of {[m.value for m in AutoresetMode]}, got {autoreset_mode!r}"
+            ) from None
+        self.num_envs = int(num_envs)
+        self.render_mode = None
+        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
+        self.autoreset_mode = mode
+        self.metadata = {**type(self).metadata, "autoreset_mode": mode}
+        # A single env validates the arguments and gives the spaces, the observation layout and the
+        # static observation entries; it is never stepped.
+        self._proto = LLMRouteEnv(
+            scenario,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            invalid_action_penalty=invalid_action_penalty,
+        )
+        self.invalid_action_penalty = self._proto.invalid_action_penalty
+        n = self.num_envs
+        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._seeds = [0] * n
+        self._autoreset = np.zeros(n, dtype=bool)  # NEXT_STEP: reset at the next step
+        self._ended = np.zeros(n, dtype=bool)  # DISABLED: episode over, reset_mask needed
+        self._elapsed = np.zeros(n, dtype=np.int64)
+        self._started = False
+        self._build()
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        """(Re)allocate the batched state for the prototype's scenario.
+
+        Layout for speed: per-(sub-env, model) quantities are flat arrays indexed ``i * N + m`` (one
+        1-D gather or scatter per update; 2-D fancy indexing costs several times more at these
+        sizes), and every integer that enters float arithmetic (time, bounds, capacities) is held as
+        an exact float64, so that no operation mixes dtypes. The results are the single env's to the
+        bit: the same IEEE operations on the same values.
+        """
+        proto = self._proto
+        s = proto.scenario
+        w = proto.world
+        n, N, J = self.num_envs, s.n_models, s.n_tasks
+        self.scenario = s
+        self.n_models = N
+        self.single_action_space = proto.action_space
+        self.single_observation_space = proto.observation_space
+        self.action_space = batch_space(self.single_action_space, n)
+        self.observation_space = batch_space(self.single_observation_space, n)
+
+        # Scenario constants, taken from the single env's World so that both compute alike.
+        self._T = float(s.horizon)
+        self._K = s.n_stages
+        self._B = w.total_budget
+        self._hard = w.hard_budget
+        self._delay = w.delay
+        self._typed = J > 1
+        self._J = J
+        bounds = np.asarray(s.stage_bounds, dtype=np.int64)
+        self._bounds = bounds.astype(np.float64)
+        self._next_bound = self._bounds[1:]
+        self._lengths = np.diff(self._bounds)
+        self._caps = s.stage_caps.astype(np.float64)
+        self._avail = s.availability
+        self._alpha = s.throughput
+        self._max_deployed = s.max_deployed
+        self._vstar = np.array(w.vstar)
+        self._tail = np.array(w._tail)
+        # Regret of routing a query of type j to model m in stage k, V*_k - mu_km(j), at (k * J + j) * N + m.
+        self._gap = (self._vstar[:, None, None] - s.stage_quality).reshape(-1)
+        self._oracle_value = w.oracle_value
+        self._fallback_order = proto._fallback_order
+
+        # Observation buffer: one float64 row per sub-env laid out as the single env's, cast to
+        # float32 once per step (the same rounding as the single env's float32 writes).
+        self._slices = list(proto._slices)
+        self._sl = dict(self._slices)
+        col = {key: sl.start for key, sl in self._slices}
+        self._col = col
+        width = proto._buf.size
+        self._width = width
+        # A sub-env's row right after reset, before the deploy phase starts: the static entries
+        # (throughput, price, release), the budget per query, zeros elsewhere.
+        self._obs_reset = np.zeros(width)
+        for key in ("throughput", "price", "release"):
+            self._obs_reset[self._sl[key]] = proto._buf[self._sl[key]]
+        self._obs_reset[col["budget_per_query"]] = s.budget
+        self._obs = np.tile(self._obs_reset, (n, 1))
+        self._obs_f = self._obs.reshape(-1)
+        rows = np.arange(n, dtype=np.int64)
+        self._row_obs = rows * width
+        self._row_time = self._row_obs + col["time"]
+        self._row_progress = self._row_obs + col["stage_progress"]
+        self._row_bpq = self._row_obs + col["budget_per_query"]
+        self._row_mask = rows * (N + 1)
+        self._row_model = rows * N
+        self._row_task_model = rows * (J * N)
+
+        # Per sub-env state (the World's fields, one entry per sub-env).
+        # Rows of one array each, so that a reset zeroes a sub-env in one operation: queries served
+        # (an exact float), spend, total reward, regret, and the query index at which something
+        # other than routing happens next (the stage ends, the chunk of outcomes ends, the horizon),
+        # so that a route step checks one number per sub-env.
+        self._env_state = np.zeros((5, n))
+        self._t, self._spent, self._total_reward, self._regret, self._next_event = self._env_state
+        self._stage_state = np.zeros((2, n), dtype=np.int64)
+        self._stage, self._stage_gap = self._stage_state  # stage, and stage * J * N (its row of _gap)
+        self._route = np.zeros(n, dtype=bool)
+        # Per (sub-env, model), flat: observed pulls, reward and cost sums; queries left this stage.
+        self._model_state = np.zeros((4, n * N))
+        self._pulls, self._reward_sum, self._cost_sum, self._left = self._model_state
+        self._picked = np.zeros((n, N), dtype=bool)
+        self._picked_f = self._picked.reshape(-1)
+        self._mask = np.zeros((n, N + 1), dtype=bool)
+        self._mask_f = self._mask.reshape(-1)
+        if self._typed:
+            self._task_state = np.zeros((3, n * J * N))
+            self._task_pulls, self._task_reward_sum, self._task_cost_sum = self._task_state
+        if self._delay:
+            d = self._delay
+            # Ring buffer of the outcomes not yet revealed: query t sits in slot t % d.
+            self._pend_model = np.zeros((n, d), dtype=np.int64)
+            self._pend_task = np.zeros((n, d), dtype=np.int64)
+            self._pend_reward = np.zeros((n, d))
+            self._pend_cost = np.zeros((n, d))
+        # The current chunk of outcomes of every sub-env, flat; _toff[i] = i * CHUNK + t - chunk start.
+        self._tasks = np.zeros(n * CHUNK, dtype=np.int64)
+        self._rewards = np.zeros(n * CHUNK * N)
+        self._costs = np.zeros(n * CHUNK * N)
+        self._chunk = np.zeros(n, dtype=np.int64)
+        self._toff = rows * CHUNK
+        # Deploy masks depend on (stage, picked set) only: cached, since computing them costs as
+        # much as a whole route step.
+        self._mask_cache: dict[Any, int] = {}
+        self._mask_table = np.zeros((_MASK_CACHE, N + 1), dtype=bool)
+        self._int_keys = N + int(self._K).bit_length() <= 62
+        self._pow2 = (1 << np.arange(N, dtype=np.int64)) if self._int_keys else None
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        n = self.num_envs
+        if seed is None:
+            seeds: list[int | None] = [None] * n
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds = [int(seed) + i for i in range(n)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != n:
+                raise ValueError(f"seed must be None, an int or a list of num_envs={n} seeds, got {len(seeds)} seeds")
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
+        options = dict(options) if options else {}
+        reset_mask = options.pop("reset_mask", None)
+        if reset_mask is None:
+            rows = np.arange(n)
+        else:
+            if not isinstance(reset_mask, np.ndarray) or reset_mask.shape != (n,) or reset_mask.dtype != np.bool_:
+                raise ValueError(f"options['reset_mask'] must be a bool numpy array of shape ({n},), got {reset_mask!r}")
+            if not reset_mask.any():
+                raise ValueError("options['reset_mask'] must select at least one sub-env")
+            if options:
+                raise ValueError(
+                    f"scenario reset options {sorted(options)} change every sub-env; they cannot be combined with "
+                    "reset_mask (reset all sub-envs instead)"
+                )
+            if not self._started:
+                raise RuntimeError("call reset() without reset_mask before a partial reset")
+            rows = np.flatnonzero(reset_mask)
+        if options:
+            self._proto._apply_options(options)
+            self._build()
+        self._reset_rows(rows, [seeds[i] for i in rows])
+        self._started = True
+        code = np.full(n, _RESET, dtype=np.int64)
+        infos = self._infos(code, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool), self._stage.copy())
+        if reset_mask is not None:
+            infos = _restrict(infos, reset_mask)
+        return self._observations(), infos
+
+    def step(self, actions):
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        a = np.asarray(actions)
+        n, N = self.num_envs, self.n_models
+        if a.shape != (n,):
+            raise ValueError(f"actions must have shape ({n},) (one per sub-env), got {a.shape}")
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"actions must be integers (Discrete(N + 1) per sub-env), got dtype {a.dtype}")
+        a = a.astype(np.int64)  # a copy: the caller's array is never written
+        # Outside [0, N] is invalid in both phases; such actions are checked as N (never valid in a
+        # route phase) and flagged, so a range test is one comparison here instead of one per phase.
+        bad = a.view(np.uint64) > N
+        if _nnz(bad):
+            a[bad] = N
+        else:
+            bad = None
+        mode = self.autoreset_mode
+        if mode is AutoresetMode.DISABLED and _nnz(self._ended):
+            raise RuntimeError(
+                f"sub-envs {np.flatnonzero(self._ended).tolist()} have ended; with autoreset_mode=DISABLED reset them "
+                "with reset(options={'reset_mask': mask}) before stepping"
+            )
+        resetting = self._autoreset if mode is AutoresetMode.NEXT_STEP and _nnz(self._autoreset) else None
+        if resetting is not None:
+            route = self._route & ~resetting
+            deploy = ~(self._route | resetting)
+        else:
+            route = self._route
+            deploy = ~route
+        R = np.flatnonzero(route)
+        D = np.flatnonzero(deploy)
+
+        code = route.astype(np.int64)  # the phase of the action taken: deploy 0, route 1
+        stage = self._stage.copy()  # the stage the action belongs to
+        rewards = np.zeros(n)
+        cost = np.zeros(n)
+        model = np.full(n, -1, dtype=np.int64)
+        invalid = np.zeros(n, dtype=bool)
+        terminated = np.zeros(n, dtype=bool)
+        if D.size:
+            self._deploy_step(D, a[D], None if bad is None else bad[D], rewards, invalid)
+        if R.size:
+            self._route_step(R, a[R], None if bad is None else bad[R], rewards, cost, model, invalid, terminated)
+        if self.max_episode_steps is not None:
+            self._elapsed += 1
+            truncated = self._elapsed >= self.max_episode_steps
+            if resetting is not None:
+                truncated &= ~resetting
+        else:
+            truncated = np.zeros(n, dtype=bool)
+        if resetting is not None:
+            rows = np.flatnonzero(resetting)
+            self._reset_rows(rows, [None] * rows.size)
+            code[rows] = _RESET
+            stage[rows] = 0
+        done = terminated | truncated
+        final = terminated if _nnz(terminated) else None
+        if mode is AutoresetMode.NEXT_STEP:
+            self._autoreset = done
+            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage, final)
+        if mode is AutoresetMode.DISABLED:
+            self._ended = done
+            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage, final)
+        # SAME_STEP: keep what the ending step returned, then reset those sub-envs within this step.
+        if not _nnz(done):
+            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage)
+        final_infos = _restrict(self._infos(code, cost, model, invalid, stage, final), done)
+        final_obs_all = self._observations()
+        rows = np.flatnonzero(done)
+        final_obs = np.full(n, None, dtype=object)
+        for i in rows:
+            final_obs[i] = {key: value[i] for key, value in final_obs_all.items()}
+        self._reset_rows(rows, [None] * rows.size)
+        code[rows] = _RESET
+        stage[rows] = 0
+        cost[rows] = 0.0
+        model[rows] = -1
+        invalid[rows] = False
+        infos = self._infos(code, cost, model, invalid, stage)
+        infos["final_obs"], infos["_final_obs"] = final_obs, done.copy()
+        infos["final_info"], infos["_final_info"] = final_infos, done.copy()
+        return self._observations(), rewards, terminated, truncated, infos
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions of every sub-env's next step, bool array of shape (num_envs, N + 1)."""
+        return self._mask.copy()
+
+    # ------------------------------------------------------------------ episodes
+    def _reset_rows(self, rows: np.ndarray, seeds: list[int | None]) -> None:
+        """Start a new episode in the given sub-envs (seeded like ``LLMRouteEnv.reset``)."""
+        if rows.size == 0:
+            return
+        for i, seed in zip(rows.tolist(), seeds, strict=True):
+            if seed is not None or self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(seed)
+            self._seeds[i] = int(self._rngs[i].integers(2**63 - 1))
+            self._load_chunk(i, 0)
+        n = self.num_envs
+        self._env_state[:, rows] = 0.0
+        self._next_event[rows] = min(self._next_bound[0], CHUNK)
+        self._stage_state[:, rows] = 0
+        self._elapsed[rows] = 0
+        self._model_state.reshape(4, n, -1)[:, rows] = 0.0
+        if self._typed:
+            self._task_state.reshape(3, n, -1)[:, rows] = 0.0
+        self._obs[rows] = self._obs_reset
+        self._autoreset[rows] = False
+        self._ended[rows] = False
+        self._start_deploy(rows)
+        self._set_task(rows)
+
+    def _load_chunk(self, i: int, chunk: int) -> None:
+        tasks, rewards, costs = chunk_outcomes(self.scenario, self._seeds[i], chunk)
+        size, N = len(tasks), self.n_models
+        start = i * CHUNK
+        self._tasks[start : start + size] = tasks
+        self._rewards[start * N : (start + size) * N] = np.ravel(rewards)
+        self._costs[start * N : (start + size) * N] = np.ravel(costs)
+        self._chunk[i] = chunk
+        self._toff[i] = start
+
+    # ------------------------------------------------------------------ deploy phase
+    def _start_deploy(self, rows: np.ndarray) -> None:
+        col, sl, obs = self._col, self._sl, self._obs
+        st = self._stage[rows]
+        self._route[rows] = False
+        self._picked[rows] = False
+        obs[rows, col["phase"]] = 0.0
+        obs[rows, sl["picked"]] = 0.0
+        obs[rows, sl["available"]] = self._avail[st]
+        obs[rows, col["stage"]] = st / self._K
+        obs[rows, col["stage_progress"]] = 0.0
+        obs[rows, sl["capacity_left"]] = 0.0
+        self._set_deploy_masks(rows, st)
+
+    def _set_deploy_masks(self, rows: np.ndarray, st: np.ndarray) -> None:
+        """``_mask[rows]`` = the deploy masks of those sub-envs, from the cache where possible."""
+        picked = self._picked[rows]
+        if self._int_keys:
+            keys = ((picked @ self._pow2) * self._K + st).tolist()
+        else:
+            keys = [(k, p.tobytes()) for k, p in zip(st.tolist(), picked, strict=True)]
+        cache = self._mask_cache
+        idx = [cache.get(k, -1) for k in keys]
+        if -1 in idx:
+            miss = [j for j, x in enumerate(idx) if x < 0]
+            if len(cache) + len(miss) > _MASK_CACHE:
+                cache.clear()
+                idx = [-1] * len(keys)
+                miss = list(range(len(keys)))
+            fresh = deploy_masks(self._avail[st[miss]], picked[miss], self._alpha, self._max_deployed)
+            for j, row in zip(miss, fresh, strict=True):
+                slot = cache.setdefault(keys[j], len(cache))
+                self._mask_table[slot] = row
+                idx[j] = slot
+        self._mask[rows] = self._mask_table[idx]
+
+    def _deploy_step(self, D: np.ndarray, a: np.ndarray, bad, rewards: np.ndarray, invalid: np.ndarray) -> None:
+        N = self.n_models
+        mask = self._mask
+        valid = self._mask_f[self._row_mask[D] + a]
+        if bad is not None:
+            valid &= ~bad
+        inv = None
+        if _nnz(valid) != D.size:
+            # Fallback: commit if valid, else add the valid model with the largest cap (first of ties).
+            inv = ~valid
+            Di = D[inv]
+            best = np.where(mask[Di, :N], self._alpha, -np.inf).argmax(axis=1)
+            a[inv] = np.where(mask[Di, N], N, best)
+        add = a < N
+        n_add = _nnz(add)
+        if n_add:
+            A, m = (D, a) if n_add == D.size else (D[add], a[add])
+            self._picked_f[self._row_model[A] + m] = True
+            self._obs_f[self._row_obs[A] + (m + self._col["picked"])] = 1.0
+            self._set_deploy_masks(A, self._stage[A])
+            # Commit by itself once M_max are picked or nothing is left to add.
+            full = ~mask[A, :N].any(axis=1)
+            if n_add == D.size:
+                C = D[full]
+            else:
+                committed = ~add
+                committed[add] = full
+                C = D[committed]
+        else:
+            C = D
+        if C.size:
+            self._commit(C)
+        if inv is not None:
+            rewards[D] = np.where(inv, -self.invalid_action_penalty, 0.0)
+            invalid[D] = inv
+
+    def _commit(self, C: np.ndarray) -> None:
+        N = self.n_models
+        col, sl, obs = self._col, self._sl, self._obs
+        st = self._stage[C]
+        picked = self._picked[C]
+        self._left.reshape(self.num_envs, N)[C] = np.where(picked, self._caps[st], 0.0)
+        self._route[C] = True
+        obs[C, col["phase"]] = 1.0
+        obs[C, sl["deployed"]] = picked
+        obs[C, sl["picked"]] = 0.0
+        obs[C, sl["capacity_left"]] = np.where(picked, self._caps[st] / self._lengths[st][:, None], 0.0)
+        self._mask[C, :N] = picked
+        self._mask[C, N] = False
+        self._picked[C] = False
+
+    # ------------------------------------------------------------------ route phase
+    def _route_step(self, R, a, bad, rewards, cost_out, model_out, invalid, terminated) -> None:
+        N = self.n_models
+        mask_f, obs = self._mask_f, self._obs_f
+        k = R.size
+        fw = self._row_mask[R] + a
+        valid = mask_f[fw]
+        if bad is not None:
+            valid &= ~bad
+        inv = None
+        if _nnz(valid) != k:
+            # Fallback: the valid model with the lowest public list price.
+            inv = ~valid
+            order = self._fallback_order
+            a[inv] = order[self._mask[R[inv]][:, order].argmax(axis=1)]
+            fw = self._row_mask[R] + a
+        fm = self._row_model[R] + a
+        toff = self._toff[R]
+        fo = toff * N + a
+        reward = self._rewards[fo]
+        cost = self._costs[fo]
+        t = self._t[R]
+        st = self._stage[R]
+        ro = self._row_obs[R] + a
+        task = self._tasks[toff] if self._typed or self._delay else None
+
+        # Observed statistics: the routed query's outcome, or with delay the one routed d queries ago.
+        if self._delay:
+            d = self._delay
+            ti = t.astype(np.int64)
+            slot = ti % d
+            has = ti >= d
+            rows, sh = R[has], slot[has]
+            m, rj = self._pend_model[rows, sh], self._pend_task[rows, sh]
+            r_reward, r_cost = self._pend_reward[rows, sh], self._pend_cost[rows, sh]
+            self._pend_model[R, slot] = a
+            self._pend_task[R, slot] = task
+            self._pend_reward[R, slot] = reward
+            self._pend_cost[R, slot] = cost
+            frm = self._row_model[rows] + m
+            rob = self._row_obs[rows] + m
+        else:
+            rows, m, rj, r_reward, r_cost, frm, rob = R, a, task, reward, cost, fm, ro
+        if rows.size:
+            col = self._col
+            n_obs = self._pulls[frm] + 1.0
+            self._pulls[frm] = n_obs
+            r_sum = self._reward_sum[frm] + r_reward
+            self._reward_sum[frm] = r_sum
+            c_sum = self._cost_sum[frm] + r_cost
+            self._cost_sum[frm] = c_sum
+            obs[rob + col["pulls"]] = n_obs
+            obs[rob + col["mean_reward"]] = r_sum / n_obs
+            obs[rob + col["mean_cost"]] = c_sum / n_obs
+            if self._typed:
+                jm = rj * N + m
+                ftm = self._row_task_model[rows] + jm
+                n_obs = self._task_pulls[ftm] + 1.0
+                self._task_pulls[ftm] = n_obs
+                r_sum = self._task_reward_sum[ftm] + r_reward
+                self._task_reward_sum[ftm] = r_sum
+                c_sum = self._task_cost_sum[ftm] + r_cost
+                self._task_cost_sum[ftm] = c_sum
+                rob = self._row_obs[rows] + jm
+                obs[rob + col["task_pulls"]] = n_obs
+                obs[rob + col["task_mean_reward"]] = r_sum / n_obs
+                obs[rob + col["task_mean_cost"]] = c_sum / n_obs
+
+        # Throughput, spend, reward, regret and time (World.route).
+        left = self._left[fm] - 1.0
+        self._left[fm] = left
+        spent = self._spent[R] + cost
+        self._spent[R] = spent
+        self._total_reward[R] = self._total_reward[R] + reward
+        gap = self._stage_gap[R] + (a if task is None else task * N + a)
+        self._regret[R] = self._regret[R] + self._gap[gap]
+        t1 = t + 1.0
+        self._t[R] = t1
+        self._toff[R] = toff + 1
+        event = t1 >= self._next_event[R]
+        if self._hard:
+            event |= spent > self._B
+        live = new_stage = None
+        if _nnz(event):
+            live, new_stage = self._route_events(R, st, t1, spent, event)
+            if _nnz(live) == k:
+                live = None
+        length = self._lengths[st]
+        obs[ro + self._col["capacity_left"]] = left / length
+        mask_f[fw] = left > 0.0
+        obs[self._row_time[R]] = t1 / self._T
+        remaining = self._T - t1
+        if live is None:
+            obs[self._row_bpq[R]] = (self._B - spent) / remaining
+            obs[self._row_progress[R]] = (t1 - self._bounds[st]) / length
+        else:
+            obs[self._row_bpq[R]] = np.divide(self._B - spent, remaining, out=np.zeros(k), where=remaining > 0)
+            # Stage progress is left as it was on a terminal step (as the single env does).
+            progress = (t1 - self._bounds[st]) / length
+            obs[self._row_progress[R[live]]] = progress[live]
+            terminated[R] = ~live
+        if new_stage is not None:
+            self._start_deploy(new_stage)
+        if self._typed:
+            self._set_task(R if live is None else R[live])
+        rewards[R] = reward if inv is None else reward - self.invalid_action_penalty * inv
+        cost_out[R] = cost
+        model_out[R] = a
+        if inv is not None:
+            invalid[R] = inv
+
+    def _route_events(self, R, st, t1, spent, event) -> np.ndarray:
+        """The rare part of a route step, for sub-envs whose query hit an event (stage end, chunk
+        end, horizon, hard budget). Returns which sub-envs go on (are not terminated) and the
+        sub-envs that start a new stage (None if none)."""
+        live = t1 < self._T
+        if self._hard:
+            over = spent > self._B
+            if _nnz(over):
+                # Every query left unserved costs the oracle's value for it.
+                Ro, so = R[over], st[over]
+                self._regret[Ro] += self._vstar[so] * (self._next_bound[so] - t1[over]) + self._tail[so + 1]
+                live &= ~over
+        adv = live & (t1 == self._next_bound[st])
+        if _nnz(adv):
+            Ra = R[adv]
+            self._stage[Ra] += 1
+            self._stage_gap[Ra] = self._stage[Ra] * (self._J * self.n_models)
+        load = live & (t1 % CHUNK == 0)
+        if _nnz(load):
+            for i_env in R[load].tolist():
+                self._load_chunk(i_env, int(self._chunk[i_env]) + 1)
+        moved = R[event & live]
+        self._next_event[moved] = np.minimum(self._next_bound[self._stage[moved]], (self._chunk[moved] + 1) * CHUNK)
+        return live, (R[adv] if _nnz(adv) else None)
+
+    def _set_task(self, rows: np.ndarray) -> None:
+        if not self._typed or rows.size == 0:
+            return
+        task = self._tasks[self._toff[rows]]
+        self._obs[rows, self._sl["task"]] = 0.0
+        self._obs_f[self._row_obs[rows] + (task + self._col["task"])] = 1.0
+
+    # ------------------------------------------------------------------ outputs
+    def _observations(self) -> dict[str, np.ndarray]:
+        obs = self._obs.astype(np.float32)
+        return {key: obs[:, sl] for key, sl in self._slices}
+
+    def _infos(self, code, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
+        n = self.num_envs
+        infos = {
+            "cost": cost,
+            "phase": _PHASE_NAMES[code],
+            "stage": stage,
+            "model": model,
+            "action_mask": self._mask.copy(),
+            "invalid_action": invalid,
+            "budget_left": self._B - self._spent,
+            "regret": self._regret.copy(),
+        }
+        everyone = np.ones((len(_STEP_KEYS), n), dtype=bool)  # one fresh row per key
+        for key, row in zip(_STEP_KEYS, everyone, strict=True):
+            infos["_" + key] = row
+        if terminated is not None:
+            final = {
+                "oracle_value": np.full(n, self._oracle_value),
+                "total_reward": self._total_reward,
+                "total_cost": self._spent,
+                "budget": np.full(n, self._B),
+                "queries_served": self._t.astype(np.int64),
+            }
+            for key, value in final.items():
+                infos[key] = np.where(terminated, value, np.zeros((), dtype=value.dtype))
+                infos["_" + key] = terminated.copy()
+        return infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._proto.close()
+
+
+def _restrict(infos: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
+    """The infos of the sub-envs in ``rows`` (bool mask) only, as ``SyncVectorEnv`` gathers them:
+    zeros (None for objects) elsewhere and ``_key`` masks equal to ``rows`` and the key's own."""
+    out: dict[str, Any] = {}
+    for key, value in infos.items():
+        if key.startswith("_"):
+            continue
+        has = infos["_" + key] & rows
+        if not has.any():
+            continue
+        if value.dtype == object:
+            arr = np.full(value.shape, None, dtype=object)
+        else:
+            arr = np.zeros_like(value)
+        arr[has] = value[has]
+        out[key], out["_" + key] = arr, has
+    return out
+
+
+def _sb3_vec_env_class():
+    """Build ``LLMRouteSB3VecEnv`` (imports stable-baselines3, so only on first use)."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    class LLMRouteSB3VecEnv(VecEnv):
+        """:class:`LLMRouteVectorEnv` behind stable-baselines3's ``VecEnv`` API.
+
+        ``LLMRouteSB3VecEnv(num_envs, **kwargs)`` takes the arguments of ``LLMRouteVectorEnv`` (except
+        ``autoreset_mode``: SB3 resets within the step, as ``DummyVecEnv`` does). Infos are one dict per
+        sub-env, with ``terminal_observation`` and ``TimeLimit.truncated`` on ending steps, and
+        ``env_method("action_masks")`` gives the masks, so sb3-contrib's ``MaskablePPO`` works.
+        """
+
+        def __init__(self, num_envs: int = 1, **kwargs: Any):
+            if "autoreset_mode" in kwargs:
+                raise TypeError("LLMRouteSB3VecEnv always resets within the step (SB3's convention); drop autoreset_mode")
+            self.venv = LLMRouteVectorEnv(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
+            self.render_mode = None
+            super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
+            self._actions: np.ndarray | None = None
+
+        def reset(self):
+            seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
+            opts = [o for o in self._options if o]
+            if opts and (len(opts) != self.num_envs or any(o != opts[0] for o in opts)):
+                raise ValueError("LLMRouteSB3VecEnv applies reset options to every sub-env; set the same options for all")
+            obs, infos = self.venv.reset(seed=seeds, options=dict(opts[0]) if opts else None)
+            self.reset_infos = _info_dicts(infos, self.num_envs)
+            self._reset_seeds()
+            self._reset_options()
+            return obs
+
+        def step_async(self, actions: np.ndarray) -> None:
+            self._actions = np.asarray(actions).reshape(self.num_envs).astype(np.int64)
+
+        def step_wait(self):
+            obs, rewards, terminated, truncated, infos = self.venv.step(self._actions)
+            done = terminated | truncated
+            dicts = _info_dicts(infos, self.num_envs)
+            if done.any():
+                final = _info_dicts(infos["final_info"], self.num_envs)
+                for i in np.flatnonzero(done).tolist():
+                    self.reset_infos[i] = dicts[i]
+                    dicts[i] = final[i]
+                    dicts[i]["terminal_observation"] = infos["final_obs"][i]
+            for i, d in enumerate(dicts):
+                d["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            return obs, rewards.astype(np.float32), done, dicts
+
+        def close(self) -> None:
+            self.venv.close()
+
+        def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+            value = getattr(self.venv, attr_name)
+            return [value for _ in self._get_indices(indices)]
+
+        def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+            raise NotImplementedError("LLMRouteSB3VecEnv sub-envs share one simulator; set attributes on .venv")
+
+        def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+            if method_name != "action_masks":
+                raise NotImplementedError(f"LLMRouteSB3VecEnv supports env_method('action_masks') only, got {method_name!r}")
+            masks = self.venv.action_masks()
+            return [masks[i] for i in self._get_indices(indices)]
+
+        def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+            return [False for _ in self._get_indices(indices)]
+
+    return LLMRouteSB3VecEnv
+
+
+def _info_dicts(infos: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Per-sub-env info dicts from batched infos (what SB3 expects)."""
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    for key, value in infos.items():
+        if key.startswith("_") or key in ("final_obs", "final_info"):
+            continue
+        has = infos["_" + key]
+        items = list(value) if value.ndim > 1 else value.tolist()
+        for i in np.flatnonzero(has).tolist():
+            out[i][key] = items[i]
+    return out
+
+
+def __getattr__(name: str):
+    if name == "LLMRouteSB3VecEnv":
+        cls = _sb3_vec_env_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

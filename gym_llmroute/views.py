@@ -1,0 +1,466 @@
+"""Single-level views of ``LLMRoute-v0`` and a Lagrangian cost wrapper, for RL agents that learn one
+level of the problem while a fixed policy plays the other.
+
+* :class:`DeployLevelEnv` (``LLMRoute-Deploy-v0``): the agent deploys, a router routes every query
+  of the stage; one step per pick, and the commit step returns the stage's total reward.
+* :class:`RouteLevelEnv` (``LLMRoute-Route-v0``): a deployer deploys at every stage boundary, the
+  agent routes every query.
+* :class:`LagrangianReward`: ``reward - multiplier * cost``, with a fixed multiplier or one updated
+  by dual ascent towards the budget, for RL algorithms that know nothing of constraints.
+
+Both views keep the observation ``Dict`` and the ``Discrete(N + 1)`` action space of
+:class:`~gym_llmroute.env.LLMRouteEnv` unchanged, so every SB3 algorithm, MaskablePPO (through
+``action_masks()``), :func:`~gym_llmroute.env.mask_from_obs` and every reference agent work on them
+as they are. They are seeded like the base env: ``reset(seed=s)`` plays the same world (the same
+query stream and potential outcomes) as ``LLMRoute-v0`` with seed s, so results pair across views.
+
+Fixed policies are chosen by name (``router=``, ``deployer=``), which keeps the env spec JSON-
+serialisable, or passed as objects with the small protocols below.
+
+Router protocol: ``reset(scenario, rng)`` at every episode start, then ``route(obs) -> int`` for
+every query, given a route-phase observation; the model returned must be valid
+(``mask_from_obs(obs, M_max)[m]``).
+
+Deployer protocol: ``reset(scenario, rng)``, then ``deploy(obs) -> sequence of model indices`` at
+every deploy phase (a deploy-phase observation); the view adds them in order while the mask allows,
+then commits, completing the set by the env's fallback if the caps do not yet sum to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .env import DEPLOY, LLMRouteEnv, mask_from_obs
+from .routing import OptimisticRouter, confidence_bounds, deploy_opt
+from .scenario import Scenario
+from .solvers import solve_route_lp
+
+__all__ = [
+    "DeployLevelEnv",
+    "RouteLevelEnv",
+    "LagrangianReward",
+    "StageRouteRouter",
+    "OracleRouter",
+    "StageRouteDeployer",
+    "OracleDeployer",
+    "ROUTERS",
+    "DEPLOYERS",
+]
+
+
+# ---------------------------------------------------------------------------------------- routers
+class StageRouteRouter:
+    """StageRoute's RouteOPT (:class:`~gym_llmroute.routing.OptimisticRouter`): the optimistic
+    routing LP over the deployed set with UCB rewards and LCB costs from the observed statistics,
+    sampled among the models below their cap. Learns within the episode only, like StageRoute."""
+
+    name = "stageroute"
+
+    def __init__(self, gamma: float = 0.1):
+        self.gamma = float(gamma)
+        self._router: OptimisticRouter | None = None
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self._router = OptimisticRouter(scenario.throughput, scenario.budget, scenario.cost_range, self.gamma, rng)
+
+    def route(self, obs: dict[str, np.ndarray]) -> int:
+        return self._router.route(
+            obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"]
+        )
+
+
+class OracleRouter:
+    """The optimal routing LP over the deployed set with the true means (per task type of the query),
+    sampled among the models below their cap; the valid model of lowest true cost if the LP is
+    infeasible for that set. Privileged: for ablations (how good is a deployment if routed well)."""
+
+    name = "oracle"
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[bytes, int], np.ndarray | None] = {}
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.scenario = scenario
+        self.rng = rng
+        self._cache = {}
+
+    def route(self, obs: dict[str, np.ndarray]) -> int:
+        s = self.scenario
+        deployed = obs["deployed"] > 0.5
+        task = int(np.argmax(obs["task"])) if "task" in obs else 0
+        key = (deployed.tobytes(), task)
+        if key not in self._cache:
+            idx = np.flatnonzero(deployed)
+            sol = solve_route_lp(s.quality_matrix[task, idx], s.cost_matrix[task, idx], s.throughput[idx], s.budget)
+            p = None
+            if sol.feasible:
+                p = np.zeros(s.n_models)
+                p[idx] = sol.p
+            self._cache[key] = p
+        p = self._cache[key]
+        valid = deployed & (obs["capacity_left"] > 0)
+        if p is not None:
+            w = np.where(valid, np.clip(p, 0.0, None), 0.0)
+            if w.sum() > 0:
+                return int(self.rng.choice(s.n_models, p=w / w.sum()))
+        idx = np.flatnonzero(valid)
+        return int(idx[np.argmin(s.cost_matrix[task, idx])])
+
+
+# ---------------------------------------------------------------------------------------- deployers
+class StageRouteDeployer:
+    """StageRoute's DeployOPT (:func:`~gym_llmroute.routing.deploy_opt`): the deployment MILP with
+    UCB rewards and LCB costs from the observed statistics, leftover slots by highest UCB."""
+
+    name = "stageroute"
+
+    def __init__(self, gamma: float = 0.1):
+        self.gamma = float(gamma)
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.scenario = scenario
+
+    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        s = self.scenario
+        ucb, lcb = confidence_bounds(obs["pulls"], obs["mean_reward"], obs["mean_cost"], self.gamma, s.cost_range)
+        return deploy_opt(ucb, lcb, s.throughput, s.budget, s.max_deployed, obs["available"] > 0.5).models
+
+
+class OracleDeployer:
+    """The stage oracle's deployment (``scenario.oracle.deployed``): the best set knowing the true
+    means. Privileged: isolates the routing problem."""
+
+    name = "oracle"
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.scenario = scenario
+
+    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        s = self.scenario
+        stage = min(int(round(float(obs["stage"][0]) * s.n_stages)), s.n_stages - 1)
+        return np.flatnonzero(s.oracle.deployed[stage]).tolist()
+
+
+ROUTERS = {"stageroute": StageRouteRouter, "oracle": OracleRouter}
+DEPLOYERS = {"stageroute": StageRouteDeployer, "oracle": OracleDeployer}
+
+
+def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method: str):
+    if isinstance(value, str):
+        if value not in table:
+            raise ValueError(f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}")
+        return table[value](gamma) if value == "stageroute" else table[value]()
+    if not (callable(getattr(value, "reset", None)) and callable(getattr(value, method, None))):
+        raise TypeError(f"{kind} must be a name or an object with reset(scenario, rng) and {method}(obs), got {value!r}")
+    return value
+
+
+def _check_gamma(gamma: Any) -> float:
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < np.inf:
+        raise ValueError(f"gamma must be a finite number > 0, got {gamma!r}")
+    return float(gamma)
+
+
+# ---------------------------------------------------------------------------------------- views
+class _View(gym.Env):
+    """Shared plumbing: an inner :class:`LLMRouteEnv` (``base_env``) with the same spaces."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode):
+        self.base_env = LLMRouteEnv(
+            scenario,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            invalid_action_penalty=invalid_action_penalty,
+            render_mode=render_mode,
+        )
+        self.render_mode = render_mode
+        self.observation_space = self.base_env.observation_space
+        self.action_space = self.base_env.action_space
+
+    @property
+    def scenario(self) -> Scenario:
+        """The validated scenario of the inner env."""
+        return self.base_env.scenario
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions of the next step, bool array of shape (N + 1,) (sb3-contrib convention)."""
+        return self.base_env.action_masks()
+
+    def render(self):
+        return self.base_env.render()
+
+    def _reset_base(self, seed, options):
+        super().reset(seed=seed)
+        # The base env gets the same seed, so that a view plays the world of LLMRoute-v0 with that seed.
+        obs, info = self.base_env.reset(seed=seed, options=options)
+        # The fixed policy draws from the view's own generator.
+        self._policy_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
+        return obs, info
+
+
+class DeployLevelEnv(_View):
+    """``LLMRoute-Deploy-v0``: the agent chooses the deployment of every stage; a fixed router routes
+    each of the stage's queries.
+
+    ## Description
+
+    The world of :class:`~gym_llmroute.env.LLMRouteEnv`, seen from the deployment level only. Every
+    step is a deploy-phase step; once the set is committed, the router (StageRoute's RouteOPT by
+    default) routes every query of the stage inside that same step.
+
+    ## Action Space
+
+    ``Discrete(N + 1)``, as in the deploy phase of ``LLMRoute-v0``: action ``i < N`` adds model i to
+    the stage's set, action ``N`` commits (the set commits by itself once M_max are picked). Invalid
+    actions map to the base env's fallback (never raise). An episode is at most ``K * (M_max + 1)``
+    steps.
+
+    ## Observation Space
+
+    The ``Dict`` of ``LLMRoute-v0`` (see its docstring), always at a deploy phase (``phase == 0``);
+    ``pulls``, ``mean_reward`` and ``mean_cost`` include the queries the router served.
+
+    ## Rewards
+
+    0 on a step that only adds a model; on the step that commits, the stage's total realised reward
+    (the sum over its queries, up to the stage length). ``invalid_action_penalty`` is subtracted on
+    invalid actions.
+
+    ## Episode End
+
+    As in ``LLMRoute-v0``: all T queries served or, with the hard budget, the budget exhausted.
+
+    ## Info
+
+    The keys of ``LLMRoute-v0`` (``phase`` is ``"deploy"``, ``model`` is -1); ``cost`` is the stage's
+    total cost on a committing step. Also ``routed``: int64 array (N,) of the queries each model
+    served in the step (all zero on an adding step).
+
+    ## Arguments
+
+    ``scenario``, ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``,
+    ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
+    (default, :class:`StageRouteRouter`), ``"oracle"`` (:class:`OracleRouter`) or an object with the
+    router protocol (module docstring). ``gamma``: confidence parameter of the StageRoute router
+    (default 0.1).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "paper",
+        *,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        router: str | Any = "stageroute",
+        gamma: float = 0.1,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ):
+        super().__init__(scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode)
+        self.router = _resolve("router", ROUTERS, router, _check_gamma(gamma), "route")
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self._reset_base(seed, options)
+        self.router.reset(self.scenario, self._policy_rng)
+        info["routed"] = np.zeros(self.scenario.n_models, dtype=np.int64)
+        return obs, info
+
+    def step(self, action):
+        base = self.base_env
+        obs, reward, terminated, truncated, info = base.step(action)
+        routed = np.zeros(self.scenario.n_models, dtype=np.int64)
+        invalid = info["invalid_action"]
+        cost = info["cost"]
+        stage = info["stage"]
+        if obs["phase"][0] >= 0.5:  # committed: route the whole stage
+            while not terminated and obs["phase"][0] >= 0.5:
+                m = self.router.route(obs)
+                obs, r, terminated, truncated, info = base.step(m)
+                reward += r
+                cost += info["cost"]
+                routed[info["model"]] += 1
+            info["phase"] = "deploy"
+            info["model"] = -1
+            info["stage"] = stage
+            info["invalid_action"] = invalid
+            info["cost"] = cost
+        info["routed"] = routed
+        return obs, float(reward), terminated, truncated, info
+
+
+class RouteLevelEnv(_View):
+    """``LLMRoute-Route-v0``: a fixed deployer chooses the deployment of every stage; the agent routes
+    every query.
+
+    ## Description
+
+    The world of :class:`~gym_llmroute.env.LLMRouteEnv`, seen from the routing level only. At every
+    stage boundary (and at reset) the deployer (StageRoute's DeployOPT by default) plays the deploy
+    phase inside the env, so every observation the agent sees is a route phase.
+
+    ## Action Space
+
+    ``Discrete(N + 1)``: action ``i < N`` routes the current query to model i, valid if deployed and
+    below its throughput cap; action N is never valid. Invalid actions go to the base env's fallback
+    (the valid model with the lowest list price). An episode is T steps (fewer if the hard budget ends it).
+
+    ## Observation Space
+
+    The ``Dict`` of ``LLMRoute-v0`` (see its docstring), always at a route phase (``phase == 1``).
+
+    ## Rewards
+
+    The routed query's realised quality, minus ``invalid_action_penalty`` on invalid actions.
+
+    ## Episode End
+
+    As in ``LLMRoute-v0``.
+
+    ## Info
+
+    The keys of ``LLMRoute-v0`` for the routed query (``phase`` is ``"route"``).
+
+    ## Arguments
+
+    As :class:`DeployLevelEnv`, with ``deployer`` instead of ``router``: ``"stageroute"`` (default,
+    :class:`StageRouteDeployer`), ``"oracle"`` (:class:`OracleDeployer`) or an object with the
+    deployer protocol (module docstring); ``gamma`` is the StageRoute deployer's confidence parameter.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "paper",
+        *,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        deployer: str | Any = "stageroute",
+        gamma: float = 0.1,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ):
+        super().__init__(scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode)
+        self.deployer = _resolve("deployer", DEPLOYERS, deployer, _check_gamma(gamma), "deploy")
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self._reset_base(seed, options)
+        self.deployer.reset(self.scenario, self._policy_rng)
+        obs, info = self._deploy(obs, info)
+        info.update(phase="reset", invalid_action=False, cost=0.0)
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.base_env.step(action)
+        if not terminated and obs["phase"][0] < 0.5:
+            routed_info = info
+            obs, info = self._deploy(obs, info)
+            # Report the routed query; only the mask is that of the next (route) step.
+            routed_info["action_mask"] = info["action_mask"]
+            info = routed_info
+        return obs, float(reward), terminated, truncated, info
+
+    def _deploy(self, obs, info):
+        """Play a deploy phase with the deployer's set; returns the first route-phase obs and info."""
+        base = self.base_env
+        n = self.scenario.n_models
+        plan = [int(m) for m in self.deployer.deploy(obs)]
+        for m in plan:
+            if obs["phase"][0] != DEPLOY:
+                break
+            if mask_from_obs(obs, self.scenario.max_deployed)[m]:
+                obs, _, _, _, info = base.step(m)
+        # Commit, or let the env's fallback complete a set whose caps do not reach one (<= M_max steps).
+        while obs["phase"][0] == DEPLOY:
+            obs, _, _, _, info = base.step(n)
+        return obs, info
+
+
+# ---------------------------------------------------------------------------------------- Lagrangian
+class LagrangianReward(gym.Wrapper):
+    """Fold the cost into the reward: ``reward - multiplier * info["cost"]``, for unconstrained RL.
+
+    With ``step_size = 0`` the multiplier is fixed. With ``step_size > 0`` it follows projected dual
+    ascent towards the per-query budget b after every step that serves queries::
+
+        multiplier <- clip(multiplier + step_size * (cost - b * served), 0, max_multiplier)
+
+    where ``served`` is the number of queries the step served (1 on a route step of ``LLMRoute-v0``
+    or ``LLMRoute-Route-v0``, the stage length on a committing step of ``LLMRoute-Deploy-v0``, 0 on
+    deploy steps): it rises while the agent spends more than b per query and falls otherwise. The
+    multiplier persists across episodes (it is what is being learned) and is not observed by the agent.
+
+    ``info`` gains ``reward_unpenalised`` (the env's reward) and ``lagrange_multiplier`` (the value
+    used for this step).
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        ``LLMRoute-v0`` or one of its views (wrapped or not).
+    multiplier : float
+        Initial (or fixed) multiplier, in reward per cost unit; >= 0.
+    step_size : float
+        Dual ascent step (0: fixed multiplier); >= 0.
+    budget : float, optional
+        Per-query target b; default the scenario's budget.
+    max_multiplier : float
+        Upper clip of the multiplier.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        multiplier: float = 1.0,
+        step_size: float = 0.0,
+        budget: float | None = None,
+        max_multiplier: float = 100.0,
+    ):
+        super().__init__(env)
+        for name, value in (("multiplier", multiplier), ("step_size", step_size), ("max_multiplier", max_multiplier)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
+                raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
+        if budget is None:
+            budget = env.unwrapped.scenario.budget
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf:
+            raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
+        self.multiplier = float(multiplier)
+        self.step_size = float(step_size)
+        self.budget = float(budget)
+        self.max_multiplier = float(max_multiplier)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        lam = self.multiplier
+        cost = float(info["cost"])
+        info["reward_unpenalised"] = reward
+        info["lagrange_multiplier"] = lam
+        if self.step_size > 0:
+            served = int(info["routed"].sum()) if "routed" in info else int(info["model"] >= 0)
+            if served:
+                lam = lam + self.step_size * (cost - self.budget * served)
+                self.multiplier = min(max(lam, 0.0), self.max_multiplier)
+        return obs, float(reward - info["lagrange_multiplier"] * cost), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
