@@ -18,7 +18,7 @@ __all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
 DEPLOY, ROUTE = 0, 1
 _PHASE_NAMES = ("deploy", "route")
 # Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set.
-SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode")
+SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode", "feedback_delay")
 
 
 def deploy_mask(available, picked, throughput, max_deployed: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -177,12 +177,12 @@ class LLMRouteEnv(gym.Env):
       (docs/worlds.md) are the presets ``"market"`` (``LLMRoute-Market-v0``), ``"typed"``
       (``LLMRoute-Typed-v0``), ``"trace"`` (``LLMRoute-Trace-v0``), ``"market-drift"`` and
       ``"market-delay"``; price changes, quality drift and feedback delay are scenario fields.
-    * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``: override the
-      scenario's fields (see :class:`~gym_llmroute.scenario.Scenario`).
+    * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``:
+      override the scenario's fields (see :class:`~gym_llmroute.scenario.Scenario`).
     * ``invalid_action_penalty``: float >= 0 subtracted from the reward of an invalid action; default 0.
     * ``render_mode``: ``None`` or ``"ansi"`` (a text summary of the stage).
 
-    ``reset(options={...})`` accepts ``scenario`` and the five scenario fields above to change the
+    ``reset(options={...})`` accepts ``scenario`` and the six scenario fields above to change the
     world for that episode and the following ones; the number of models and task types must not change
     (the spaces are fixed).
 
@@ -202,11 +202,17 @@ class LLMRouteEnv(gym.Env):
         max_deployed: int | None = None,
         budget: float | None = None,
         budget_mode: str | None = None,
+        feedback_delay: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
         overrides = dict(
-            horizon=horizon, n_stages=n_stages, max_deployed=max_deployed, budget=budget, budget_mode=budget_mode
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
         )
         self.scenario = make_scenario(scenario, **{k: v for k, v in overrides.items() if v is not None})
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
