@@ -153,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH", help="a trained model (the folder `llmroute train` wrote, or its model.zip); RL agents only")
     p.add_argument("--seeds", type=_seeds_arg, default=[0], metavar="SEEDS", help="episode seeds, e.g. '0-4' or '1,3'")
     p.add_argument("--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)")
-    p.add_argument("--deterministic", action="store_true", help="RL agents: take the greedy action instead of sampling the policy")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="RL agents: take the greedy action (default: PPO, A2C, MaskablePPO sample their policy; DQN is greedy)",
+    )
     p.add_argument("--out", metavar="FILE", help="also write the episodes as JSON to FILE (atomically)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_world_options(p, many=False)
@@ -180,7 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-dir", metavar="DIR", help="write the table and plots here instead of OUT")
     p.add_argument("--train-steps", type=_positive_int, default=50_000, metavar="N", help="training env steps per RL model")
     p.add_argument("--vec-env", choices=("table", "dummy", "subproc"), default="table", help="RL training vector env; 'table' uses agents/hyperparams.py")
-    p.add_argument("--deterministic", action="store_true", help="evaluate RL agents with their greedy action")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="evaluate RL agents with their greedy action (default: PPO, A2C, MaskablePPO sample their policy; DQN is greedy)",
+    )
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="parallel worker processes (1: in this process)")
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="where jobs run: local processes, or a Ray cluster (not yet available)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

@@ -5,7 +5,8 @@ Matplotlib is imported inside the functions (with the non-interactive ``Agg`` ba
 :func:`agents.sweep.record_episode` (as loaded by :func:`agents.sweep.load_runs`) and writes one
 PNG; :func:`plot_bench` writes them all for a bench folder.
 
-Bands are 95% Student-t confidence intervals of the mean over seeds.
+Lines are means over seeds; bands span the smallest to the largest seed (the results table gives
+the 95% confidence intervals of the final numbers).
 """
 
 from __future__ import annotations
@@ -56,15 +57,9 @@ def _by_agent(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any
     return out
 
 
-def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and 95% t half-width over the rows of ``curves`` (zeros for one row)."""
-    mean = curves.mean(axis=0)
-    n = curves.shape[0]
-    if n < 2:
-        return mean, np.zeros_like(mean)
-    from scipy.stats import t
-
-    return mean, t.ppf(0.975, n - 1) * curves.std(axis=0, ddof=1) / math.sqrt(n)
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, minimum and maximum over the rows of ``curves`` (one row per seed)."""
+    return curves.mean(axis=0), curves.min(axis=0), curves.max(axis=0)
 
 
 def _label(agent: str, rs: Sequence[dict[str, Any]]) -> str:
@@ -87,16 +82,16 @@ def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: b
     fig, ax = plt.subplots(figsize=(8, 5))
     for agent, rs in groups.items():
         curves = np.array([np.interp(grid, r["trace"]["t"], r["trace"][key]) for r in rs])
-        mean, half = _band(curves)
+        mean, lo, hi = _band(curves)
         ax.plot(grid, mean, color=colors[agent], label=_label(agent, rs), lw=1.8)
-        ax.fill_between(grid, mean - half, mean + half, color=colors[agent], alpha=0.2, lw=0)
+        ax.fill_between(grid, lo, hi, color=colors[agent], alpha=0.15, lw=0)
     if budget_line:
         budget = records[0]["budget"]
         ax.axhline(budget, color="red", ls="--", lw=1.2, label=f"budget B = {budget:g}")
         ax.plot(grid, grid * budget / horizon, color="red", ls=":", lw=1.0, label="even pace b·t")
     ax.set_xlabel("queries served t")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=11)
     ax.set_xlim(0, horizon)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
@@ -109,14 +104,15 @@ def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: b
 
 
 def plot_regret(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """Cumulative pseudo-regret against queries served, one line per agent (mean over seeds, 95% CI
-    band). Runs ended by the hard budget jump at the end by the value of the queries left unserved."""
+    """Cumulative pseudo-regret against queries served, one line per agent (mean over seeds, band from
+    the best to the worst seed). A run ended by the hard budget jumps, where it stops, by the oracle
+    value of the queries it leaves unserved, and stays flat to T."""
     return _trace_plot(
         records,
         path,
         "regret",
-        "cumulative pseudo-regret (expected correct answers lost vs stage oracle)",
-        f"Regret over time: {_title(records)}",
+        "cumulative pseudo-regret\n(expected correct answers lost to the stage oracle)",
+        f"Regret over time: {_title(records)}\nmean over seeds, band: min-max; a jump = budget exhausted, unserved queries charged",
         budget_line=False,
     )
 
@@ -124,7 +120,12 @@ def plot_regret(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> P
 def plot_spend(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
     """Cumulative spend against queries served, per agent, with the budget B and the even pace b·t."""
     return _trace_plot(
-        records, path, "spend", f"cumulative spend ({COST_UNIT})", f"Spend against budget: {_title(records)}", True
+        records,
+        path,
+        "spend",
+        f"cumulative spend\n({COST_UNIT})",
+        f"Spend against budget: {_title(records)}\nmean over seeds, band: min-max; hard budget: a run stops at B",
+        True,
     )
 
 
@@ -135,8 +136,11 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
     groups = _by_agent(records)
     panels = [("stage oracle (true means)", scenario.oracle.deployed.T.astype(float))]
     for agent, rs in groups.items():
-        share = np.mean([np.asarray(r["deployed"], dtype=float) for r in rs], axis=0).T
-        panels.append((_label(agent, rs), share))
+        sets = np.array([r["deployed"] for r in rs], dtype=float)  # (seeds, K, N)
+        reached = sets.any(axis=2, keepdims=True)  # a stage the budget let the run reach
+        with np.errstate(invalid="ignore"):
+            share = (sets * reached).sum(axis=0) / reached.sum(axis=0)
+        panels.append((_label(agent, rs), share.T))
     avail = scenario.availability.T
     K, N = scenario.n_stages, scenario.n_models
     cols = min(3, len(panels))
@@ -150,7 +154,13 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
             ax.axis("off")
             continue
         title, data = panels[i]
-        image = ax.imshow(np.ma.masked_where(~avail, data), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        unreached = avail & np.isnan(data)
+        image = ax.imshow(
+            np.ma.masked_where(~avail | unreached, data), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest"
+        )
+        ax.set_facecolor("white")
+        for m, k in zip(*np.nonzero(unreached), strict=True):
+            ax.add_patch(plt.Rectangle((k - 0.5, m - 0.5), 1, 1, facecolor="white", hatch="//", edgecolor="#999999", lw=0))
         ax.set_title(title, fontsize=9)
         ax.set_xticks(range(K), [str(k + 1) for k in range(K)], fontsize=7)
         ax.set_xlabel("stage")
@@ -159,8 +169,12 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
             ax.set_ylabel("model")
         else:
             ax.set_yticks(range(N), [""] * N)
-    fig.suptitle(f"Deployments: {_title(records)} (grey: model not available)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 0.9, 0.96))
+    fig.suptitle(
+        f"Deployments: {_title(records)}\ncolour: share of seeds in which the model served the stage; "
+        "grey: model not available; hatched: stage never reached (budget exhausted)",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0, 0.9, 0.94))
     cax = fig.add_axes((0.92, 0.15, 0.015, 0.7))
     fig.colorbar(image, cax=cax, label="share of seeds deployed")
     path = Path(path)
@@ -176,12 +190,16 @@ def plot_learning_curves(
     references: dict[str, dict[str, float]] | None = None,
 ) -> Path:
     """RL learning curves: episode reward of the training envs against training steps, one panel per
-    env, one line per algorithm (mean over training seeds of a moving average of 10 episodes, 95% CI
-    band). ``curves[(env_id, algo)]`` is a list (one per seed) of :func:`agents.rl.read_monitor`
+    env, one line per algorithm (mean over training seeds of a moving average of 10 episodes, band
+    min-max over seeds). ``curves[(env_id, algo)]`` is a list (one per seed) of :func:`agents.rl.read_monitor`
     dicts; ``references[env_id]`` maps an agent to its mean evaluation reward (dashed lines)."""
     plt = _plt()
-    envs = sorted({env for env, _ in curves})
-    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.6), squeeze=False)
+    envs = sorted({env for env, _ in curves}, key=lambda e: (e != "LLMRoute-v0", e))
+    cols = min(2, len(envs))
+    rows = math.ceil(len(envs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(7 * cols, 4.8 * rows), squeeze=False)
+    for ax in axes.flat[len(envs) :]:
+        ax.axis("off")
     algos = sorted({algo for _, algo in curves})
     colors = _colors(algos + sorted({a for ref in (references or {}).values() for a in ref}))
     for ax, env in zip(axes.flat, envs, strict=False):
@@ -197,16 +215,16 @@ def plot_learning_curves(
                 counts = np.minimum(np.arange(1, m["reward"].size + 1), 10)
                 smooth = smooth * 10 / counts
                 ys.append(np.interp(grid, m["timesteps"], smooth))
-            mean, half = _band(np.array(ys))
+            mean, lo, hi = _band(np.array(ys))
             ax.plot(grid, mean, color=colors[algo], label=f"{algo} (n={len(runs)} seeds)", lw=1.8)
-            ax.fill_between(grid, mean - half, mean + half, color=colors[algo], alpha=0.2, lw=0)
+            ax.fill_between(grid, lo, hi, color=colors[algo], alpha=0.15, lw=0)
         for agent, value in (references or {}).get(env, {}).items():
             ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=f"{agent} (evaluation mean)")
         ax.set_xlabel("training env steps")
         ax.set_ylabel("episode reward (correct answers per episode)")
-        ax.set_title(f"Learning curves on {env}", fontsize=10)
+        ax.set_title(f"Learning curves on {env} (training episodes, moving average of 10)", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

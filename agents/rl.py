@@ -331,10 +331,11 @@ class SB3Agent:
         The world it acts in (for the scaling and M_max of the masks).
     algo : str
         Name of the algorithm (MaskablePPO gets masks).
-    deterministic : bool
-        Default of ``predict``'s ``deterministic`` when the caller passes None: False (sample the
-        policy), since a mixed routing is what meets the budget; the greedy action of a policy
-        trained with an entropy bonus concentrates a stage's traffic on one model until its cap.
+    deterministic : bool, optional
+        Default of ``predict``'s ``deterministic`` when the caller passes None. By default the
+        policy-gradient methods sample their policy (a mixed routing is what meets the budget; the
+        greedy action concentrates a stage's traffic on one model until its cap) and DQN takes its
+        greedy action (its stochastic mode is epsilon-greedy exploration).
     name : str, optional
         Shown in result tables (default: the algorithm's name).
     """
@@ -342,22 +343,22 @@ class SB3Agent:
     deployer = "learned policy (deploy phase)"
     router = "learned policy (route phase)"
 
-    def __init__(self, model, scenario: Scenario, algo: str, deterministic: bool = False, name: str | None = None):
+    def __init__(self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None):
         self.model = model
         self.scenario = scenario
         self.algo = algo.lower()
         self.masked = self.algo == "maskableppo"
-        self.deterministic = deterministic
+        self.deterministic = (self.algo == "dqn") if deterministic is None else bool(deterministic)
         self.name = name or self.algo
         self.seed: int | None = None
 
     def reset(self, seed: int | None = None) -> None:
-        """Reseed the policy's sampling (torch's global generator, which SB3 samples from)."""
+        """Reseed the policy's sampling: SB3 samples from the global generators of torch, numpy and
+        ``random`` and from the action space (DQN's exploration), all seeded by
+        ``model.set_random_seed``."""
         self.seed = seed
         if seed is not None:
-            import torch
-
-            torch.manual_seed(int(seed))
+            self.model.set_random_seed(int(seed))
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool | None = None):
         det = self.deterministic if deterministic is None else bool(deterministic)
@@ -386,7 +387,7 @@ def load_agent(
     env: Any = None,
     *,
     algo: str | None = None,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
     name: str | None = None,
 ) -> SB3Agent:
     """Load a model saved by :func:`train` as an agent.

@@ -161,7 +161,7 @@ class EvalRun:
     seed: int
     env_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
     train: TrainJob | None = None
-    deterministic: bool = False
+    deterministic: bool | None = None
 
     @property
     def name(self) -> str:
@@ -204,7 +204,7 @@ def plan_bench(
     *,
     train_steps: int = 50_000,
     env_kwargs: dict[str, Any] | None = None,
-    deterministic: bool = False,
+    deterministic: bool | None = None,
     vec_env: str | None = None,
 ) -> tuple[list[TrainJob], list[EvalRun]]:
     """The train jobs and eval runs of a bench. Agents whose name is an RL algorithm

@@ -280,6 +280,14 @@ class LLMRouteEnv(gym.Env):
         self._mask = np.zeros(N + 1, dtype=bool)
         self._picked = np.zeros(N, dtype=bool)
         self._phase = DEPLOY
+        # Hot-path tables: observation entries by flat offset into _buf, stage caps as Python ints,
+        # the observation dict's slices, and the deploy masks seen so far by (stage, picked set).
+        self._offset = {key: sl.start for key, sl in self._slices}
+        self._stage_caps = s.stage_caps.tolist()
+        self._typed = J > 1
+        self._obs_keys = tuple(key for key, _ in self._slices)
+        self._obs_slices = operator.itemgetter(*(sl for _, sl in self._slices))
+        self._mask_cache: dict[tuple[int, bytes], np.ndarray] = {}
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -325,38 +333,41 @@ class LLMRouteEnv(gym.Env):
         if invalid:
             a = self._route_fallback()
         stage = w.stage
-        length = w.stage_length
+        start = w.bounds[stage]
+        length = w.bounds[stage + 1] - start
         reward, cost = w.route(a)
         # In-place observation update for the model whose outcome was revealed: the routed one, or
         # with feedback delay the one routed feedback_delay queries ago (none early in the episode).
-        v = self._view
+        # Python numbers written at flat offsets: the hot path of the env (see docs/performance.md).
+        buf, off = self._buf, self._offset
         r = w.revealed
         if r >= 0:
-            n = w.pulls[r]
-            v["pulls"][r] = n
-            v["mean_reward"][r] = w.reward_sum[r] / n
-            v["mean_cost"][r] = w.cost_sum[r] / n
-            if w.typed:
-                j = w.revealed_task
-                n = w.task_pulls[j, r]
-                slot = j * self.n_models + r
-                v["task_pulls"][slot] = n
-                v["task_mean_reward"][slot] = w.task_reward_sum[j, r] / n
-                v["task_mean_cost"][slot] = w.task_cost_sum[j, r] / n
-        left = w.stage_caps[stage, a] - w.counts[a]
-        v["capacity_left"][a] = left / length
+            n, reward_sum, cost_sum = w.revealed_stats
+            buf[off["pulls"] + r] = n
+            buf[off["mean_reward"] + r] = reward_sum / n
+            buf[off["mean_cost"] + r] = cost_sum / n
+            if self._typed:
+                n, reward_sum, cost_sum = w.revealed_task_stats
+                slot = w.revealed_task * self.n_models + r
+                buf[off["task_pulls"] + slot] = n
+                buf[off["task_mean_reward"] + slot] = reward_sum / n
+                buf[off["task_mean_cost"] + slot] = cost_sum / n
+        left = self._stage_caps[stage][a] - w.routed_count
+        buf[off["capacity_left"] + a] = left / length
         if left <= 0:
             mask[a] = False
-        remaining = w.horizon - w.t
-        v["time"][0] = w.t / w.horizon
-        v["budget_per_query"][0] = (w.total_budget - w.spent) / remaining if remaining else 0.0
+        t = w.t
+        remaining = w.horizon - t
+        buf[off["time"]] = t / w.horizon
+        buf[off["budget_per_query"]] = (w.total_budget - w.spent) / remaining if remaining else 0.0
         terminated = w.done
         if not terminated:
-            if w.at_boundary:
+            if t == w.bounds[w.stage]:  # a new stage starts: w.at_boundary
                 self._start_deploy()
             else:
-                v["stage_progress"][0] = (w.t - w.stage_start) / length
-            self._set_task()
+                buf[off["stage_progress"]] = (t - start) / length
+            if self._typed:
+                self._set_task()
         if invalid:
             reward -= self.invalid_action_penalty
         info = self._info(cost, "route", a, invalid, stage)
@@ -388,9 +399,19 @@ class LLMRouteEnv(gym.Env):
         self._deploy_mask()
 
     def _deploy_mask(self) -> None:
-        deploy_mask(
-            self.scenario.availability[self.world.stage], self._picked, self._alpha, self.scenario.max_deployed, self._mask
-        )
+        # The mask depends on the stage's pool and the picked set only: cached (bounded, so memory
+        # stays flat), since computing it costs as much as several route steps.
+        key = (self.world.stage, self._picked.tobytes())
+        cached = self._mask_cache.get(key)
+        if cached is None:
+            deploy_mask(
+                self.scenario.availability[self.world.stage], self._picked, self._alpha, self.scenario.max_deployed, self._mask
+            )
+            if len(self._mask_cache) >= 4096:
+                self._mask_cache.clear()
+            self._mask_cache[key] = self._mask.copy()
+        else:
+            self._mask[:] = cached
 
     def _deploy_step(self, a: int):
         N = self.n_models
@@ -461,8 +482,7 @@ class LLMRouteEnv(gym.Env):
             task[self.world.task] = 1.0
 
     def _obs(self) -> dict[str, np.ndarray]:
-        buf = self._buf.copy()
-        return {key: buf[sl] for key, sl in self._slices}
+        return dict(zip(self._obs_keys, self._obs_slices(self._buf.copy()), strict=True))
 
     def _info(self, cost: float, phase: str, model: int, invalid: bool, stage: int | None = None) -> dict[str, Any]:
         w = self.world

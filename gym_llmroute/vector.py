@@ -24,7 +24,7 @@ from gymnasium.vector.utils import batch_space
 from .env import LLMRouteEnv
 from .world import CHUNK, chunk_outcomes
 
-__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv", "deploy_masks"]
+__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv", "deploy_masks"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
 
 _RESET = 2  # phase codes of infos["phase"]: 0 deploy, 1 route, 2 reset
 _PHASE_NAMES = np.array(["deploy", "route", "reset"], dtype=object)
@@ -81,8 +81,9 @@ class LLMRouteVectorEnv(VectorEnv):
     ---------
     num_envs : int
         Number of sub-envs.
-    scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty
-        As for ``LLMRouteEnv``; shared by all sub-envs.
+    scenario, **env_kwargs
+        The arguments of ``LLMRouteEnv`` (``horizon``, ``n_stages``, ``max_deployed``, ``budget``,
+        ``budget_mode``, ``feedback_delay``, ``invalid_action_penalty``); shared by all sub-envs.
     max_episode_steps : int or None
         Truncate an episode after this many steps (what ``gym.make(..., max_episode_steps=k)`` does
         with a ``TimeLimit``); None (default) never truncates.
@@ -104,15 +105,10 @@ class LLMRouteVectorEnv(VectorEnv):
         num_envs: int = 1,
         scenario: Any = "paper",
         *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        invalid_action_penalty: float = 0.0,
-        render_mode: str | None = None,
         max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **env_kwargs: Any,
     ):
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
@@ -140,15 +136,7 @@ class LLMRouteVectorEnv(VectorEnv):
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         # A single env validates the arguments and gives the spaces, the observation layout and the
         # static observation entries; it is never stepped.
-        self._proto = LLMRouteEnv(
-            scenario,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            invalid_action_penalty=invalid_action_penalty,
-        )
+        self._proto = LLMRouteEnv(scenario, **env_kwargs)
         self.invalid_action_penalty = self._proto.invalid_action_penalty
         n = self.num_envs
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -265,8 +253,11 @@ class LLMRouteVectorEnv(VectorEnv):
         # much as a whole route step.
         self._mask_cache: dict[Any, int] = {}
         self._mask_table = np.zeros((_MASK_CACHE, N + 1), dtype=bool)
+        self._can_add = np.zeros(_MASK_CACHE, dtype=bool)  # some model can still be added
+        # Cache keys: the picked set as bits plus the stage, one int64 while it fits.
         self._int_keys = N + int(self._K).bit_length() <= 62
-        self._pow2 = (1 << np.arange(N, dtype=np.int64)) if self._int_keys else None
+        self._pow2 = 1 << np.arange(N, dtype=np.int64) if self._int_keys else None
+        self._picked_key = np.zeros(n, dtype=np.int64)  # sum of pow2 over picked models
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
@@ -437,6 +428,7 @@ class LLMRouteVectorEnv(VectorEnv):
         st = self._stage[rows]
         self._route[rows] = False
         self._picked[rows] = False
+        self._picked_key[rows] = 0
         obs[rows, col["phase"]] = 0.0
         obs[rows, sl["picked"]] = 0.0
         obs[rows, sl["available"]] = self._avail[st]
@@ -445,13 +437,13 @@ class LLMRouteVectorEnv(VectorEnv):
         obs[rows, sl["capacity_left"]] = 0.0
         self._set_deploy_masks(rows, st)
 
-    def _set_deploy_masks(self, rows: np.ndarray, st: np.ndarray) -> None:
-        """``_mask[rows]`` = the deploy masks of those sub-envs, from the cache where possible."""
-        picked = self._picked[rows]
+    def _set_deploy_masks(self, rows: np.ndarray, st: np.ndarray) -> list[int]:
+        """``_mask[rows]`` = the deploy masks of those sub-envs, from the cache where possible;
+        returns their slots in the cache (valid until the next call)."""
         if self._int_keys:
-            keys = ((picked @ self._pow2) * self._K + st).tolist()
+            keys = (self._picked_key[rows] * self._K + st).tolist()
         else:
-            keys = [(k, p.tobytes()) for k, p in zip(st.tolist(), picked, strict=True)]
+            keys = [(k, p.tobytes()) for k, p in zip(st.tolist(), self._picked[rows], strict=True)]
         cache = self._mask_cache
         idx = [cache.get(k, -1) for k in keys]
         if -1 in idx:
@@ -460,12 +452,14 @@ class LLMRouteVectorEnv(VectorEnv):
                 cache.clear()
                 idx = [-1] * len(keys)
                 miss = list(range(len(keys)))
-            fresh = deploy_masks(self._avail[st[miss]], picked[miss], self._alpha, self._max_deployed)
+            fresh = deploy_masks(self._avail[st[miss]], self._picked[rows[miss]], self._alpha, self._max_deployed)
             for j, row in zip(miss, fresh, strict=True):
                 slot = cache.setdefault(keys[j], len(cache))
                 self._mask_table[slot] = row
+                self._can_add[slot] = row[:-1].any()
                 idx[j] = slot
         self._mask[rows] = self._mask_table[idx]
+        return idx
 
     def _deploy_step(self, D: np.ndarray, a: np.ndarray, bad, rewards: np.ndarray, invalid: np.ndarray) -> None:
         N = self.n_models
@@ -485,10 +479,12 @@ class LLMRouteVectorEnv(VectorEnv):
         if n_add:
             A, m = (D, a) if n_add == D.size else (D[add], a[add])
             self._picked_f[self._row_model[A] + m] = True
+            if self._int_keys:
+                self._picked_key[A] = self._picked_key[A] + self._pow2[m]
             self._obs_f[self._row_obs[A] + (m + self._col["picked"])] = 1.0
-            self._set_deploy_masks(A, self._stage[A])
+            slots = self._set_deploy_masks(A, self._stage[A])
             # Commit by itself once M_max are picked or nothing is left to add.
-            full = ~mask[A, :N].any(axis=1)
+            full = ~self._can_add[slots]
             if n_add == D.size:
                 C = D[full]
             else:
@@ -517,6 +513,7 @@ class LLMRouteVectorEnv(VectorEnv):
         self._mask[C, :N] = picked
         self._mask[C, N] = False
         self._picked[C] = False
+        self._picked_key[C] = 0
 
     # ------------------------------------------------------------------ route phase
     def _route_step(self, R, a, bad, rewards, cost_out, model_out, invalid, terminated) -> None:

@@ -1,0 +1,198 @@
+"""The ``llmroute`` command line: help, argument errors, scenarios, run, and a resumable bench."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents import cli, sweep
+from agents.cli import build_parser, main, parse_seeds
+
+TINY_WORLD = ["--horizon", "120", "--n-stages", "3"]
+
+
+def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_option_of_every_command_has_help_text():
+    parsers = subcommand_parsers()
+    assert set(parsers) == {"run", "bench", "train", "scenarios"}
+    for name, parser in parsers.items():
+        options = [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
+        assert len(options) >= 1
+        for action in options:
+            assert action.help and len(action.help) > 10, (name, action.dest)
+        text = parser.format_help()
+        for action in options:
+            for flag in action.option_strings:
+                assert flag in text
+
+
+def test_help_exits_zero_and_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "bench", "train", "scenarios"):
+        assert command in out
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["run"], "--agent"),
+        (["run", "--agent", "nobody"], "--agent"),
+        (["run", "--agent", "random", "--seeds", "4-2"], "--seeds"),
+        (["run", "--agent", "random", "--seeds", "x"], "--seeds"),
+        (["run", "--agent", "random", "--horizon", "0"], "--horizon"),
+        (["run", "--agent", "random", "--budget", "0.0001"], "--budget"),
+        (["run", "--agent", "random", "--n-stages", "5000"], "--n-stages"),
+        (["run", "--agent", "random", "--scenario", "atlantis"], "--scenario"),
+        (["run", "--agent", "random", "--env", "CartPole-v1"], "--env"),
+        (["run", "--agent", "ppo"], "--model"),
+        (["run", "--agent", "ppo", "--model", "/nonexistent/model"], "--model"),
+        (["run", "--agent", "random", "--model", "/tmp/x.zip"], "--model"),
+        (["run", "--agent", "stageroute", "--gamma", "-1"], "--gamma"),
+        (["bench", "--agents", "random", "--backend", "ray"], "--backend"),
+        (["bench", "--agents", "random,robot"], "--agents"),
+        (["bench", "--agents", "random", "--envs", "LLMRoute-v9"], "--envs"),
+        (["bench", "--agents", "random", "--jobs", "0"], "--jobs"),
+        (["train", "--algo", "sarsa"], "--algo"),
+        (["train", "--algo", "ppo", "--steps", "-5"], "--steps"),
+        (["train", "--algo", "ppo", "--lagrange-step", "0.1"], "--lagrange-step"),
+        (["scenarios", "atlantis"], "name"),
+    ],
+)
+def test_bad_arguments_exit_with_status_2_and_name_the_argument(argv, flag, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}" in err or f"arguments are required: {flag}" in err, err
+
+
+def test_parse_seeds_accepts_ranges_and_lists():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("5,1,5") == [5, 1]
+    assert parse_seeds("0-1,10") == [0, 1, 10]
+
+
+def test_scenarios_lists_presets_and_describes_one_with_its_oracle(capsys):
+    assert main(["scenarios"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.splitlines()[0].startswith("paper")
+    assert main(["scenarios", "paper", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["n_stages"] == 12 and len(described["models"]) == 12
+    assert described["oracle_value"] == pytest.approx(sum(described["oracle_value_per_stage"]) * 1728 / 12, rel=1e-9)
+
+
+def test_run_prints_one_row_per_seed_and_writes_the_episodes(tmp_path, capsys):
+    out = tmp_path / "episodes.json"
+    assert main(["run", "--agent", "greedy", "--seeds", "0-2", "--no-progress", "--out", str(out), *TINY_WORLD]) == 0
+    text = capsys.readouterr().out
+    assert "mean over 3 seeds" in text
+    episodes = json.loads(out.read_text())
+    assert [e["seed"] for e in episodes] == [0, 1, 2]
+    assert all(e["horizon"] == 120 and e["agent"] == "greedy" for e in episodes)
+
+
+def bench_args(out: Path, agents: str = "random,oracle", seeds: str = "0-1") -> list[str]:
+    return ["bench", "--agents", agents, "--seeds", seeds, "--out", str(out), "--no-progress", "--no-plots", *TINY_WORLD]
+
+
+def run_files(out: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
+
+
+def test_bench_writes_a_table_with_confidence_intervals_and_a_csv(tmp_path, capsys):
+    assert main(bench_args(tmp_path, seeds="0-2")) == 0
+    md = (tmp_path / "results.md").read_text()
+    assert "| LLMRoute-v0 | paper | random | - | 3 |" in md and "±" in md
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["agent"] for r in rows] == ["random", "oracle"]
+    oracle = rows[1]
+    assert float(oracle["reward_fraction_mean"]) > float(rows[0]["reward_fraction_mean"])
+    assert float(oracle["reward_ci"]) >= 0.0 and oracle["n"] == "3"
+
+
+def test_bench_rerun_recomputes_nothing_and_only_missing_runs(tmp_path, capsys):
+    assert main(bench_args(tmp_path)) == 0
+    first = run_files(tmp_path)
+    assert len(first) == 4
+    assert main(bench_args(tmp_path)) == 0
+    assert run_files(tmp_path) == first
+    assert "0 job(s) run, 4 already done" in capsys.readouterr().out
+    victim = sorted(first)[0]
+    (tmp_path / "runs" / victim).unlink()
+    assert main(bench_args(tmp_path)) == 0
+    again = run_files(tmp_path)
+    assert {k: v for k, v in again.items() if k != victim} == {k: v for k, v in first.items() if k != victim}
+    assert "1 job(s) run, 3 already done" in capsys.readouterr().out
+
+
+def test_bench_interrupted_by_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, capsys, monkeypatch):
+    real_run = sweep.EvalRun.run
+    calls = {"n": 0}
+
+    def flaky_run(self, out):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_run(self, out)
+
+    monkeypatch.setattr(sweep.EvalRun, "run", flaky_run)
+    assert main(bench_args(tmp_path)) == 130
+    assert "resume" in capsys.readouterr().err
+    kept = run_files(tmp_path)
+    assert len(kept) == 2
+    assert not list((tmp_path / "runs").glob(".*"))  # no temp file left behind
+    monkeypatch.setattr(sweep.EvalRun, "run", real_run)
+    assert main(bench_args(tmp_path)) == 0
+    assert "2 job(s) run, 2 already done" in capsys.readouterr().out
+    done = run_files(tmp_path)
+    assert len(done) == 4 and all(done[k] == v for k, v in kept.items())
+
+
+def test_bench_in_worker_processes_matches_the_in_process_results(tmp_path, capsys):
+    assert main(bench_args(tmp_path / "a", agents="stageroute", seeds="0-1")) == 0
+    assert main([*bench_args(tmp_path / "b", agents="stageroute", seeds="0-1"), "--jobs", "2"]) == 0
+    for name in run_files(tmp_path / "a"):
+        a = json.loads((tmp_path / "a" / "runs" / name).read_text())
+        b = json.loads((tmp_path / "b" / "runs" / name).read_text())
+        assert (a["reward"], a["regret"], a["trace"]) == (b["reward"], b["regret"], b["trace"])
+
+
+def test_bench_plots_are_written_as_png(tmp_path, capsys):
+    args = [a for a in bench_args(tmp_path, agents="stageroute,random", seeds="0-1") if a != "--no-plots"]
+    assert main(args) == 0
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["deployment_LLMRoute-v0_paper.png", "regret_LLMRoute-v0_paper.png", "spend_LLMRoute-v0_paper.png"]
+    for name in pngs:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_script_runs_the_cli():
+    script = Path(sys.executable).with_name("llmroute")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "agents.cli"]
+    out = subprocess.run([*cmd, "scenarios"], capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert out.returncode == 0 and "paper" in out.stdout, out.stderr
+    bad = subprocess.run([*cmd, "bench", "--agents", "random", "--backend", "ray"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--backend" in bad.stderr
+
+
+def test_cli_module_keeps_torch_out_of_scenarios_and_run():
+    code = "import sys; from agents.cli import main; main(['scenarios']); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+    assert cli.RL_ALGOS == ("maskableppo", "ppo", "a2c", "dqn")
