@@ -102,28 +102,43 @@ class RandomAgent(Agent):
         return int(valid[self.rng.integers(valid.size)])
 
 
+class _QuotaContext(Context):
+    """Per-stage counts of the oracle's quota router."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage = -1
+        self.served: list[int] = []  # queries per task type this stage
+        self.counts: list[list[int]] = []  # queries per (task type, model) this stage
+
+
 class OracleAgent(Agent):
     """The paper's Oracle: knows the true means (the only agent that may read them).
 
     * **Deployer:** the stage oracle's deployment ``scenario.oracle.deployed[k]`` (best <= M_max
       models by the deployment MILP on the true means).
-    * **Router:** the stage oracle's routing distribution ``scenario.oracle.routing[k, task]``,
-      sampled among the models below their throughput cap (saturated ones drop out, the rest is
-      renormalised; if none with mass is left, the valid model with the lowest true mean cost).
+    * **Router:** the stage oracle's routing distribution ``d = scenario.oracle.routing[k, task]``
+      realised by quotas rather than random draws: each query of task j goes to the valid model
+      furthest behind its share, ``argmax_m d_m (n_j + 1) - count_jm`` (n_j: queries of type j so
+      far in the stage). The realised shares track d within one query, so the oracle neither
+      saturates a cheap model early (which random draws do, pushing the stage's last queries to
+      pricier models) nor adds routing noise to its spend. If no model with mass is valid, the valid
+      model with the lowest true mean cost.
 
-    Its pseudo-regret is zero in expectation up to throughput saturation at stage ends and, with a
-    hard budget, the queries lost if random spend crosses the budget before the horizon.
+    Its pseudo-regret is zero up to rounding at stage ends and, with a hard budget, the queries lost
+    if the random per-query costs push the spend past the budget just before the horizon.
     """
 
     name = "oracle"
     deployer = "stage oracle deployment (true means)"
-    router = "stage oracle routing distribution (true means), sampled under the mask"
+    router = "stage oracle routing distribution (true means), realised by per-stage quotas"
 
     def bind(self, scenario) -> None:
         super().bind(scenario)
         self._oracle = scenario.oracle
         self._true_cost = np.array(scenario.mean_cost)
         self._routing = [[row.tolist() for row in stage] for stage in self._oracle.routing]
+        self._n_tasks = scenario.n_tasks
 
     def __init__(self, env: Any, seed: int | None = None):
         super().__init__(env, seed)
@@ -132,6 +147,9 @@ class OracleAgent(Agent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self.n_saturated = 0
+
+    def new_context(self) -> _QuotaContext:
+        return _QuotaContext()
 
     def stats(self) -> dict[str, int]:
         return {"route_saturated": self.n_saturated}
@@ -142,27 +160,30 @@ class OracleAgent(Agent):
         models = np.flatnonzero(self._oracle.deployed[k])
         return models[np.lexsort((models, -mass[models]))].tolist()
 
-    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
-        p = self._routing[self.stage_of(obs)][self.task_of(obs)]
+    def route(self, obs: dict[str, np.ndarray], ctx: _QuotaContext) -> int:
+        k = self.stage_of(obs)
+        if ctx.stage != k or obs["stage_progress"][0] == 0.0:
+            ctx.stage = k
+            ctx.served = [0] * self._n_tasks
+            ctx.counts = [[0] * self.n_models for _ in range(self._n_tasks)]
+        j = self.task_of(obs)
+        p = self._routing[k][j]
+        counts = ctx.counts[j]
+        target = ctx.served[j] + 1
         valid = ((obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)).tolist()
-        total = 0.0
+        chosen, best = -1, -np.inf
         for m, ok in enumerate(valid):
-            if ok:
-                total += p[m]
-        if total > 0.0:
-            r = self.rng.random() * total
-            acc = 0.0
-            chosen = -1
-            for m, ok in enumerate(valid):
-                if ok and p[m] > 0.0:
-                    acc += p[m]
-                    chosen = m
-                    if r < acc:
-                        break
-            return chosen
-        self.n_saturated += 1
-        idx = np.flatnonzero(valid)
-        return int(idx[np.argmin(self._true_cost[idx])])
+            if ok and p[m] > 0.0:
+                deficit = p[m] * target - counts[m]
+                if deficit > best:
+                    chosen, best = m, deficit
+        if chosen < 0:
+            self.n_saturated += 1
+            idx = np.flatnonzero(valid)
+            chosen = int(idx[np.argmin(self._true_cost[idx])])
+        ctx.served[j] = target
+        counts[chosen] += 1
+        return chosen
 
 
 class CheapestAgent(Agent):
