@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo results test lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,23 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[rl,plot,trace,dev]"
 	touch $(STAMP)
 
+# The main job: StageRoute, Greedy, Random, the oracle and a briefly trained MaskablePPO on LLMRoute-v0
+# (3 seeds), the results table and the plots in results/demo (agents/demo.py). About 2 minutes.
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python -m agents.demo --out results/demo
+
+# The RL results of docs/results/: every agent on LLMRoute-v0 and both single-level views, 5 seeds,
+# RL agents trained per seed (resumable: runs and models are kept in results/full). About an hour.
+results: $(STAMP)
+	$(BIN)/llmroute bench --out results/full --report-dir docs/results/LLMRoute-v0 --jobs 2 --seeds 0-4 \
+		--envs LLMRoute-v0 --train-steps 100000 \
+		--agents stageroute,greedy,random,oracle,ucb_bwk,primal_dual,thompson,static,cheapest,strongest,maskableppo,ppo,a2c,dqn
+	$(BIN)/llmroute bench --out results/full --report-dir docs/results/LLMRoute-Route-v0 --jobs 2 --seeds 0-4 \
+		--envs LLMRoute-Route-v0 --train-steps 100000 \
+		--agents stageroute,greedy,random,oracle,cheapest,maskableppo,ppo,a2c,dqn
+	$(BIN)/llmroute bench --out results/full --report-dir docs/results/LLMRoute-Deploy-v0 --jobs 2 --seeds 0-4 \
+		--envs LLMRoute-Deploy-v0 --train-steps 20000 \
+		--agents stageroute,greedy,random,oracle,static,maskableppo,ppo,a2c,dqn
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -111,14 +111,20 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             "route-level views)",
         )
         g.add_argument(
-            "--scenarios", type=_csv, default=["paper"], metavar="NAMES", help="comma-separated scenario presets (see `llmroute scenarios`)"
+            "--scenarios",
+            type=_csv,
+            default=["paper"],
+            metavar="NAMES",
+            help="comma-separated scenario presets (see `llmroute scenarios`)",
         )
     else:
         g.add_argument("--env", default="LLMRoute-v0", metavar="ID", help=f"env id, one of {', '.join(ENV_CHOICES)}")
         g.add_argument("--scenario", default="paper", metavar="NAME", help="scenario preset (see `llmroute scenarios`)")
     g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
     g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
-    g.add_argument("--max-deployed", type=_positive_int, metavar="M", help="override M_max, the models deployed at once")
+    g.add_argument(
+        "--max-deployed", type=_positive_int, metavar="M", help="override M_max, the models deployed at once"
+    )
     g.add_argument("--budget", type=float, metavar="B", help="override the per-query budget b (normalised cost units)")
     g.add_argument("--budget-mode", choices=("hard", "average"), help="override the budget mode")
 
@@ -150,9 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a reference agent (stageroute, greedy, random, oracle, ucb_bwk, primal_dual, thompson, static, "
         "cheapest, strongest) or an RL algorithm (maskableppo, ppo, a2c, dqn) with --model",
     )
-    p.add_argument("--model", metavar="PATH", help="a trained model (the folder `llmroute train` wrote, or its model.zip); RL agents only")
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a trained model (the folder `llmroute train` wrote, or its model.zip); RL agents only",
+    )
     p.add_argument("--seeds", type=_seeds_arg, default=[0], metavar="SEEDS", help="episode seeds, e.g. '0-4' or '1,3'")
-    p.add_argument("--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)")
+    p.add_argument(
+        "--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)"
+    )
     p.add_argument(
         "--deterministic",
         action="store_true",
@@ -181,18 +193,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated agent names: reference agents (see `llmroute run --help`) and RL algorithms",
     )
     p.add_argument("--seeds", type=_seeds_arg, default=[0, 1, 2], metavar="SEEDS", help="episode seeds, e.g. '0-4'")
-    p.add_argument("--out", default="results/bench", metavar="DIR", help="folder of the run files, models, table and plots")
+    p.add_argument(
+        "--out", default="results/bench", metavar="DIR", help="folder of the run files, models, table and plots"
+    )
     p.add_argument("--report-dir", metavar="DIR", help="write the table and plots here instead of OUT")
-    p.add_argument("--train-steps", type=_positive_int, default=50_000, metavar="N", help="training env steps per RL model")
-    p.add_argument("--vec-env", choices=("table", "dummy", "subproc"), default="table", help="RL training vector env; 'table' uses agents/hyperparams.py")
+    p.add_argument(
+        "--train-steps", type=_positive_int, default=50_000, metavar="N", help="training env steps per RL model"
+    )
+    p.add_argument(
+        "--vec-env",
+        choices=("table", "dummy", "subproc"),
+        default="table",
+        help="RL training vector env; 'table' uses agents/hyperparams.py",
+    )
     p.add_argument(
         "--deterministic",
         action="store_true",
         default=None,
         help="evaluate RL agents with their greedy action (default: PPO, A2C, MaskablePPO sample their policy; DQN is greedy)",
     )
-    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="parallel worker processes (1: in this process)")
-    p.add_argument("--backend", choices=("local", "ray"), default="local", help="where jobs run: local processes, or a Ray cluster (not yet available)")
+    p.add_argument(
+        "--jobs", type=_positive_int, default=1, metavar="N", help="parallel worker processes (1: in this process)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: local processes, or a Ray cluster (not yet available)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _add_world_options(p, many=True)
@@ -206,11 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
         "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo",
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
-    p.add_argument("--steps", type=_positive_int, default=100_000, metavar="N", help="training env steps (over all envs)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and of the training envs")
-    p.add_argument("--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)")
     p.add_argument(
-        "--vec-env", choices=("dummy", "subproc"), help="DummyVecEnv or SubprocVecEnv (default from the hyperparameter table)"
+        "--steps", type=_positive_int, default=100_000, metavar="N", help="training env steps (over all envs)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and of the training envs")
+    p.add_argument(
+        "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
+    )
+    p.add_argument(
+        "--vec-env",
+        choices=("dummy", "subproc"),
+        help="DummyVecEnv or SubprocVecEnv (default from the hyperparameter table)",
     )
     cost = p.add_mutually_exclusive_group()
     cost.add_argument(
@@ -247,14 +281,17 @@ def _version() -> str:
 
 # ---------------------------------------------------------------------------------------- validation
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        key: getattr(args, key)
-        for key in ENV_OPTIONS
-        if getattr(args, key, None) is not None
-    }
+    return {key: getattr(args, key) for key in ENV_OPTIONS if getattr(args, key, None) is not None}
 
 
-def _check_world(parser: argparse.ArgumentParser, env_ids: list[str], scenarios: list[str], env_kwargs: dict[str, Any], env_flag: str, scen_flag: str) -> None:
+def _check_world(
+    parser: argparse.ArgumentParser,
+    env_ids: list[str],
+    scenarios: list[str],
+    env_kwargs: dict[str, Any],
+    env_flag: str,
+    scen_flag: str,
+) -> None:
     """Build each (env, scenario) once so that bad values fail now, naming the option."""
     import gymnasium as gym
 
@@ -360,7 +397,9 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     for k in range(s.n_stages):
         names = ", ".join(s.model_names[i] for i in oracle.deployed[k].nonzero()[0])
         print(f"  {k + 1:>3}  {oracle.values[k]:.4f}  {names}")
-    print(f"\n  oracle value over the horizon: {oracle.total:.1f} (arrival/retirement as fractions of T; cost per query in normalised units)")
+    print(
+        f"\n  oracle value over the horizon: {oracle.total:.1f} (arrival/retirement as fractions of T; cost per query in normalised units)"
+    )
     return 0
 
 
@@ -401,7 +440,9 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     records = []
     print(f"{args.agent} on {args.env} ({env.unwrapped.scenario.summary().splitlines()[1].strip()})")
-    print(f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}")
+    print(
+        f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}"
+    )
     for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=args.no_progress, leave=False):
         r = record_episode(agent, env, seed)
         records.append(r)
@@ -500,7 +541,10 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"model: {result.model_path}")
     if not args.no_tensorboard:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
-    print(f"evaluate: llmroute run --agent {args.algo} --model {args.out} --env {args.env} --seeds 0-4")
+    world = "".join(f" {ENV_OPTIONS[k]} {v}" for k, v in env_kwargs.items())
+    print(
+        f"evaluate: llmroute run --agent {args.algo} --model {args.out} --env {args.env} --scenario {args.scenario}{world} --seeds 0-4"
+    )
     return 0
 
 

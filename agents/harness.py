@@ -18,6 +18,7 @@ __all__ = ["AGENTS", "make", "run_episode", "evaluate", "Evaluation", "SUMMARY_M
 def _registry() -> dict[str, type[Agent]]:
     from .baselines import CheapestAgent, GreedyAgent, OracleAgent, RandomAgent, StaticAgent, StrongestAgent
     from .bwk import PrimalDualAgent, ThompsonAgent, UcbBwkAgent
+    from .contextual import ContextualStageRouteAgent
     from .stageroute import StageRouteAgent
 
     classes = (
@@ -31,6 +32,7 @@ def _registry() -> dict[str, type[Agent]]:
         StaticAgent,
         CheapestAgent,
         StrongestAgent,
+        ContextualStageRouteAgent,
     )
     return {cls.name: cls for cls in classes}
 

@@ -131,7 +131,8 @@ def plot_spend(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Pa
 
 def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os.PathLike) -> Path:
     """Model x stage heatmaps: the stage oracle's deployment, then per agent the share of seeds in
-    which each model served each stage. Cells of models not available at a stage are hatched grey."""
+    which each model was deployed in each stage (among the seeds that reached the stage). Models
+    not available at a stage are grey; stages no seed reached (hard budget) are hatched."""
     plt = _plt()
     groups = _by_agent(records)
     panels = [("stage oracle (true means)", scenario.oracle.deployed.T.astype(float))]
@@ -146,8 +147,7 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 1.5, 0.28 * N * rows + 1.6 * rows), squeeze=False)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
     image = None
     for i, ax in enumerate(axes.flat):
         if i >= len(panels):
@@ -156,11 +156,18 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
         title, data = panels[i]
         unreached = avail & np.isnan(data)
         image = ax.imshow(
-            np.ma.masked_where(~avail | unreached, data), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest"
+            np.ma.masked_where(~avail | unreached, data),
+            aspect="auto",
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
         )
         ax.set_facecolor("white")
         for m, k in zip(*np.nonzero(unreached), strict=True):
-            ax.add_patch(plt.Rectangle((k - 0.5, m - 0.5), 1, 1, facecolor="white", hatch="//", edgecolor="#999999", lw=0))
+            ax.add_patch(
+                plt.Rectangle((k - 0.5, m - 0.5), 1, 1, facecolor="white", hatch="//", edgecolor="#999999", lw=0)
+            )
         ax.set_title(title, fontsize=9)
         ax.set_xticks(range(K), [str(k + 1) for k in range(K)], fontsize=7)
         ax.set_xlabel("stage")
@@ -170,7 +177,7 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
         else:
             ax.set_yticks(range(N), [""] * N)
     fig.suptitle(
-        f"Deployments: {_title(records)}\ncolour: share of seeds in which the model served the stage; "
+        f"Deployments: {_title(records)}\ncolour: share of seeds in which the model was deployed in the stage; "
         "grey: model not available; hatched: stage never reached (budget exhausted)",
         fontsize=10,
     )
@@ -233,7 +240,9 @@ def plot_learning_curves(
     return path
 
 
-def plot_bench(records: Sequence[dict[str, Any]], out_dir: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> list[Path]:
+def plot_bench(
+    records: Sequence[dict[str, Any]], out_dir: str | os.PathLike, models_dir: str | os.PathLike | None = None
+) -> list[Path]:
     """Every figure of a bench: per (env, scenario) ``regret_*.png``, ``spend_*.png`` and
     ``deployment_*.png``; ``learning_curves.png`` if ``models_dir`` holds trained runs."""
     import json

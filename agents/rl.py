@@ -78,9 +78,9 @@ def scale_observation(obs: dict[str, np.ndarray], scenario: Scenario) -> dict[st
     """
     b = scenario.budget
     out = dict(obs)
-    out["pulls"] = (np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))).astype(
-        np.float32
-    )
+    out["pulls"] = (
+        np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))
+    ).astype(np.float32)
     c2 = max(scenario.cost_range[1], 1e-12)
     cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
     out["mean_cost"] = (np.log1p(cost / np.float32(b)) / np.float32(math.log1p(c2 / b))).astype(np.float32)
@@ -131,7 +131,9 @@ def _env_id(env_id: str) -> str:
 class _EnvFactory:
     """A picklable factory of one training env (SubprocVecEnv sends it to its worker)."""
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], rank: int, seed: int, monitor_dir: str | None, lagrangian):
+    def __init__(
+        self, env_id: str, env_kwargs: dict[str, Any], rank: int, seed: int, monitor_dir: str | None, lagrangian
+    ):
         self.env_id, self.env_kwargs, self.rank, self.seed = env_id, env_kwargs, rank, seed
         self.monitor_dir, self.lagrangian = monitor_dir, lagrangian
 
@@ -171,7 +173,9 @@ def make_train_env(
     if monitor_dir is not None:
         os.makedirs(monitor_dir, exist_ok=True)
     fns = [
-        _EnvFactory(env_id, dict(env_kwargs or {}), i, seed, None if monitor_dir is None else str(monitor_dir), lagrangian)
+        _EnvFactory(
+            env_id, dict(env_kwargs or {}), i, seed, None if monitor_dir is None else str(monitor_dir), lagrangian
+        )
         for i in range(n_envs)
     ]
     if vec_env == "subproc" and n_envs > 1:
@@ -278,7 +282,13 @@ def train(
     env_kwargs = dict(env_kwargs or {})
     start = time.perf_counter()
     venv = make_train_env(
-        env_id, n_envs, seed if env_seed is None else env_seed, env_kwargs=env_kwargs, vec_env=vec_env, monitor_dir=monitor_dir, lagrangian=lagrangian
+        env_id,
+        n_envs,
+        seed if env_seed is None else env_seed,
+        env_kwargs=env_kwargs,
+        vec_env=vec_env,
+        monitor_dir=monitor_dir,
+        lagrangian=lagrangian,
     )
     try:
         if normalize_reward:
@@ -343,7 +353,9 @@ class SB3Agent:
     deployer = "learned policy (deploy phase)"
     router = "learned policy (route phase)"
 
-    def __init__(self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None):
+    def __init__(
+        self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None
+    ):
         self.model = model
         self.scenario = scenario
         self.algo = algo.lower()
@@ -373,7 +385,9 @@ class SB3Agent:
             else:
                 masks = mask_from_obs(observation, m)
             kwargs["action_masks"] = masks
-        action, state = self.model.predict(scaled, state=state, episode_start=episode_start, deterministic=det, **kwargs)
+        action, state = self.model.predict(
+            scaled, state=state, episode_start=episode_start, deterministic=det, **kwargs
+        )
         if batched:
             return np.asarray(action, dtype=np.int64).reshape(-1), state
         return int(np.asarray(action).reshape(-1)[0]), state

@@ -126,7 +126,9 @@ class TrainJob:
 
     @property
     def name(self) -> str:
-        return _slug(f"{self.env_id}__{self.scenario}__{self.algo}__{self.steps}__s{self.seed}{_kwargs_tag(self.env_kwargs)}")
+        return _slug(
+            f"{self.env_id}__{self.scenario}__{self.algo}__{self.steps}__s{self.seed}{_kwargs_tag(self.env_kwargs)}"
+        )
 
     def directory(self, out: Path) -> Path:
         return out / "models" / self.name
@@ -309,6 +311,11 @@ def _run_pool(todo, out: Path, jobs: int, bar, counts: dict[str, int]) -> None:
                 bar.set_postfix_str(f"{name} {secs:.1f}s")
                 bar.update()
     except BaseException:
+        # Stop now rather than after the running jobs: they restart from scratch on the next run
+        # (a job's file is written atomically at its end, so no half-written result survives).
+        processes = getattr(pool, "_processes", None) or {}
+        for proc in list(processes.values()):
+            proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
@@ -492,7 +499,9 @@ def results_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_table(rows: Sequence[dict[str, Any]], directory: str | os.PathLike, stem: str = "results") -> tuple[Path, Path]:
+def write_table(
+    rows: Sequence[dict[str, Any]], directory: str | os.PathLike, stem: str = "results"
+) -> tuple[Path, Path]:
     """Write ``<stem>.md`` and ``<stem>.csv`` (atomically) into ``directory``; returns the paths."""
     import csv
     import io

@@ -30,7 +30,9 @@ VIEWS = {"deploy": "LLMRoute-Deploy-v0", "route": "LLMRoute-Route-v0"}
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--view", choices=sorted(VIEWS), default="deploy", help="which level the agent learns (default deploy)")
+    parser.add_argument(
+        "--view", choices=sorted(VIEWS), default="deploy", help="which level the agent learns (default deploy)"
+    )
     parser.add_argument("--steps", type=int, default=20_000, help="training env steps (default 20000)")
     parser.add_argument("--seeds", type=int, default=3, help="evaluation episodes, seeds 0..n-1 (default 3)")
     parser.add_argument("--horizon", type=int, default=None, help="queries per episode (default: the scenario's)")
@@ -48,28 +50,42 @@ def main(argv: list[str] | None = None) -> None:
         action = int(np.flatnonzero(info["action_mask"])[0])  # the lowest valid index
         obs, reward, terminated, truncated, info = env.step(action)
         steps += 1
-    print(f"{env_id}: a lowest-index policy took {steps} steps for {info['queries_served']} queries, "
-          f"reward {info['total_reward']:.0f} of the oracle's {info['oracle_value']:.0f}")
+    print(
+        f"{env_id}: a lowest-index policy took {steps} steps for {info['queries_served']} queries, "
+        f"reward {info['total_reward']:.0f} of the oracle's {info['oracle_value']:.0f}"
+    )
 
     # 2. The Lagrangian wrapper: reward - multiplier * cost on every step.
     lagr = LagrangianReward(gym.make(env_id, **env_kwargs), multiplier=2.0)
     obs, info = lagr.reset(seed=0)
     obs, reward, *_, info = lagr.step(int(np.flatnonzero(info["action_mask"])[-1]))
-    print(f"LagrangianReward(multiplier=2): first step reward {info['reward_unpenalised']:.3f} - 2 x cost "
-          f"{info['cost']:.3f} = {reward:.3f}")
+    print(
+        f"LagrangianReward(multiplier=2): first step reward {info['reward_unpenalised']:.3f} - 2 x cost "
+        f"{info['cost']:.3f} = {reward:.3f}"
+    )
 
     # 3. Train MaskablePPO on the view and compare with StageRoute and Random on the same seeds.
     out = args.out or f"runs/example_{args.view}"
-    result = train("maskableppo", env_id, total_timesteps=args.steps, seed=0, env_seed=10_000, out_dir=out,
-                   env_kwargs=env_kwargs, hyperparams={"vec_env": "dummy"})
+    result = train(
+        "maskableppo",
+        env_id,
+        total_timesteps=args.steps,
+        seed=0,
+        env_seed=10_000,
+        out_dir=out,
+        env_kwargs=env_kwargs,
+        hyperparams={"vec_env": "dummy"},
+    )
     print(f"trained MaskablePPO on {env_id} for {args.steps} steps in {result.wall_time_s:.0f} s")
     contenders = {
         "maskableppo": load_agent(result.model_path, env),
         "stageroute": agents.make("stageroute", env),
         "random": agents.make("random", env),
     }
-    print(f"\n{'agent':<12} {'reward':>8} {'/ oracle':>8} {'regret':>8} {'served':>7}   ({args.view} level learned; "
-          f"the other level is StageRoute's)")
+    print(
+        f"\n{'agent':<12} {'reward':>8} {'/ oracle':>8} {'regret':>8} {'served':>7}   ({args.view} level learned; "
+        f"the other level is StageRoute's)"
+    )
     for name, agent in contenders.items():
         eps = [agents.run_episode(agent, env, seed) for seed in range(args.seeds)]
         print(

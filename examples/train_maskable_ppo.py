@@ -31,8 +31,15 @@ def main(argv: list[str] | None = None) -> None:
     env_kwargs = {} if args.horizon is None else {"horizon": args.horizon}
 
     # Training envs are seeded apart from the evaluation seeds 0..n-1.
-    result = train("maskableppo", "LLMRoute-v0", total_timesteps=args.steps, seed=0, env_seed=10_000,
-                   out_dir=args.out, env_kwargs=env_kwargs)
+    result = train(
+        "maskableppo",
+        "LLMRoute-v0",
+        total_timesteps=args.steps,
+        seed=0,
+        env_seed=10_000,
+        out_dir=args.out,
+        env_kwargs=env_kwargs,
+    )
     print(f"trained MaskablePPO for {args.steps} steps in {result.wall_time_s:.0f} s -> {result.model_path}")
 
     env = gym.make("LLMRoute-v0", **env_kwargs)
@@ -46,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{'agent':<12} {'reward':>8} {'/ oracle':>8} {'regret':>8} {'spend/B':>8} {'served':>7}")
     for name, agent in contenders.items():
         eps = [agents.run_episode(agent, env, seed) for seed in seeds]
-        mean = {k: float(np.mean([e[k] for e in eps])) for k in ("reward", "reward_fraction", "regret", "spend_fraction", "queries_served")}
+        mean = {
+            k: float(np.mean([e[k] for e in eps]))
+            for k in ("reward", "reward_fraction", "regret", "spend_fraction", "queries_served")
+        }
         print(
             f"{name:<12} {mean['reward']:>8.1f} {mean['reward_fraction']:>8.3f} {mean['regret']:>8.1f} "
             f"{mean['spend_fraction']:>8.3f} {mean['queries_served']:>7.0f}"

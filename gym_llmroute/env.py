@@ -281,12 +281,10 @@ class LLMRouteEnv(gym.Env):
         self._picked = np.zeros(N, dtype=bool)
         self._phase = DEPLOY
         # Hot-path tables: observation entries by flat offset into _buf, stage caps as Python ints,
-        # the observation dict's slices, and the deploy masks seen so far by (stage, picked set).
+        # and the deploy masks seen so far by (stage, picked set).
         self._offset = {key: sl.start for key, sl in self._slices}
         self._stage_caps = s.stage_caps.tolist()
         self._typed = J > 1
-        self._obs_keys = tuple(key for key, _ in self._slices)
-        self._obs_slices = operator.itemgetter(*(sl for _, sl in self._slices))
         self._mask_cache: dict[tuple[int, bytes], np.ndarray] = {}
 
     # ------------------------------------------------------------------ gym API
@@ -324,7 +322,7 @@ class LLMRouteEnv(gym.Env):
         self._build(scenario)
 
     def step(self, action):
-        a = self._as_int(action)
+        a = action if type(action) is int else self._as_int(action)
         if self._phase == DEPLOY:
             return self._deploy_step(a)
         w = self.world
@@ -333,8 +331,9 @@ class LLMRouteEnv(gym.Env):
         if invalid:
             a = self._route_fallback()
         stage = w.stage
-        start = w.bounds[stage]
-        length = w.bounds[stage + 1] - start
+        bounds = w.bounds
+        start = bounds[stage]
+        length = bounds[stage + 1] - start
         reward, cost = w.route(a)
         # In-place observation update for the model whose outcome was revealed: the routed one, or
         # with feedback delay the one routed feedback_delay queries ago (none early in the episode).
@@ -360,9 +359,9 @@ class LLMRouteEnv(gym.Env):
         remaining = w.horizon - t
         buf[off["time"]] = t / w.horizon
         buf[off["budget_per_query"]] = (w.total_budget - w.spent) / remaining if remaining else 0.0
-        terminated = w.done
+        terminated = t >= w.horizon or w.budget_exhausted  # w.done
         if not terminated:
-            if t == w.bounds[w.stage]:  # a new stage starts: w.at_boundary
+            if t == bounds[w.stage]:  # a new stage starts: w.at_boundary
                 self._start_deploy()
             else:
                 buf[off["stage_progress"]] = (t - start) / length
@@ -482,7 +481,8 @@ class LLMRouteEnv(gym.Env):
             task[self.world.task] = 1.0
 
     def _obs(self) -> dict[str, np.ndarray]:
-        return dict(zip(self._obs_keys, self._obs_slices(self._buf.copy()), strict=True))
+        buf = self._buf.copy()
+        return {key: buf[sl] for key, sl in self._slices}
 
     def _info(self, cost: float, phase: str, model: int, invalid: bool, stage: int | None = None) -> dict[str, Any]:
         w = self.world

@@ -21,46 +21,17 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .env import LLMRouteEnv
+from .env import LLMRouteEnv, deploy_mask
 from .world import CHUNK, chunk_outcomes
 
-__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv", "deploy_masks"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
+__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
 
 _RESET = 2  # phase codes of infos["phase"]: 0 deploy, 1 route, 2 reset
 _PHASE_NAMES = np.array(["deploy", "route", "reset"], dtype=object)
 _STEP_KEYS = ("cost", "phase", "stage", "model", "action_mask", "invalid_action", "budget_left", "regret")
-_TOL = 1e-9  # as in gym_llmroute.env.deploy_mask
+_MASK_KEYS = tuple("_" + key for key in _STEP_KEYS)
 _MASK_CACHE = 4096  # deploy masks kept per env (the cache is emptied when full: memory stays bounded)
 _nnz = np.count_nonzero  # several times cheaper than ndarray.any() on a few dozen elements
-
-
-def deploy_masks(available: np.ndarray, picked: np.ndarray, throughput: np.ndarray, max_deployed: int) -> np.ndarray:
-    """Row-wise :func:`gym_llmroute.env.deploy_mask`: the valid deploy actions of k sub-envs at once.
-
-    ``available`` and ``picked`` are bool arrays of shape (k, N); returns a bool array (k, N + 1).
-    Sums are taken in index order (as the single env's NumPy sums are for up to 8 terms), so the
-    two agree exactly whenever ``max_deployed <= 8``, and up to the last bit of a sum beyond.
-    """
-    k, n = picked.shape
-    alpha = np.asarray(throughput, dtype=np.float64)
-    cand = available & ~picked
-    have = np.cumsum(np.where(picked, alpha, 0.0), axis=1)[:, -1]
-    slots_after = max_deployed - picked.sum(axis=1) - 1
-    # Candidates' caps in decreasing order, zero-padded (caps are > 0, so padding never ranks first).
-    ranked = -np.sort(-np.where(cand, alpha, 0.0), axis=1)
-    csum = np.zeros((k, n + 1))
-    np.cumsum(ranked, axis=1, out=csum[:, 1:])
-    rows = np.arange(k)
-    s = np.clip(slots_after, 0, n)
-    top_r = csum[rows, s]
-    top_r1 = csum[rows, np.minimum(s + 1, n)]
-    thresh = np.where(s < cand.sum(axis=1), ranked[rows, np.minimum(s, n - 1)], -np.inf)
-    in_top = alpha[None, :] >= thresh[:, None]
-    reach = np.where(in_top, (have + top_r1)[:, None], (have[:, None] + alpha[None, :]) + top_r[:, None])
-    out = np.empty((k, n + 1), dtype=bool)
-    out[:, :n] = cand & (reach >= 1.0 - _TOL) & (slots_after >= 0)[:, None]
-    out[:, n] = picked.any(axis=1) & (have >= 1.0 - _TOL)
-    return out
 
 
 class LLMRouteVectorEnv(VectorEnv):
@@ -181,6 +152,7 @@ class LLMRouteVectorEnv(VectorEnv):
         self._next_bound = self._bounds[1:]
         self._lengths = np.diff(self._bounds)
         self._caps = s.stage_caps.astype(np.float64)
+        self._cap_share = self._caps / self._lengths[:, None]  # capacity_left of a deployed model at commit
         self._avail = s.availability
         self._alpha = s.throughput
         self._max_deployed = s.max_deployed
@@ -215,6 +187,7 @@ class LLMRouteVectorEnv(VectorEnv):
         self._row_mask = rows * (N + 1)
         self._row_model = rows * N
         self._row_task_model = rows * (J * N)
+        self._no_model = np.full(n, -1, dtype=np.int64)
 
         # Per sub-env state (the World's fields, one entry per sub-env).
         # Rows of one array each, so that a reset zeroes a sub-env in one operation: queries served
@@ -229,6 +202,7 @@ class LLMRouteVectorEnv(VectorEnv):
         # Per (sub-env, model), flat: observed pulls, reward and cost sums; queries left this stage.
         self._model_state = np.zeros((4, n * N))
         self._pulls, self._reward_sum, self._cost_sum, self._left = self._model_state
+        self._model_rows = self._model_state.reshape(4, n, N)  # [quantity, sub-env, model]
         self._picked = np.zeros((n, N), dtype=bool)
         self._picked_f = self._picked.reshape(-1)
         self._mask = np.zeros((n, N + 1), dtype=bool)
@@ -236,6 +210,8 @@ class LLMRouteVectorEnv(VectorEnv):
         if self._typed:
             self._task_state = np.zeros((3, n * J * N))
             self._task_pulls, self._task_reward_sum, self._task_cost_sum = self._task_state
+            self._task_rows = self._task_state.reshape(3, n, J * N)
+            self._task_now = np.zeros(n, dtype=np.int64)  # task type shown in the observation
         if self._delay:
             d = self._delay
             # Ring buffer of the outcomes not yet revealed: query t sits in slot t % d.
@@ -249,15 +225,14 @@ class LLMRouteVectorEnv(VectorEnv):
         self._costs = np.zeros(n * CHUNK * N)
         self._chunk = np.zeros(n, dtype=np.int64)
         self._toff = rows * CHUNK
-        # Deploy masks depend on (stage, picked set) only: cached, since computing them costs as
-        # much as a whole route step.
+        # Deploy masks depend on (stage, picked set) only: cached, since computing one costs as
+        # much as a whole route step. Keys: the picked set as bits times K plus the stage (an int
+        # while it fits, else the set's bytes).
         self._mask_cache: dict[Any, int] = {}
         self._mask_table = np.zeros((_MASK_CACHE, N + 1), dtype=bool)
-        self._can_add = np.zeros(_MASK_CACHE, dtype=bool)  # some model can still be added
-        # Cache keys: the picked set as bits plus the stage, one int64 while it fits.
-        self._int_keys = N + int(self._K).bit_length() <= 62
-        self._pow2 = 1 << np.arange(N, dtype=np.int64) if self._int_keys else None
-        self._picked_key = np.zeros(n, dtype=np.int64)  # sum of pow2 over picked models
+        self._can_add = [False] * _MASK_CACHE  # some model can still be added
+        self._int_keys = N <= 48
+        self._picked_key = [0] * n  # sum of 2**m over the picked models m
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
@@ -330,19 +305,21 @@ class LLMRouteVectorEnv(VectorEnv):
         else:
             route = self._route
             deploy = ~route
-        R = np.flatnonzero(route)
-        D = np.flatnonzero(deploy)
+        R = route.nonzero()[0]
+        D = deploy.nonzero()[0]
 
         code = route.astype(np.int64)  # the phase of the action taken: deploy 0, route 1
         stage = self._stage.copy()  # the stage the action belongs to
         rewards = np.zeros(n)
         cost = np.zeros(n)
-        model = np.full(n, -1, dtype=np.int64)
+        model = self._no_model.copy()
         invalid = np.zeros(n, dtype=bool)
         terminated = np.zeros(n, dtype=bool)
         if D.size:
             self._deploy_step(D, a[D], None if bad is None else bad[D], rewards, invalid)
-        if R.size:
+        if R.size == n:
+            self._route_step(R, a, bad, rewards, cost, model, invalid, terminated)
+        elif R.size:
             self._route_step(R, a[R], None if bad is None else bad[R], rewards, cost, model, invalid, terminated)
         if self.max_episode_steps is not None:
             self._elapsed += 1
@@ -388,29 +365,34 @@ class LLMRouteVectorEnv(VectorEnv):
         """Valid actions of every sub-env's next step, bool array of shape (num_envs, N + 1)."""
         return self._mask.copy()
 
-    # ------------------------------------------------------------------ episodes
+    # ------------------------------------------------------------------ episodes (rare: per sub-env)
+    # Resets, deployments and stage changes touch a sub-env or two per step; a loop over those with
+    # plain row indexing is several times cheaper than fancy indexing over a few rows, and reads like
+    # the single env.
     def _reset_rows(self, rows: np.ndarray, seeds: list[int | None]) -> None:
-        """Start a new episode in the given sub-envs (seeded like ``LLMRouteEnv.reset``)."""
-        if rows.size == 0:
-            return
         for i, seed in zip(rows.tolist(), seeds, strict=True):
-            if seed is not None or self._rngs[i] is None:
-                self._rngs[i], _ = seeding.np_random(seed)
-            self._seeds[i] = int(self._rngs[i].integers(2**63 - 1))
-            self._load_chunk(i, 0)
-        n = self.num_envs
-        self._env_state[:, rows] = 0.0
-        self._next_event[rows] = min(self._next_bound[0], CHUNK)
-        self._stage_state[:, rows] = 0
-        self._elapsed[rows] = 0
-        self._model_state.reshape(4, n, -1)[:, rows] = 0.0
+            self._reset_row(i, seed)
+
+    def _reset_row(self, i: int, seed: int | None) -> None:
+        """Start a new episode in sub-env i (seeded like ``LLMRouteEnv.reset``)."""
+        if seed is not None or self._rngs[i] is None:
+            self._rngs[i], _ = seeding.np_random(seed)
+        self._seeds[i] = int(self._rngs[i].integers(2**63 - 1))
+        self._load_chunk(i, 0)
+        self._env_state[:, i] = 0.0
+        self._next_event[i] = min(self._next_bound[0], CHUNK)
+        self._stage_state[:, i] = 0
+        self._elapsed[i] = 0
+        self._model_rows[:, i] = 0.0
         if self._typed:
-            self._task_state.reshape(3, n, -1)[:, rows] = 0.0
-        self._obs[rows] = self._obs_reset
-        self._autoreset[rows] = False
-        self._ended[rows] = False
-        self._start_deploy(rows)
-        self._set_task(rows)
+            self._task_rows[:, i] = 0.0
+            self._task_now[i] = 0
+        self._obs[i] = self._obs_reset
+        self._autoreset[i] = False
+        self._ended[i] = False
+        self._start_deploy(i, 0)
+        if self._typed:
+            self._set_task(np.array([i]))
 
     def _load_chunk(self, i: int, chunk: int) -> None:
         tasks, rewards, costs = chunk_outcomes(self.scenario, self._seeds[i], chunk)
@@ -422,98 +404,79 @@ class LLMRouteVectorEnv(VectorEnv):
         self._chunk[i] = chunk
         self._toff[i] = start
 
-    # ------------------------------------------------------------------ deploy phase
-    def _start_deploy(self, rows: np.ndarray) -> None:
-        col, sl, obs = self._col, self._sl, self._obs
-        st = self._stage[rows]
-        self._route[rows] = False
-        self._picked[rows] = False
-        self._picked_key[rows] = 0
-        obs[rows, col["phase"]] = 0.0
-        obs[rows, sl["picked"]] = 0.0
-        obs[rows, sl["available"]] = self._avail[st]
-        obs[rows, col["stage"]] = st / self._K
-        obs[rows, col["stage_progress"]] = 0.0
-        obs[rows, sl["capacity_left"]] = 0.0
-        self._set_deploy_masks(rows, st)
+    # ------------------------------------------------------------------ deploy phase (per sub-env)
+    def _start_deploy(self, i: int, stage: int) -> None:
+        self._route[i] = False
+        self._picked[i] = False
+        self._picked_key[i] = 0
+        row, col, sl = self._obs[i], self._col, self._sl
+        row[col["phase"]] = 0.0
+        row[sl["picked"]] = 0.0
+        row[sl["available"]] = self._avail[stage]
+        row[col["stage"]] = stage / self._K
+        row[col["stage_progress"]] = 0.0
+        row[sl["capacity_left"]] = 0.0
+        self._deploy_mask(i, stage)
 
-    def _set_deploy_masks(self, rows: np.ndarray, st: np.ndarray) -> list[int]:
-        """``_mask[rows]`` = the deploy masks of those sub-envs, from the cache where possible;
-        returns their slots in the cache (valid until the next call)."""
-        if self._int_keys:
-            keys = (self._picked_key[rows] * self._K + st).tolist()
-        else:
-            keys = [(k, p.tobytes()) for k, p in zip(st.tolist(), self._picked[rows], strict=True)]
-        cache = self._mask_cache
-        idx = [cache.get(k, -1) for k in keys]
-        if -1 in idx:
-            miss = [j for j, x in enumerate(idx) if x < 0]
-            if len(cache) + len(miss) > _MASK_CACHE:
-                cache.clear()
-                idx = [-1] * len(keys)
-                miss = list(range(len(keys)))
-            fresh = deploy_masks(self._avail[st[miss]], self._picked[rows[miss]], self._alpha, self._max_deployed)
-            for j, row in zip(miss, fresh, strict=True):
-                slot = cache.setdefault(keys[j], len(cache))
-                self._mask_table[slot] = row
-                self._can_add[slot] = row[:-1].any()
-                idx[j] = slot
-        self._mask[rows] = self._mask_table[idx]
-        return idx
+    def _deploy_mask(self, i: int, stage: int) -> bool:
+        """Set sub-env i's deploy mask (the single env's ``deploy_mask``, cached by stage and picked
+        set); returns whether some model can still be added."""
+        key = self._picked_key[i] * self._K + stage if self._int_keys else (stage, self._picked[i].tobytes())
+        slot = self._mask_cache.get(key)
+        if slot is None:
+            if len(self._mask_cache) >= _MASK_CACHE:
+                self._mask_cache.clear()
+            slot = self._mask_cache[key] = len(self._mask_cache)
+            row = self._mask_table[slot]
+            deploy_mask(self._avail[stage], self._picked[i], self._alpha, self._max_deployed, row)
+            self._can_add[slot] = bool(row[:-1].any())
+        self._mask[i] = self._mask_table[slot]
+        return self._can_add[slot]
 
     def _deploy_step(self, D: np.ndarray, a: np.ndarray, bad, rewards: np.ndarray, invalid: np.ndarray) -> None:
-        N = self.n_models
-        mask = self._mask
         valid = self._mask_f[self._row_mask[D] + a]
         if bad is not None:
             valid &= ~bad
-        inv = None
-        if _nnz(valid) != D.size:
-            # Fallback: commit if valid, else add the valid model with the largest cap (first of ties).
-            inv = ~valid
-            Di = D[inv]
-            best = np.where(mask[Di, :N], self._alpha, -np.inf).argmax(axis=1)
-            a[inv] = np.where(mask[Di, N], N, best)
-        add = a < N
-        n_add = _nnz(add)
-        if n_add:
-            A, m = (D, a) if n_add == D.size else (D[add], a[add])
-            self._picked_f[self._row_model[A] + m] = True
-            if self._int_keys:
-                self._picked_key[A] = self._picked_key[A] + self._pow2[m]
-            self._obs_f[self._row_obs[A] + (m + self._col["picked"])] = 1.0
-            slots = self._set_deploy_masks(A, self._stage[A])
-            # Commit by itself once M_max are picked or nothing is left to add.
-            full = ~self._can_add[slots]
-            if n_add == D.size:
-                C = D[full]
-            else:
-                committed = ~add
-                committed[add] = full
-                C = D[committed]
-        else:
-            C = D
-        if C.size:
-            self._commit(C)
-        if inv is not None:
-            rewards[D] = np.where(inv, -self.invalid_action_penalty, 0.0)
-            invalid[D] = inv
-
-    def _commit(self, C: np.ndarray) -> None:
         N = self.n_models
-        col, sl, obs = self._col, self._sl, self._obs
-        st = self._stage[C]
-        picked = self._picked[C]
-        self._left.reshape(self.num_envs, N)[C] = np.where(picked, self._caps[st], 0.0)
-        self._route[C] = True
-        obs[C, col["phase"]] = 1.0
-        obs[C, sl["deployed"]] = picked
-        obs[C, sl["picked"]] = 0.0
-        obs[C, sl["capacity_left"]] = np.where(picked, self._caps[st] / self._lengths[st][:, None], 0.0)
-        self._mask[C, :N] = picked
-        self._mask[C, N] = False
-        self._picked[C] = False
-        self._picked_key[C] = 0
+        stages = self._stage[D].tolist()
+        for i, ai, ok, stage in zip(D.tolist(), a.tolist(), valid.tolist(), stages, strict=True):
+            mask = self._mask[i]
+            if not ok:
+                # Fallback: commit if valid, else add the valid model with the largest cap (first of ties).
+                if mask[N]:
+                    ai = N
+                else:
+                    adds = np.flatnonzero(mask[:N])
+                    ai = int(adds[np.argmax(self._alpha[adds])])
+            committed = ai == N
+            if not committed:
+                self._picked[i, ai] = True
+                self._obs[i, self._col["picked"] + ai] = 1.0
+                if self._int_keys:
+                    self._picked_key[i] += 1 << ai
+                # Commit by itself once M_max are picked or nothing is left to add.
+                committed = not self._deploy_mask(i, stage)
+            if committed:
+                self._commit(i, stage)
+        if _nnz(valid) != D.size:
+            rewards[D] = np.where(valid, 0.0, -self.invalid_action_penalty)
+            invalid[D] = ~valid
+
+    def _commit(self, i: int, stage: int) -> None:
+        N = self.n_models
+        picked = self._picked[i]
+        np.multiply(self._caps[stage], picked, out=self._model_rows[3, i])  # queries left: the cap if deployed
+        self._route[i] = True
+        row, col, sl = self._obs[i], self._col, self._sl
+        row[col["phase"]] = 1.0
+        row[sl["deployed"]] = picked
+        row[sl["picked"]] = 0.0
+        np.multiply(self._cap_share[stage], picked, out=row[sl["capacity_left"]])
+        mask = self._mask[i]
+        mask[:N] = picked
+        mask[N] = False
+        picked[:] = False
+        self._picked_key[i] = 0
 
     # ------------------------------------------------------------------ route phase
     def _route_step(self, R, a, bad, rewards, cost_out, model_out, invalid, terminated) -> None:
@@ -616,8 +579,9 @@ class LLMRouteVectorEnv(VectorEnv):
             progress = (t1 - self._bounds[st]) / length
             obs[self._row_progress[R[live]]] = progress[live]
             terminated[R] = ~live
-        if new_stage is not None:
-            self._start_deploy(new_stage)
+        if new_stage:
+            for i, stage in new_stage:
+                self._start_deploy(i, stage)
         if self._typed:
             self._set_task(R if live is None else R[live])
         rewards[R] = reward if inv is None else reward - self.invalid_action_penalty * inv
@@ -626,10 +590,10 @@ class LLMRouteVectorEnv(VectorEnv):
         if inv is not None:
             invalid[R] = inv
 
-    def _route_events(self, R, st, t1, spent, event) -> np.ndarray:
+    def _route_events(self, R, st, t1, spent, event):
         """The rare part of a route step, for sub-envs whose query hit an event (stage end, chunk
         end, horizon, hard budget). Returns which sub-envs go on (are not terminated) and the
-        sub-envs that start a new stage (None if none)."""
+        (sub-env, stage) pairs that start a new stage."""
         live = t1 < self._T
         if self._hard:
             over = spent > self._B
@@ -638,25 +602,28 @@ class LLMRouteVectorEnv(VectorEnv):
                 Ro, so = R[over], st[over]
                 self._regret[Ro] += self._vstar[so] * (self._next_bound[so] - t1[over]) + self._tail[so + 1]
                 live &= ~over
-        adv = live & (t1 == self._next_bound[st])
-        if _nnz(adv):
-            Ra = R[adv]
-            self._stage[Ra] += 1
-            self._stage_gap[Ra] = self._stage[Ra] * (self._J * self.n_models)
-        load = live & (t1 % CHUNK == 0)
-        if _nnz(load):
-            for i_env in R[load].tolist():
-                self._load_chunk(i_env, int(self._chunk[i_env]) + 1)
-        moved = R[event & live]
-        self._next_event[moved] = np.minimum(self._next_bound[self._stage[moved]], (self._chunk[moved] + 1) * CHUNK)
-        return live, (R[adv] if _nnz(adv) else None)
+        new_stage = []
+        for i, t in zip(R[event & live].tolist(), t1[event & live].tolist(), strict=True):
+            t = int(t)
+            stage = int(self._stage[i])
+            if t == self._next_bound[stage]:
+                stage += 1
+                self._stage[i] = stage
+                self._stage_gap[i] = stage * self._J * self.n_models
+                new_stage.append((i, stage))
+            if t % CHUNK == 0:
+                self._load_chunk(i, int(self._chunk[i]) + 1)
+            self._next_event[i] = min(self._next_bound[stage], (int(self._chunk[i]) + 1) * CHUNK)
+        return live, new_stage
 
     def _set_task(self, rows: np.ndarray) -> None:
         if not self._typed or rows.size == 0:
             return
         task = self._tasks[self._toff[rows]]
-        self._obs[rows, self._sl["task"]] = 0.0
-        self._obs_f[self._row_obs[rows] + (task + self._col["task"])] = 1.0
+        base = self._row_obs[rows] + self._col["task"]
+        self._obs_f[base + self._task_now[rows]] = 0.0  # the one-hot of the previous query
+        self._obs_f[base + task] = 1.0
+        self._task_now[rows] = task
 
     # ------------------------------------------------------------------ outputs
     def _observations(self) -> dict[str, np.ndarray]:
@@ -675,9 +642,7 @@ class LLMRouteVectorEnv(VectorEnv):
             "budget_left": self._B - self._spent,
             "regret": self._regret.copy(),
         }
-        everyone = np.ones((len(_STEP_KEYS), n), dtype=bool)  # one fresh row per key
-        for key, row in zip(_STEP_KEYS, everyone, strict=True):
-            infos["_" + key] = row
+        infos.update(zip(_MASK_KEYS, np.ones((len(_MASK_KEYS), n), dtype=bool), strict=True))  # a fresh row per key
         if terminated is not None:
             final = {
                 "oracle_value": np.full(n, self._oracle_value),

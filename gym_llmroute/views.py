@@ -152,10 +152,14 @@ DEPLOYERS = {"stageroute": StageRouteDeployer, "oracle": OracleDeployer}
 def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method: str):
     if isinstance(value, str):
         if value not in table:
-            raise ValueError(f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}")
+            raise ValueError(
+                f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}"
+            )
         return table[value](gamma) if value == "stageroute" else table[value]()
     if not (callable(getattr(value, "reset", None)) and callable(getattr(value, method, None))):
-        raise TypeError(f"{kind} must be a name or an object with reset(scenario, rng) and {method}(obs), got {value!r}")
+        raise TypeError(
+            f"{kind} must be a name or an object with reset(scenario, rng) and {method}(obs), got {value!r}"
+        )
     return value
 
 
@@ -171,7 +175,9 @@ class _View(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode):
+    def __init__(
+        self, scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
+    ):
         self.base_env = LLMRouteEnv(
             scenario,
             horizon=horizon,
@@ -226,8 +232,10 @@ class DeployLevelEnv(_View):
 
     ## Observation Space
 
-    The ``Dict`` of ``LLMRoute-v0`` (see its docstring), always at a deploy phase (``phase == 0``);
-    ``pulls``, ``mean_reward`` and ``mean_cost`` include the queries the router served.
+    The ``Dict`` of ``LLMRoute-v0`` (see its docstring), at a deploy phase (``phase == 0``) except
+    the last observation of an episode that the hard budget ended mid-stage; ``deployed`` is the set
+    that served the previous stage, and ``pulls``, ``mean_reward`` and ``mean_cost`` include the
+    queries the router served.
 
     ## Rewards
 
@@ -272,7 +280,9 @@ class DeployLevelEnv(_View):
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
-        super().__init__(scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode)
+        super().__init__(
+            scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
+        )
         self.router = _resolve("router", ROUTERS, router, _check_gamma(gamma), "route")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -361,7 +371,9 @@ class RouteLevelEnv(_View):
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
-        super().__init__(scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode)
+        super().__init__(
+            scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
+        )
         self.deployer = _resolve("deployer", DEPLOYERS, deployer, _check_gamma(gamma), "deploy")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -33,7 +33,8 @@ def sample_rewards(scenario: Scenario, rng: np.random.Generator, size: int, star
     Returns ``(tasks (size,), rewards (size, N))``; custom outcome samplers may reuse it."""
     N, J = scenario.n_models, scenario.n_tasks
     tasks = np.zeros(size, dtype=np.int64) if J == 1 else rng.choice(J, size=size, p=scenario.task_weights)
-    quality = scenario.quality_matrix[tasks]
+    # One task type: the quality row broadcasts (the same values as gathering it for every query).
+    quality = scenario.quality_matrix[0] if J == 1 else scenario.quality_matrix[tasks]
     drift = scenario.drift_offset(start, size)
     if drift is not None:
         quality = quality + drift
@@ -55,8 +56,13 @@ def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int, sta
         return scenario.outcomes.sample(scenario, rng, start, size)
     N = scenario.n_models
     tasks, rewards = sample_rewards(scenario, rng, size, start)
-    spread = scenario.cost_spread
-    costs = scenario.cost_matrix[tasks] * (1.0 + spread * (2.0 * rng.random((size, N)) - 1.0))
+    # cost * (1 + spread * (2u - 1)), computed in place in that order (the same floats, fewer passes).
+    u = rng.random((size, N))
+    u *= 2.0
+    u -= 1.0
+    u *= scenario.cost_spread
+    u += 1.0
+    costs = (scenario.cost_matrix[0] if scenario.n_tasks == 1 else scenario.cost_matrix[tasks]) * u
     factor = scenario.price_factor(start, size)
     if factor is not None:
         costs *= factor
@@ -199,27 +205,36 @@ class World:
                 self._reveal(*self._pending.popleft())
             else:
                 self.revealed = -1
-        else:
+        elif self.typed:
             self._reveal(m, task, reward, cost)
-        # Hot path: read-modify-write through Python scalars (.item() and a scalar store) is the same
-        # arithmetic as ``+=`` on the array, several times cheaper.
-        count = self.counts.item(m) + 1
-        self.counts[m] = count
+        else:
+            # _reveal without its per-task part, inlined: this is the env's hot path. Read-modify-write
+            # through Python scalars (.item() and a scalar store) is the same arithmetic as ``+=`` on
+            # the arrays, several times cheaper.
+            self.revealed = m
+            pulls, reward_sum, cost_sum = self.pulls, self.reward_sum, self.cost_sum
+            n, rs, cs = pulls.item(m) + 1, reward_sum.item(m) + reward, cost_sum.item(m) + cost
+            pulls[m], reward_sum[m], cost_sum[m] = n, rs, cs
+            self.revealed_stats = (n, rs, cs)
+        counts = self.counts
+        count = counts.item(m) + 1
+        counts[m] = count
         self.routed_count = count
-        self.spent += cost
+        self.spent = spent = self.spent + cost
         self.total_reward += reward
-        self.regret += self.vstar[self.stage] - self.quality.item(task, m)
-        self.t += 1
-        if self.hard_budget and self.spent > self.total_budget:
+        stage = self.stage
+        self.regret += self.vstar[stage] - self.quality.item(task, m)
+        self.t = t = self.t + 1
+        if self.hard_budget and spent > self.total_budget:
             # Every query left unserved costs the oracle's value for it.
             self.budget_exhausted = True
-            self.regret += self.vstar[self.stage] * (self.bounds[self.stage + 1] - self.t) + self._tail[self.stage + 1]
-        elif self.t < self.horizon:
-            if self.t == self.bounds[self.stage + 1]:
+            self.regret += self.vstar[stage] * (self.bounds[stage + 1] - t) + self._tail[stage + 1]
+        elif t < self.horizon:
+            if t == self.bounds[stage + 1]:
                 self.stage += 1
-                self.counts[:] = 0
+                counts[:] = 0
                 self.quality = self._stage_quality[self.stage]
-            if self.t - self._chunk_start >= CHUNK:
+            if t - self._chunk_start >= CHUNK:
                 self._load_chunk(self._chunk + 1)
         return reward, cost
 

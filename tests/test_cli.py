@@ -108,7 +108,18 @@ def test_run_prints_one_row_per_seed_and_writes_the_episodes(tmp_path, capsys):
 
 
 def bench_args(out: Path, agents: str = "random,oracle", seeds: str = "0-1") -> list[str]:
-    return ["bench", "--agents", agents, "--seeds", seeds, "--out", str(out), "--no-progress", "--no-plots", *TINY_WORLD]
+    return [
+        "bench",
+        "--agents",
+        agents,
+        "--seeds",
+        seeds,
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-plots",
+        *TINY_WORLD,
+    ]
 
 
 def run_files(out: Path) -> dict[str, float]:
@@ -187,7 +198,9 @@ def test_console_script_runs_the_cli():
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "agents.cli"]
     out = subprocess.run([*cmd, "scenarios"], capture_output=True, text=True, timeout=60, env={**os.environ})
     assert out.returncode == 0 and "paper" in out.stdout, out.stderr
-    bad = subprocess.run([*cmd, "bench", "--agents", "random", "--backend", "ray"], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*cmd, "bench", "--agents", "random", "--backend", "ray"], capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "--backend" in bad.stderr
 
 
@@ -196,3 +209,38 @@ def test_cli_module_keeps_torch_out_of_scenarios_and_run():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
     assert cli.RL_ALGOS == ("maskableppo", "ppo", "a2c", "dqn")
+
+
+def test_real_ctrl_c_on_a_parallel_bench_exits_130_and_the_rerun_does_only_what_is_left(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C does, with worker processes."""
+    import signal
+    import time
+
+    script = Path(sys.executable).with_name("llmroute")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "agents.cli"]
+    cmd += ["bench", "--agents", "stageroute", "--seeds", "0-3", "--out", str(tmp_path), "--jobs", "2"]
+    cmd += ["--no-plots", "--no-progress", "--horizon", "15000", "--n-stages", "25"]
+
+    def start():
+        return subprocess.Popen(
+            cmd,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    proc = start()
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("runs/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    kept = run_files(tmp_path)
+    assert 1 <= len(kept) < 4
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{4 - len(kept)} job(s) run, {len(kept)} already done" in rerun.stdout
+    assert all(run_files(tmp_path)[k] == v for k, v in kept.items())

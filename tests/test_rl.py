@@ -35,7 +35,9 @@ def test_scale_observation_maps_raw_counts_costs_and_budget_into_unit_ranges():
     obs["budget_per_query"][0] = 2 * s.budget
     scaled = scale_observation(obs, s)
     np.testing.assert_allclose(scaled["pulls"][:3], [0.0, 1.0, 1 / math.log1p(s.horizon)], rtol=1e-6)
-    np.testing.assert_allclose(scaled["mean_cost"][:3], [0.0, 1.0, math.log(2) / math.log1p(s.cost_range[1] / s.budget)], rtol=1e-6)
+    np.testing.assert_allclose(
+        scaled["mean_cost"][:3], [0.0, 1.0, math.log(2) / math.log1p(s.cost_range[1] / s.budget)], rtol=1e-6
+    )
     assert scaled["budget_per_query"][0] == pytest.approx(2.0)
     assert scaled["phase"] is obs["phase"]  # the other keys pass through
     assert obs["pulls"][1] == s.horizon  # the input is not modified
@@ -69,9 +71,18 @@ def test_hyperparameter_table_covers_every_algorithm_and_view_and_returns_copies
 
 @pytest.mark.parametrize("algo", sorted(ALGOS))
 def test_every_algorithm_trains_saves_and_loads_as_an_agent_on_the_two_level_env(algo, tmp_path):
-    result = train(algo, "LLMRoute-v0", total_timesteps=400, seed=0, out_dir=tmp_path, env_kwargs=SHORT,
-                   hyperparams=TINY[algo], tensorboard=(algo == "maskableppo"))
+    result = train(
+        algo,
+        "LLMRoute-v0",
+        total_timesteps=400,
+        seed=0,
+        out_dir=tmp_path,
+        env_kwargs=SHORT,
+        hyperparams=TINY[algo],
+        tensorboard=(algo == "maskableppo"),
+    )
     meta = json.loads((tmp_path / "train.json").read_text())
+    assert result.model_path == str(tmp_path / "model.zip")
     assert meta["algo"] == algo and meta["total_timesteps"] == 400 and meta["env_kwargs"] == SHORT
     assert meta["lagrangian"] == {"multiplier": 0.0, "step_size": 0.01}
     if algo == "maskableppo":
@@ -92,8 +103,16 @@ def test_every_algorithm_trains_saves_and_loads_as_an_agent_on_the_two_level_env
 def test_maskableppo_trains_on_each_view_in_subprocess_envs_and_is_evaluated_there(env_id, tmp_path):
     params = {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1, "vec_env": "subproc"}
     steps = 128 if env_id == "LLMRoute-Deploy-v0" else 256
-    result = train("maskableppo", env_id, total_timesteps=steps, seed=1, out_dir=tmp_path, env_kwargs=SHORT,
-                   hyperparams=params, tensorboard=False)
+    result = train(
+        "maskableppo",
+        env_id,
+        total_timesteps=steps,
+        seed=1,
+        out_dir=tmp_path,
+        env_kwargs=SHORT,
+        hyperparams=params,
+        tensorboard=False,
+    )
     monitor = read_monitor(result.monitor_dir)
     assert monitor["reward"].size >= 1 and np.all(monitor["queries_served"] > 0)
     env = gym.make(env_id, **SHORT)
@@ -105,8 +124,15 @@ def test_maskableppo_trains_on_each_view_in_subprocess_envs_and_is_evaluated_the
 def test_sb3_agent_predicts_batches_for_sb3_evaluate_policy(tmp_path):
     from stable_baselines3.common.evaluation import evaluate_policy
 
-    train("maskableppo", "LLMRoute-v0", total_timesteps=128, out_dir=tmp_path, env_kwargs=SHORT,
-          hyperparams=TINY["maskableppo"], tensorboard=False)
+    train(
+        "maskableppo",
+        "LLMRoute-v0",
+        total_timesteps=128,
+        out_dir=tmp_path,
+        env_kwargs=SHORT,
+        hyperparams=TINY["maskableppo"],
+        tensorboard=False,
+    )
     env = gym.make("LLMRoute-v0", **SHORT)
     agent = load_agent(tmp_path / "model.zip", env)
     obs, _ = env.reset(seed=0)
@@ -128,8 +154,15 @@ def test_maskableppo_trained_briefly_beats_random_by_a_clear_margin_over_three_s
     random_agent = agents.make("random", env)
     learned, baseline = [], []
     for seed in range(3):
-        train("maskableppo", "LLMRoute-v0", total_timesteps=60_000, seed=seed, env_seed=10_000 + seed,
-              out_dir=tmp_path / str(seed), tensorboard=False)
+        train(
+            "maskableppo",
+            "LLMRoute-v0",
+            total_timesteps=60_000,
+            seed=seed,
+            env_seed=10_000 + seed,
+            out_dir=tmp_path / str(seed),
+            tensorboard=False,
+        )
         learned.append(record_episode(load_agent(tmp_path / str(seed), env), env, seed)["reward"])
         baseline.append(record_episode(random_agent, env, seed)["reward"])
     # Measured: ~1,300 against ~260 (Random exhausts the budget after ~350 of 1,728 queries).

@@ -1,0 +1,425 @@
+"""Contextual StageRoute: StageRoute with statistics, bounds and routing per task type.
+
+The env's typed scenarios (``LLMRoute-Typed-v0``, ``LLMRoute-Trace-v0``) show the current query's task
+type (``task``, one-hot over J types) and the per-(task, model) sufficient statistics
+(``task_pulls``, ``task_mean_reward``, ``task_mean_cost``, slot ``j * N + m``). Plain StageRoute pools
+them per model; this agent keeps them apart and solves the typed problem of the oracle
+(:mod:`gym_llmroute.oracle`) with optimistic bounds in place of the true means.
+
+``python -c "from agents.contextual import compare; compare()" --seeds 5`` runs the comparison of
+docs/results/contextual.md (``--help`` for the options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from gym_llmroute.oracle import solve_typed_deploy
+from gym_llmroute.routing import confidence_bounds, deploy_opt
+
+from .stageroute import RouterContext, StageRouteAgent
+
+__all__ = ["ContextualStageRouteAgent", "ContextualContext", "typed_route_lp", "task_mix_estimate"]
+
+
+def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
+    """Estimated task mix from the queries of each type seen so far, with an additive prior.
+
+    ``w_j = (n_j + prior) / (sum_i n_i + J * prior)``: uniform before any query, the empirical
+    frequencies as the counts grow (``prior = 1`` is Laplace's rule). ``prior = 0`` gives the raw
+    frequencies (uniform while no query was seen).
+    """
+    n = np.asarray(task_counts, dtype=np.float64)
+    total = n.sum() + n.size * prior
+    if total <= 0.0:
+        return np.full(n.size, 1.0 / n.size)
+    return (n + prior) / total
+
+
+def typed_route_lp(ucb, lcb, weights, caps, budget: float) -> np.ndarray | None:
+    """The typed routing LP over a fixed deployed set, solved by scipy's HiGHS (``linprog``)::
+
+        max_p  sum_j w_j sum_m UCB_jm p_jm
+        s.t.   sum_j w_j sum_m LCB_jm p_jm <= b,   sum_m p_jm = 1 (every j),
+               sum_j w_j p_jm <= alpha_m (every m),   p >= 0
+
+    ``ucb`` and ``lcb`` have shape (J, n) (the deployed models' columns), ``weights`` (J,), ``caps``
+    (n,). Returns ``p`` of shape (J, n) (rows sum to one) or None if the LP is infeasible.
+    """
+    from scipy.optimize import linprog
+
+    u = np.asarray(ucb, dtype=np.float64)
+    c = np.asarray(lcb, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    J, n = u.shape
+    if n == 0:
+        return None
+    a_ub = np.zeros((1 + n, J * n))
+    a_ub[0] = (w[:, None] * c).ravel()
+    for m in range(n):
+        a_ub[1 + m, m::n] = w
+    a_eq = np.zeros((J, J * n))
+    for j in range(J):
+        a_eq[j, j * n : (j + 1) * n] = 1.0
+    res = linprog(
+        -(w[:, None] * u).ravel(),
+        A_ub=a_ub,
+        b_ub=np.concatenate([[budget], np.asarray(caps, dtype=np.float64)]),
+        A_eq=a_eq,
+        b_eq=np.ones(J),
+        bounds=(0.0, 1.0),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return None
+    p = np.clip(res.x.reshape(J, n), 0.0, None)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+class ContextualContext(RouterContext):
+    """Per-env state of :class:`ContextualStageRouteAgent`: the cached typed routing solution.
+
+    ``router`` (the plain StageRoute router) serves untyped scenarios only.
+    """
+
+    def __init__(self, router) -> None:
+        super().__init__(router)
+        self.clear()
+        self.route_infeasible = 0
+        self.route_saturated = 0
+        self.lp_solves = 0
+
+    def clear(self) -> None:
+        """Forget the deployed set and the cached solution (a new episode)."""
+        self.D: list[int] = []
+        self.dep_key = b""
+        self.solved = False  # a solution (or an infeasibility verdict) is cached for D
+        self.p: list[list[float]] | None = None  # (J, |D|) routing rows, None if infeasible
+        self.lcb: list[list[float]] = []  # (J, |D|) cost LCBs of the last solve (fallback)
+        self.slots = np.zeros(0, dtype=np.intp)  # flat task_pulls slots j * N + m of the pairs in D
+        self.threshold = np.zeros(0)  # pull counts that trigger a re-solve (growth rule)
+        self.pulls_key = b""  # task_pulls at the last solve
+        self.budget = 0.0  # per-query budget of the last solve
+        self.since = 0  # queries routed since the last solve
+
+
+class ContextualStageRouteAgent(StageRouteAgent):
+    """Contextual StageRoute: StageRoute with statistics, bounds and LPs per (task type, model).
+
+    * **Deployer: typed DeployOPT.** At each stage boundary, the typed deployment MILP of the oracle
+      (:func:`gym_llmroute.oracle.solve_typed_deploy`, HiGHS): one routing distribution per task
+      type, sharing the budget b and the throughput caps (``sum_j w_j d_jm <= alpha_m``), at most
+      ``k = min(M_max, |pool|)`` models, value and cost weighted by the estimated task mix w, with the
+      per-(task, model) UCB and LCB in place of the true means. Models that carry mass for some type
+      are deployed (by decreasing mass ``sum_j w_j d_jm``); leftover slots go to the highest
+      mix-weighted UCB ``sum_j w_j UCB_jm`` (ties: lower weighted LCB, then lower index), so untried
+      models get in, as in StageRoute. If the MILP is infeasible under the bounds, StageRoute's
+      DeployOPT on the mix-weighted bounds picks the slots (its cheapest-by-LCB fallback; counted in
+      ``stats()["deploy_infeasible"]``).
+    * **Router: typed RouteOPT.** The same typed LP restricted to the deployed set
+      (:func:`typed_route_lp`, scipy's HiGHS), solved for all types at once and cached; the current
+      query's row ``p_j`` is sampled among the models below their throughput cap (saturated models
+      drop out, the rest renormalised). An infeasible LP, or no valid model with mass, routes to the
+      valid deployed model with the smallest LCB for the query's type
+      (``stats()["route_infeasible"]``, ``stats()["route_saturated"]``).
+
+    **Bounds** per (task j, model m) from the observation's per-task statistics, with StageRoute's
+    radius (:func:`gym_llmroute.routing.confidence_bounds`): ``UCB_jm = clip(r_jm + 2 f(r_jm, n_jm +
+    1), 0, 1)``, ``LCB_jm = clip(c_jm - 2 f(c_jm, n_jm + 1), c_1, c_2)``; an untried pair has
+    ``UCB = min(1, 2 gamma)`` and ``LCB = c_1``.
+
+    **Task mix.** It is not public: w is estimated from the queries of each type served so far (the
+    row sums of ``task_pulls``) with an additive prior, ``w_j = (n_j + mix_prior) / (n + J
+    mix_prior)`` (:func:`task_mix_estimate`): uniform before any query, the empirical mix later.
+
+    **Re-solve rule of RouteOPT.** A HiGHS solve costs about 2 ms, and the LP's inputs change after
+    every query (a pull count and the mix estimate), so the cached solution is kept until one of:
+
+    1. the deployed set changed (a new stage), or nothing is cached;
+    2. the pull count of some deployed (task, model) pair grew by the fraction ``resolve_growth``
+       since the last solve: ``n + 1 >= (1 + resolve_growth) (n_0 + 1)`` (so every pull of a pair
+       with fewer than ``1 / resolve_growth`` pulls re-solves: the bounds move most then);
+    3. ``resolve_every`` queries were routed since the last solve and a statistic changed;
+    4. with ``pacing=True``, the pacing budget moved by more than the fraction ``resolve_growth``.
+
+    ``resolve_growth = 0`` with ``resolve_every = 1`` re-solves at every change of the inputs (the
+    literal algorithm). The defaults (0.1, 50) change the bounds used by at most ~5 % of the radius
+    between solves; docs/results/contextual.md measures the cost and the effect.
+
+    **Untyped scenarios** (``n_tasks == 1``): exactly :class:`~agents.StageRouteAgent` (same
+    components, same random draws, so the same actions for the same seed).
+
+    Parameters
+    ----------
+    env : LLMRoute env (or its scenario)
+    gamma : float
+        Confidence parameter (default 0.1, the doc's choice; 0.5 makes untried pairs maximally
+        optimistic, which StageRoute needs to explore newcomers, see docs/results/regret_scaling.md).
+    seed : int, optional
+        Seed of the routing draws.
+    resolve_growth : float
+        Relative growth of a deployed pair's pull count that triggers a re-solve (>= 0; default 0.1).
+    resolve_every : int
+        Re-solve at the latest after this many queries (>= 1; default 50).
+    mix_prior : float
+        Additive prior count per task type of the mix estimate (>= 0; default 1).
+    pacing : bool
+        Off by default (StageRoute's fixed b). On: DeployOPT and RouteOPT use the pacing budget,
+        remaining budget over remaining queries, as ``ucb_bwk`` does for plain StageRoute; with
+        per-pair cost LCBs the fixed b overspends a hard budget (docs/results/contextual.md).
+    solver : as StageRouteAgent's (untyped scenarios only).
+    """
+
+    name = "contextual_stageroute"
+    deployer = "typed DeployOPT (typed deployment MILP on per-task UCB/LCB and estimated mix, leftover slots by UCB)"
+    router = "typed RouteOPT (typed routing LP on the deployed set, cached with a re-solve rule; row of the query's task)"
+
+    def __init__(
+        self,
+        env: Any,
+        gamma: float = 0.1,
+        seed: int | None = None,
+        resolve_growth: float = 0.1,
+        resolve_every: int = 50,
+        mix_prior: float = 1.0,
+        pacing: bool = False,
+        solver: Any = "exact",
+    ):
+        if not (isinstance(resolve_growth, (int, float)) and resolve_growth >= 0):
+            raise ValueError(f"resolve_growth must be a number >= 0, got {resolve_growth!r}")
+        if not (isinstance(resolve_every, (int, np.integer)) and resolve_every >= 1):
+            raise ValueError(f"resolve_every must be an integer >= 1, got {resolve_every!r}")
+        if not (isinstance(mix_prior, (int, float)) and mix_prior >= 0):
+            raise ValueError(f"mix_prior must be a number >= 0, got {mix_prior!r}")
+        self.resolve_growth = float(resolve_growth)
+        self.resolve_every = int(resolve_every)
+        self.mix_prior = float(mix_prior)
+        self.pacing = bool(pacing)
+        super().__init__(env, gamma=gamma, seed=seed, solver=solver)
+
+    def bind(self, scenario) -> None:
+        super().bind(scenario)
+        self.n_tasks = self.params.n_tasks
+
+    def new_context(self) -> ContextualContext:
+        base = super().new_context()
+        return ContextualContext(base.router)
+
+    def on_episode_start(self, ctx: ContextualContext) -> None:
+        super().on_episode_start(ctx)
+        ctx.clear()
+        ctx.route_infeasible = ctx.route_saturated = ctx.lp_solves = 0
+
+    def stats(self) -> dict[str, int]:
+        out = super().stats()
+        if self.n_tasks > 1:
+            for ctx in self._contexts:
+                out["route_infeasible"] += ctx.route_infeasible
+                out["route_saturated"] += ctx.route_saturated
+                out["lp_solves"] += ctx.lp_solves
+        return out
+
+    def deploy_budget(self, obs: dict[str, np.ndarray]) -> float:
+        """Per-query budget of DeployOPT and RouteOPT: b, or with ``pacing=True`` the remaining
+        budget over the remaining queries (``obs["budget_per_query"]``, as ``ucb_bwk``)."""
+        return float(obs["budget_per_query"][0]) if self.pacing else self.budget
+
+    # ------------------------------------------------------------------ typed statistics
+    def typed_bounds(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(UCB, LCB)``, each of shape (J, N), from the observation's per-task statistics."""
+        J, N = self.n_tasks, self.n_models
+        ucb, lcb = confidence_bounds(
+            obs["task_pulls"], obs["task_mean_reward"], obs["task_mean_cost"], self.gamma, self.params.cost_range
+        )
+        return ucb.reshape(J, N), lcb.reshape(J, N)
+
+    def mix(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Estimated task mix (J,) from the per-task pull counts (:func:`task_mix_estimate`)."""
+        counts = obs["task_pulls"].reshape(self.n_tasks, self.n_models).sum(axis=1)
+        return task_mix_estimate(counts, self.mix_prior)
+
+    # ------------------------------------------------------------------ deploy
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: ContextualContext) -> list[int]:
+        if self.n_tasks == 1:
+            return super().plan_deployment(obs, ctx)
+        ucb, lcb = self.typed_bounds(obs)
+        w = self.mix(obs)
+        u_bar, c_bar = w @ ucb, w @ lcb
+        pool = np.flatnonzero(obs["available"] > 0.5)
+        if pool.size == 0:
+            return []
+        k = min(self.max_deployed, pool.size)
+        b = self.deploy_budget(obs)
+        _, d = solve_typed_deploy(ucb[:, pool], lcb[:, pool], w, self.throughput[pool], b, k)
+        if d is None:
+            ctx.deploy_infeasible += 1
+            plan = deploy_opt(u_bar, c_bar, self.throughput, b, self.max_deployed, obs["available"] > 0.5)
+            return list(plan.models)
+        mass = w @ d
+        carry = mass > 1e-9
+        chosen = pool[carry][np.lexsort((pool[carry], -mass[carry]))]
+        rest = pool[~carry]
+        rest = rest[np.lexsort((rest, c_bar[rest], -u_bar[rest]))][: k - chosen.size]
+        return [int(m) for m in np.concatenate([chosen, rest])]
+
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: ContextualContext) -> np.ndarray:
+        if self.n_tasks == 1:
+            return super().deploy_priority(obs, ctx)
+        ucb, _ = self.typed_bounds(obs)
+        return self.mix(obs) @ ucb
+
+    # ------------------------------------------------------------------ route
+    def _solve(self, obs: dict[str, np.ndarray], ctx: ContextualContext, key: bytes) -> None:
+        D = ctx.D
+        ucb, lcb = self.typed_bounds(obs)
+        b = self.deploy_budget(obs)
+        p = typed_route_lp(ucb[:, D], lcb[:, D], self.mix(obs), self.throughput[D], b)
+        ctx.budget = b
+        ctx.lp_solves += 1
+        ctx.p = None if p is None else p.tolist()
+        ctx.lcb = lcb[:, D].tolist()
+        pulls = obs["task_pulls"][ctx.slots].astype(np.float64)
+        ctx.threshold = (1.0 + self.resolve_growth) * (pulls + 1.0) - 1.0
+        ctx.pulls_key = key
+        ctx.since = 0
+        ctx.solved = True
+
+    def route(self, obs: dict[str, np.ndarray], ctx: ContextualContext) -> int:
+        if self.n_tasks == 1:
+            return super().route(obs, ctx)
+        deployed = obs["deployed"]
+        dep_key = deployed.tobytes()
+        if dep_key != ctx.dep_key:
+            ctx.dep_key = dep_key
+            ctx.D = np.flatnonzero(deployed > 0.5).tolist()
+            n = self.n_models
+            ctx.slots = np.array([j * n + m for j in range(self.n_tasks) for m in ctx.D], dtype=np.intp)
+            ctx.solved = False
+        pulls = obs["task_pulls"]
+        key = pulls.tobytes()
+        if not ctx.solved:
+            self._solve(obs, ctx, key)
+        elif key != ctx.pulls_key and (
+            ctx.since >= self.resolve_every
+            or bool((pulls[ctx.slots] >= ctx.threshold).any())
+            or (self.pacing and abs(self.deploy_budget(obs) - ctx.budget) > self.resolve_growth * abs(ctx.budget))
+        ):
+            self._solve(obs, ctx, key)
+        ctx.since += 1
+        j = self.task_of(obs)
+        D = ctx.D
+        capacity_left = obs["capacity_left"].tolist()
+        m = -1
+        if ctx.p is None:
+            ctx.route_infeasible += 1
+        else:
+            row = ctx.p[j]
+            total = 0.0
+            for k, i in enumerate(D):
+                if row[k] > 0.0 and capacity_left[i] > 0:
+                    total += row[k]
+            if total > 0.0:
+                r = self.rng.random() * total
+                acc = 0.0
+                for k, i in enumerate(D):
+                    if row[k] > 0.0 and capacity_left[i] > 0:
+                        acc += row[k]
+                        m = i
+                        if r < acc:
+                            break
+            else:
+                ctx.route_saturated += 1
+        if m < 0:
+            best = math.inf
+            for k, i in enumerate(D):
+                if capacity_left[i] > 0 and ctx.lcb[j][k] < best:
+                    m, best = i, ctx.lcb[j][k]
+        return m
+
+
+# ---------------------------------------------------------------------------------------- comparison
+DEFAULT_RUNS = (
+    "contextual_stageroute:gamma=0.1",
+    "contextual_stageroute:gamma=0.5",
+    "stageroute:gamma=0.1",
+    "stageroute:gamma=0.5",
+    "greedy:gamma=0.1",
+    "greedy:gamma=0.5",
+    "contextual_stageroute:gamma=0.1,pacing=1",
+    "contextual_stageroute:gamma=0.5,pacing=1",
+    "ucb_bwk:gamma=0.1",
+    "ucb_bwk:gamma=0.5",
+    "oracle",
+)
+
+
+def _parse_run(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"name:key=value,key=value"`` -> ``(name, kwargs)`` (values int, float or bool)."""
+    name, _, rest = spec.partition(":")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key == "pacing":
+            kwargs[key] = bool(int(value))
+        elif key == "resolve_every":
+            kwargs[key] = int(value)
+        else:
+            kwargs[key] = float(value)
+    return name, kwargs
+
+
+def compare(argv: list[str] | None = None) -> None:
+    """Compare agents on a typed world at several horizons (K scaled as T^(1/3)); prints a markdown
+    table (the one of docs/results/contextual.md)."""
+    import gymnasium as gym
+
+    import gym_llmroute  # noqa: F401  (registers the ids)
+
+    from .harness import make, mean_ci, run_episode
+
+    parser = argparse.ArgumentParser(prog="python -m agents.contextual", description=compare.__doc__)
+    parser.add_argument("--env", default="LLMRoute-Typed-v0")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0 .. n-1 (default 5)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0], help="horizon multipliers")
+    parser.add_argument("--runs", nargs="+", default=list(DEFAULT_RUNS), help="agent specs name:key=value,...")
+    parser.add_argument("--budget-mode", default=None, choices=["hard", "average"], help="default: the world's")
+    args = parser.parse_args(argv)
+    extra = {} if args.budget_mode is None else {"budget_mode": args.budget_mode}
+    base = gym.make(args.env, **extra).unwrapped.scenario
+    print(f"{args.env} ({base.budget_mode} budget), seeds 0..{args.seeds - 1}, mean ± 95% t-interval over seeds\n")
+    print("| T | K | agent | regret | reward/oracle | spend/budget | served | LP solves | queries/s |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    for scale in args.scales:
+        T = int(round(base.horizon * scale))
+        K = int(round(base.n_stages * scale ** (1 / 3)))
+        env = gym.make(args.env, horizon=T, n_stages=K, **extra)
+        for spec in args.runs:
+            name, kwargs = _parse_run(spec)
+            eps, speed = [], []
+            for seed in range(args.seeds):
+                agent = make(name, env, seed=seed, **kwargs)
+                t0 = time.perf_counter()
+                ep = run_episode(agent, env, seed)
+                speed.append(ep["queries_served"] / (time.perf_counter() - t0))
+                eps.append(ep)
+            if any(e["invalid_actions"] for e in eps):
+                raise AssertionError(f"{spec}: invalid actions")
+
+            def cell(key: str, fmt: str, eps: list = eps) -> str:
+                m, h = mean_ci(e[key] for e in eps)
+                return f"{m:{fmt}} ± {h:{fmt}}"
+
+            label = spec.replace(":", " ").replace("gamma=", "g=").replace(",pacing=1", " paced").replace(",", " ")
+            solves = np.mean([e.get("lp_solves", 0) for e in eps])
+            print(
+                f"| {T} | {K} | {label} | {cell('regret', '.0f')} | {cell('reward_fraction', '.3f')} | "
+                f"{cell('spend_fraction', '.3f')} | {cell('queries_served', '.0f')} | {solves:.0f} | "
+                f"{np.mean(speed):.0f} |",
+                flush=True,
+            )
+

@@ -1,0 +1,255 @@
+"""The native batched LLMRoute-v0 (gym_llmroute.vector) against Gymnasium's SyncVectorEnv of the single env."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import gym_llmroute
+from gym_llmroute import ModelSpec, Scenario
+from gym_llmroute.env import LLMRouteEnv
+from gym_llmroute.vector import LLMRouteVectorEnv
+
+from .helpers import tiny_scenario
+
+
+def typed_scenario(**overrides) -> Scenario:
+    """Two task types, a price change, drift, an arrival and a retirement: every world feature."""
+    fields = dict(
+        name="typed-test",
+        models=(
+            ModelSpec("a", quality=(0.5, 0.9), cost=(0.1, 0.2), throughput=0.6, cost_spread=0.3, list_price=1.0),
+            ModelSpec("b", quality=(0.9, 0.4), cost=(1.0, 0.5), throughput=0.6),
+            ModelSpec("c", quality=(0.7, 0.7), cost=(0.3, 0.3), throughput=0.5, arrival=0.4, price_changes=((0.6, 0.5),)),
+            ModelSpec("d", quality=(0.6, 0.8), cost=(0.2, 0.6), throughput=0.4, retirement=0.7, drift=0.1),
+        ),
+        task_types=("x", "y"),
+        task_mix=(0.3, 0.7),
+        budget=0.5,
+        horizon=1200,
+        n_stages=5,
+        max_deployed=3,
+    )
+    fields.update(overrides)
+    return Scenario(**fields)
+
+
+def assert_same(x, y, where: str = "") -> None:
+    """Equal values and dtypes, recursively through tuples, dicts and object arrays of dicts (final_obs)."""
+    if isinstance(x, tuple):
+        assert len(x) == len(y), where
+        for i, (e, f) in enumerate(zip(x, y, strict=True)):
+            assert_same(e, f, f"{where}[{i}]")
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), f"{where}: keys differ by {set(x) ^ set(y)}"
+        for key in x:
+            assert_same(x[key], y[key], f"{where}/{key}")
+    elif isinstance(x, np.ndarray) and x.dtype == object and any(isinstance(e, dict) for e in x):
+        for i, (e, f) in enumerate(zip(x, y, strict=True)):
+            assert (e is None) == (f is None), f"{where}[{i}]"
+            if e is not None:
+                assert_same(e, f, f"{where}[{i}]")
+    else:
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.dtype == y.dtype, f"{where}: dtype {x.dtype} != {y.dtype}"
+        np.testing.assert_array_equal(x, y, err_msg=where)
+
+
+def lockstep(env_kwargs: dict, mode: AutoresetMode, n: int, steps: int, seed: int = 11, p_invalid: float = 0.2):
+    """Step the native env and SyncVectorEnv of the single env with the same seeds and actions (valid
+    ones, plus with probability p_invalid any integer in [-2, N + 2]); assert every output is
+    identical and return counts of what happened, so that a test can check it was exercised."""
+    native = gym.make_vec("LLMRoute-v0", n, vectorization_mode="vector_entry_point", autoreset_mode=mode, **env_kwargs)
+    sync = gym.make_vec("LLMRoute-v0", n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **env_kwargs)
+    assert isinstance(native.unwrapped, LLMRouteVectorEnv)
+    out_a, out_b = native.reset(seed=seed), sync.reset(seed=seed)
+    assert_same(out_a, out_b, "reset")
+    rng = np.random.default_rng(seed)
+    n_actions = native.single_action_space.n
+    seen = {"terminated": 0, "truncated": 0, "budget_exhausted": 0, "invalid": 0, "deploy": 0, "route": 0}
+    info = out_a[1]
+    for t in range(steps):
+        actions = np.array([rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in info["action_mask"]])
+        wild = rng.random(n) < p_invalid
+        actions[wild] = rng.integers(-2, n_actions + 2, size=int(wild.sum()))
+        step_a, step_b = native.step(actions), sync.step(actions)
+        assert_same(step_a, step_b, f"step {t}")
+        np.testing.assert_array_equal(native.unwrapped.action_masks(), step_a[4]["action_mask"])
+        obs, rewards, terminated, truncated, info = step_a
+        final = info.get("final_info", info)
+        seen["terminated"] += int(terminated.sum())
+        seen["truncated"] += int(truncated.sum())
+        if "queries_served" in final:
+            ended = final["_queries_served"]
+            seen["budget_exhausted"] += int((final["queries_served"][ended] < native.unwrapped.scenario.horizon).sum())
+        seen["invalid"] += int(info["invalid_action"].sum())
+        seen["deploy"] += int((info["phase"] == "deploy").sum())
+        seen["route"] += int((info["phase"] == "route").sum())
+    native.close()
+    sync.close()
+    return seen
+
+
+def test_make_vec_vector_entry_point_returns_the_native_env_with_batched_spaces():
+    envs = gym.make_vec("LLMRoute-v0", num_envs=5, vectorization_mode="vector_entry_point", horizon=500, n_stages=4)
+    single = gym.make("LLMRoute-v0", horizon=500, n_stages=4)
+    assert isinstance(envs.unwrapped, LLMRouteVectorEnv)
+    assert envs.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+    assert envs.num_envs == 5
+    assert envs.single_action_space == single.action_space
+    assert envs.single_observation_space == single.observation_space
+    obs, info = envs.reset(seed=0)
+    assert envs.observation_space.contains(obs)
+    assert info["action_mask"].shape == envs.unwrapped.action_masks().shape == (5, single.action_space.n)
+    assert obs["pulls"].shape == (5, single.unwrapped.n_models) and obs["pulls"].dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_native_env_equals_sync_vector_env_with_invalid_actions_and_autoreset(mode):
+    seen = lockstep({"horizon": 240, "n_stages": 3}, mode, n=3, steps=900)
+    assert seen["terminated"] >= 6  # several episodes ended and were autoreset
+    assert seen["invalid"] > 100 and seen["deploy"] > 50 and seen["route"] > 1500
+
+
+def test_native_env_equals_sync_when_the_hard_budget_ends_episodes_with_a_penalty():
+    seen = lockstep({"scenario": tiny_scenario(budget=0.47, horizon=400), "invalid_action_penalty": 0.25}, AutoresetMode.NEXT_STEP, n=4, steps=800)
+    assert seen["budget_exhausted"] >= 1  # the hard budget cut at least one episode short
+    assert seen["invalid"] > 100
+
+
+def test_native_env_equals_sync_on_typed_queries_with_drift_price_change_and_delayed_feedback():
+    # Horizon 1,200 > CHUNK: sub-envs also draw a second chunk of outcomes mid-episode.
+    seen = lockstep({"scenario": typed_scenario(feedback_delay=4)}, AutoresetMode.SAME_STEP, n=2, steps=1400, p_invalid=0.1)
+    assert seen["terminated"] >= 1 and seen["route"] > 2300
+
+
+def test_native_env_equals_sync_on_the_market_world_and_time_limit_truncation():
+    kwargs = {"scenario": "market", "horizon": 600, "n_stages": 4, "budget_mode": "average", "max_episode_steps": 150}
+    seen = lockstep(kwargs, AutoresetMode.NEXT_STEP, n=3, steps=400)
+    # Truncated at steps 150 and 301 (step 151 is the autoreset) in each of the 3 sub-envs.
+    assert seen["truncated"] == 6 and seen["terminated"] == 0
+
+
+def test_sub_env_i_plays_the_single_env_episode_of_seed_s_plus_i():
+    kwargs = {"horizon": 300, "n_stages": 3, "budget_mode": "average"}  # no episode ends in 200 steps
+    envs = LLMRouteVectorEnv(3, **kwargs)
+    singles = [LLMRouteEnv(**kwargs) for _ in range(3)]
+    obs, info = envs.reset(seed=40)
+    single_out = [e.reset(seed=40 + i) for i, e in enumerate(singles)]
+    rewards = np.zeros((3, 200))
+    for t in range(200):
+        actions = info["action_mask"].argmax(axis=1)  # the first valid action, a fixed policy
+        obs, r, term, trunc, info = envs.step(actions)
+        rewards[:, t] = r
+        for i, e in enumerate(singles):
+            o, ri, *_ = e.step(int(actions[i]))
+            assert ri == r[i]
+            for key in o:
+                np.testing.assert_array_equal(o[key], obs[key][i], err_msg=key)
+    # Different seeds, different worlds: the sub-envs' reward streams differ.
+    assert not np.array_equal(rewards[0], rewards[1]) and rewards.sum() > 50
+    assert [out[1]["budget_left"] for out in single_out] == [0.05 * 300] * 3
+
+
+def test_action_masks_are_per_sub_env_and_sized_n_by_n_plus_one():
+    envs = LLMRouteVectorEnv(2, horizon=300, n_stages=3)
+    obs, info = envs.reset(seed=1)
+    N = envs.n_models
+    # Sub-env 0 commits a deployment, sub-env 1 only picks one model: their phases and masks differ.
+    for _ in range(6):
+        masks = envs.action_masks()
+        actions = np.array([N if masks[0, N] else masks[0].argmax(), N if masks[1, N] else masks[1, :N].argmax()])
+        if obs["phase"][0, 0] == 1:
+            break
+        obs, _, _, _, info = envs.step(np.array([actions[0], masks[1, :N].argmax() if obs["picked"][1].sum() == 0 else masks[1].argmax()]))
+    masks = envs.action_masks()
+    assert masks.shape == (2, N + 1) and masks.dtype == bool
+    np.testing.assert_array_equal(masks, info["action_mask"])
+    assert obs["phase"][0, 0] == 1.0 and not masks[0, N]  # route phase: commit is never valid
+    assert masks[0, :N].sum() == obs["deployed"][0].sum() >= 1
+
+
+def test_disabled_autoreset_refuses_ended_sub_envs_until_a_masked_reset():
+    kwargs = {"scenario": tiny_scenario(horizon=40, n_stages=2)}
+    native = LLMRouteVectorEnv(2, autoreset_mode=AutoresetMode.DISABLED, **kwargs)
+    sync = gym.vector.SyncVectorEnv([lambda: LLMRouteEnv(**kwargs)] * 2, autoreset_mode=AutoresetMode.DISABLED)
+    assert_same(native.reset(seed=3), sync.reset(seed=3))
+    terminated = np.zeros(2, dtype=bool)
+    steps = 0
+    while not terminated.any():
+        actions = native.action_masks().argmax(axis=1)
+        out = native.step(actions)
+        assert_same(out, sync.step(actions))
+        terminated, steps = out[2], steps + 1
+    assert steps >= 40
+    with pytest.raises(RuntimeError, match="reset_mask"):
+        native.step(native.action_masks().argmax(axis=1))
+    mask = terminated.copy()
+    assert_same(native.reset(options={"reset_mask": mask}), sync.reset(options={"reset_mask": mask.copy()}))
+    actions = native.action_masks().argmax(axis=1)
+    if (~mask).any():  # the sub-env that did not end may end now; only compare one more step
+        assert_same(native.step(actions), sync.step(actions))
+
+
+def test_reset_options_change_every_sub_env_and_bad_input_is_refused():
+    envs = LLMRouteVectorEnv(2, horizon=300, n_stages=3)
+    envs.reset(seed=0)
+    obs, _ = envs.reset(seed=0, options={"horizon": 600, "budget": 0.08})
+    assert envs.scenario.horizon == 600 and envs.scenario.budget == 0.08
+    np.testing.assert_array_equal(obs["budget_per_query"], np.float32([[0.08], [0.08]]))
+    with pytest.raises(ValueError, match="reset_mask"):
+        envs.reset(options={"reset_mask": np.array([True, False]), "horizon": 900})
+    with pytest.raises(ValueError, match="unknown reset option"):
+        envs.reset(options={"horizn": 900})
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        envs.step(np.array([0, 0, 0]))
+    with pytest.raises(TypeError, match="integers"):
+        envs.step(np.array([0.5, 1.0]))
+    with pytest.raises(TypeError, match="horizn"):
+        LLMRouteVectorEnv(2, horizn=5)
+    with pytest.raises(ValueError, match="num_envs"):
+        LLMRouteVectorEnv(0)
+
+
+def test_sb3_adapter_equals_dummy_vec_env_and_trains_maskable_ppo():
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from gym_llmroute.vector import LLMRouteSB3VecEnv
+
+    kwargs = {"horizon": 120, "n_stages": 2}
+    ours = LLMRouteSB3VecEnv(2, **kwargs)
+    ref = DummyVecEnv([lambda: gym.make("LLMRoute-v0", **kwargs) for _ in range(2)])
+    ours.seed(5)
+    ref.seed(5)
+    assert_same(ours.reset(), ref.reset())
+    rng = np.random.default_rng(0)
+    ends = 0
+    for t in range(300):
+        masks = ours.env_method("action_masks")
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        obs_a, rew_a, done_a, infos_a = ours.step(actions)
+        obs_b, rew_b, done_b, infos_b = ref.step(actions)
+        assert_same((obs_a, rew_a, done_a), (obs_b, rew_b, done_b), f"step {t}")
+        for a, b in zip(infos_a, infos_b, strict=True):
+            assert_same(a, b, f"step {t} infos")
+        ends += int(done_a.sum())
+    assert ends >= 4
+    model = MaskablePPO("MultiInputPolicy", LLMRouteSB3VecEnv(4, **kwargs), n_steps=32, batch_size=64, seed=0)
+    model.learn(total_timesteps=256)
+    assert model.num_timesteps >= 256
+
+
+def test_importing_the_vector_module_does_not_import_stable_baselines3():
+    code = (
+        "import sys, gym_llmroute.vector as v; assert 'stable_baselines3' not in sys.modules; "
+        "cls = v.LLMRouteSB3VecEnv; print(cls.__name__, 'stable_baselines3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["LLMRouteSB3VecEnv", "True"], out.stderr
+    assert "LLMRoute-v0" in gym_llmroute.ENV_IDS
