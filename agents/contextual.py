@@ -148,8 +148,10 @@ class ContextualStageRouteAgent(StageRouteAgent):
     4. with ``pacing=True``, the pacing budget moved by more than the fraction ``resolve_growth``.
 
     ``resolve_growth = 0`` with ``resolve_every = 1`` re-solves at every change of the inputs (the
-    literal algorithm). The defaults (0.1, 50) change the bounds used by at most ~5 % of the radius
-    between solves; docs/results/contextual.md measures the cost and the effect.
+    literal algorithm). With the defaults (0.1, 50) no deployed pair's count runs more than 10 % ahead
+    of the count its bounds were solved with (the radius, ~ n^(-1/2), moves by about 5 %), and the
+    mix estimate is at most 50 queries old; on LLMRoute-Typed-v0 this solves 138 instead of ~1,430
+    LPs per episode with the same regret within noise (docs/results/contextual.md).
 
     **Untyped scenarios** (``n_tasks == 1``): exactly :class:`~agents.StageRouteAgent` (same
     components, same random draws, so the same actions for the same seed).
@@ -177,7 +179,9 @@ class ContextualStageRouteAgent(StageRouteAgent):
 
     name = "contextual_stageroute"
     deployer = "typed DeployOPT (typed deployment MILP on per-task UCB/LCB and estimated mix, leftover slots by UCB)"
-    router = "typed RouteOPT (typed routing LP on the deployed set, cached with a re-solve rule; row of the query's task)"
+    router = (
+        "typed RouteOPT (typed routing LP on the deployed set, cached with a re-solve rule; row of the query's task)"
+    )
 
     def __init__(
         self,
@@ -422,4 +426,3 @@ def compare(argv: list[str] | None = None) -> None:
                 f"{np.mean(speed):.0f} |",
                 flush=True,
             )
-
