@@ -32,7 +32,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +201,6 @@ class TrainResult:
     tensorboard_dir: str
     wall_time_s: float
     obs_scaling_version: int = OBS_SCALING_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def train(

@@ -33,7 +33,12 @@ def _register() -> None:
         register(id="LLMRoute-Route-v0", entry_point="gym_llmroute.views:RouteLevelEnv")
     for env_id, preset in _WORLD_IDS.items():
         if env_id not in registry:
-            register(id=env_id, entry_point="gym_llmroute.env:LLMRouteEnv", kwargs={"scenario": preset})
+            register(
+                id=env_id,
+                entry_point="gym_llmroute.env:LLMRouteEnv",
+                vector_entry_point="gym_llmroute.vector:LLMRouteVectorEnv",
+                kwargs={"scenario": preset},
+            )
 
 
 _register()

@@ -3,10 +3,11 @@
 ``gym.make_vec("LLMRoute-v0", num_envs=n, vectorization_mode="vector_entry_point")`` returns a
 :class:`LLMRouteVectorEnv`. It has the semantics of n :class:`~gym_llmroute.env.LLMRouteEnv` under
 Gymnasium's ``SyncVectorEnv`` (same seeds and actions give the same observations, rewards,
-terminations and infos, bit for bit), but a step is a fixed number of array operations over all
-sub-envs instead of a Python loop over them. Only rare events loop over the sub-envs they concern:
-a reset, and the draw of a new chunk of outcomes (once every :data:`~gym_llmroute.world.CHUNK`
-queries per sub-env, by the world's own :func:`~gym_llmroute.world.chunk_outcomes`).
+terminations and infos, bit for bit), but a route step is a fixed number of array operations over
+all routing sub-envs, with no Python loop over them. Only events that concern a sub-env or two per
+step loop over those: deploy actions and commits, the start of a stage, a reset, and the draw of a
+new chunk of outcomes (by the world's own :func:`~gym_llmroute.world.chunk_outcomes`, so a sub-env
+faces exactly the single env's world). docs/performance.md explains the layout and the figures.
 
 For stable-baselines3, ``LLMRouteSB3VecEnv`` (built on first use, so that ``import gym_llmroute``
 does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
@@ -226,13 +227,11 @@ class LLMRouteVectorEnv(VectorEnv):
         self._chunk = np.zeros(n, dtype=np.int64)
         self._toff = rows * CHUNK
         # Deploy masks depend on (stage, picked set) only: cached, since computing one costs as
-        # much as a whole route step. Keys: the picked set as bits times K plus the stage (an int
-        # while it fits, else the set's bytes).
+        # much as a whole route step. Key: the picked set as bits, times K, plus the stage.
         self._mask_cache: dict[Any, int] = {}
         self._mask_table = np.zeros((_MASK_CACHE, N + 1), dtype=bool)
         self._can_add = [False] * _MASK_CACHE  # some model can still be added
-        self._int_keys = N <= 48
-        self._picked_key = [0] * n  # sum of 2**m over the picked models m
+        self._picked_key = [0] * n  # sum of 2**m over the picked models m (a Python int: any N)
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
@@ -421,7 +420,7 @@ class LLMRouteVectorEnv(VectorEnv):
     def _deploy_mask(self, i: int, stage: int) -> bool:
         """Set sub-env i's deploy mask (the single env's ``deploy_mask``, cached by stage and picked
         set); returns whether some model can still be added."""
-        key = self._picked_key[i] * self._K + stage if self._int_keys else (stage, self._picked[i].tobytes())
+        key = self._picked_key[i] * self._K + stage
         slot = self._mask_cache.get(key)
         if slot is None:
             if len(self._mask_cache) >= _MASK_CACHE:
@@ -452,8 +451,7 @@ class LLMRouteVectorEnv(VectorEnv):
             if not committed:
                 self._picked[i, ai] = True
                 self._obs[i, self._col["picked"] + ai] = 1.0
-                if self._int_keys:
-                    self._picked_key[i] += 1 << ai
+                self._picked_key[i] += 1 << ai
                 # Commit by itself once M_max are picked or nothing is left to add.
                 committed = not self._deploy_mask(i, stage)
             if committed:

@@ -95,9 +95,18 @@ def lockstep(env_kwargs: dict, mode: AutoresetMode, n: int, steps: int, seed: in
     return seen
 
 
-def test_make_vec_vector_entry_point_returns_the_native_env_with_batched_spaces():
-    envs = gym.make_vec("LLMRoute-v0", num_envs=5, vectorization_mode="vector_entry_point", horizon=500, n_stages=4)
-    single = gym.make("LLMRoute-v0", horizon=500, n_stages=4)
+VECTOR_IDS = sorted(i for i in gym_llmroute.ENV_IDS if gym.spec(i).vector_entry_point)
+
+
+def test_every_plain_env_id_has_the_native_vector_entry_point():
+    assert "LLMRoute-v0" in VECTOR_IDS and len(VECTOR_IDS) >= 4
+
+
+@pytest.mark.parametrize("env_id", VECTOR_IDS)
+def test_make_vec_vector_entry_point_returns_the_native_env_with_batched_spaces(env_id):
+    envs = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point", horizon=500, n_stages=4)
+    single = gym.make(env_id, horizon=500, n_stages=4)
+    assert envs.unwrapped.scenario.name == single.unwrapped.scenario.name
     assert isinstance(envs.unwrapped, LLMRouteVectorEnv)
     assert envs.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
     assert envs.num_envs == 5
@@ -107,6 +116,9 @@ def test_make_vec_vector_entry_point_returns_the_native_env_with_batched_spaces(
     assert envs.observation_space.contains(obs)
     assert info["action_mask"].shape == envs.unwrapped.action_masks().shape == (5, single.action_space.n)
     assert obs["pulls"].shape == (5, single.unwrapped.n_models) and obs["pulls"].dtype == np.float32
+    single_obs, _ = single.reset(seed=2)
+    for key in single_obs:  # sub-env 2 of reset(seed=0) is the single env reset with seed 2
+        np.testing.assert_array_equal(obs[key][2], single_obs[key], err_msg=key)
 
 
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
@@ -160,18 +172,19 @@ def test_action_masks_are_per_sub_env_and_sized_n_by_n_plus_one():
     envs = LLMRouteVectorEnv(2, horizon=300, n_stages=3)
     obs, info = envs.reset(seed=1)
     N = envs.n_models
-    # Sub-env 0 commits a deployment, sub-env 1 only picks one model: their phases and masks differ.
-    for _ in range(6):
+    # Sub-env 0 adds the largest caps and commits as soon as it may; sub-env 1 adds models in index
+    # order (smaller caps first), so it is still picking when sub-env 0 starts routing.
+    alpha = envs.scenario.throughput
+    while obs["phase"][0, 0] == 0:
         masks = envs.action_masks()
-        actions = np.array([N if masks[0, N] else masks[0].argmax(), N if masks[1, N] else masks[1, :N].argmax()])
-        if obs["phase"][0, 0] == 1:
-            break
-        obs, _, _, _, info = envs.step(np.array([actions[0], masks[1, :N].argmax() if obs["picked"][1].sum() == 0 else masks[1].argmax()]))
+        largest = np.argmax(np.where(masks[0, :N], alpha, -1.0))
+        obs, _, _, _, info = envs.step(np.array([N if masks[0, N] else largest, masks[1, :N].argmax()]))
     masks = envs.action_masks()
     assert masks.shape == (2, N + 1) and masks.dtype == bool
     np.testing.assert_array_equal(masks, info["action_mask"])
-    assert obs["phase"][0, 0] == 1.0 and not masks[0, N]  # route phase: commit is never valid
-    assert masks[0, :N].sum() == obs["deployed"][0].sum() >= 1
+    np.testing.assert_array_equal(obs["phase"][:, 0], [1.0, 0.0])  # one routes, the other still deploys
+    assert not masks[0, N] and masks[0, :N].sum() == obs["deployed"][0].sum() >= 2  # route: deployed models
+    assert 2 <= obs["picked"][1].sum() < 4 and not (masks[1, :N] & (obs["picked"][1] > 0)).any()
 
 
 def test_disabled_autoreset_refuses_ended_sub_envs_until_a_masked_reset():
