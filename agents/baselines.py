@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from gym_llmroute.oracle import solve_pool
+
 from .base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
 
@@ -110,6 +112,7 @@ class _QuotaContext(Context):
         self.stage = -1
         self.served: list[int] = []  # queries per task type this stage
         self.counts: list[list[int]] = []  # queries per (task type, model) this stage
+        self.routing: list[list[float]] = []  # routing distribution per task type this stage
 
 
 class OracleAgent(Agent):
@@ -122,8 +125,9 @@ class OracleAgent(Agent):
       furthest behind its share, ``argmax_m d_m (n_j + 1) - count_jm`` (n_j: queries of type j so
       far in the stage). The realised shares track d within one query, so the oracle neither
       saturates a cheap model early (which random draws do, pushing the stage's last queries to
-      pricier models) nor adds routing noise to its spend. If no model with mass is valid, the valid
-      model with the lowest true mean cost.
+      pricier models) nor adds routing noise to its spend. If another controller deployed a
+      different set (the route-level view), the optimal routing over that set with the true means.
+      If no model with mass is valid, the valid model with the lowest true mean cost.
 
     Its pseudo-regret is zero up to rounding at stage ends and, with a hard budget, the queries lost
     if the random per-query costs push the spend past the budget just before the horizon.
@@ -139,6 +143,8 @@ class OracleAgent(Agent):
         self._true_cost = np.array(scenario.mean_cost)
         self._routing = [[row.tolist() for row in stage] for stage in self._oracle.routing]
         self._n_tasks = scenario.n_tasks
+        self._scenario = scenario
+        self._other_sets: dict[tuple[int, bytes], list[list[float]]] = {}
 
     def __init__(self, env: Any, seed: int | None = None):
         super().__init__(env, seed)
@@ -154,6 +160,19 @@ class OracleAgent(Agent):
     def stats(self) -> dict[str, int]:
         return {"route_saturated": self.n_saturated}
 
+    def _stage_routing(self, k: int, deployed: np.ndarray) -> list[list[float]]:
+        """The oracle's routing for stage k if its deployment is live; otherwise (a deploy-level
+        controller chose another set, e.g. in the route-level view) the optimal routing over the
+        deployed set with the true means, solved once per (stage, set)."""
+        if np.array_equal(deployed, self._oracle.deployed[k]):
+            return self._routing[k]
+        key = (k, deployed.tobytes())
+        if key not in self._other_sets:
+            s = self._scenario
+            _, routing = solve_pool(s, np.flatnonzero(deployed), s.stage_quality[k], s.stage_cost[k])
+            self._other_sets[key] = [row.tolist() for row in routing]
+        return self._other_sets[key]
+
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
         k = self.stage_of(obs)
         mass = self._oracle.routing[k].max(axis=0)
@@ -166,8 +185,9 @@ class OracleAgent(Agent):
             ctx.stage = k
             ctx.served = [0] * self._n_tasks
             ctx.counts = [[0] * self.n_models for _ in range(self._n_tasks)]
+            ctx.routing = self._stage_routing(k, obs["deployed"] > 0.5)
         j = self.task_of(obs)
-        p = self._routing[k][j]
+        p = ctx.routing[j]
         counts = ctx.counts[j]
         target = ctx.served[j] + 1
         valid = ((obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)).tolist()

@@ -32,7 +32,7 @@ from .solvers import solve_deploy
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["StageOracle", "stage_oracle", "solve_typed_deploy"]
+__all__ = ["StageOracle", "stage_oracle", "solve_pool", "solve_typed_deploy"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
     return float(obj[:nd] @ d.ravel()), d
 
 
-def _solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
+def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
     """V* and the routing (n_tasks, N) for one candidate pool, with the given (n_tasks, N) means
     (default: the scenario's stationary means)."""
     quality = scenario.quality_matrix if quality is None else quality
@@ -144,12 +144,12 @@ def stage_oracle(scenario: Scenario) -> StageOracle:
         key = avail.tobytes()
         if stationary:
             if key not in cache:
-                cache[key] = _solve_pool(scenario, np.flatnonzero(avail))
+                cache[key] = solve_pool(scenario, np.flatnonzero(avail))
         else:
             q, c = scenario.stage_quality[k], scenario.stage_cost[k]
             key += q.tobytes() + c.tobytes()
             if key not in cache:
-                cache[key] = _solve_pool(scenario, np.flatnonzero(avail), q, c)
+                cache[key] = solve_pool(scenario, np.flatnonzero(avail), q, c)
         values[k], routing[k] = cache[key]
     deployed = routing.max(axis=1) > 1e-12
     total = float(values @ scenario.stage_lengths) if np.all(np.isfinite(values)) else -np.inf
