@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The CPU wheel of torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[rl,plot,trace,dev]"
+	$(BIN)/python -m pip install -q -e ".[rl,plot,trace,dev,ray]"
 	touch $(STAMP)
 
 # The main job: StageRoute, Greedy, Random, the oracle and a briefly trained MaskablePPO on LLMRoute-v0

@@ -219,8 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=("local", "ray"),
         default="local",
-        help="where jobs run: local processes, or a Ray cluster (not yet available)",
+        help="where jobs run: local processes (--jobs of them), or Ray tasks on a local instance or a cluster",
     )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --backend ray: the cluster to join ('auto', HOST:PORT, ray://HOST:10001); default RAY_ADDRESS "
+        "or a new local instance",
+    )
+
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _add_world_options(p, many=True)
@@ -465,8 +472,8 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if args.backend == "ray":
-        parser.error("argument --backend: 'ray' is not yet available in this version; use --backend local")
+    if args.ray_address and args.backend != "ray":
+        parser.error("argument --ray-address: only with --backend ray")
     env_kwargs = _env_kwargs(args)
     _check_world(parser, args.envs, args.scenarios, env_kwargs, "--envs", "--scenarios")
     _check_agents(parser, args.agents, "--agents")
@@ -485,11 +492,25 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     out = Path(args.out)
     start = time.perf_counter()
     try:
-        counts = run_bench(trains, runs, out, jobs=args.jobs, backend=args.backend, progress=not args.no_progress)
+        counts = run_bench(
+            trains,
+            runs,
+            out,
+            jobs=args.jobs,
+            backend=args.backend,
+            progress=not args.no_progress,
+            ray_address=args.ray_address,
+        )
+    except NotImplementedError as exc:  # the Ray backend is not installed
+        parser.error(f"argument --backend: {exc}")
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished runs are kept in {out}; run the same command again to resume", file=sys.stderr)
         return 130
-    records = load_runs(out, runs)
+    try:
+        records = load_runs(out, runs)
+    except ValueError as exc:  # a corrupt run file: name it, keep everything else
+        print(f"llmroute bench: error: {exc}", file=sys.stderr)
+        return 2
     rows = summarise(records)
     report = Path(args.report_dir) if args.report_dir else out
     md, csv_path = write_table(rows, report)

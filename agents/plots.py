@@ -34,19 +34,18 @@ def _plt():
     return plt
 
 
-def _colors(names: Sequence[str]) -> dict[str, Any]:
+def _colors(names: Sequence[str], learned: Sequence[str] = ()) -> dict[str, Any]:
+    """A colour per name: the oracle black, Random grey, the other reference agents tab10, and the
+    learned agents (drawn dashed) tab10 again from its start."""
     plt = _plt()
+    fixed = {"oracle": "black", "oracle value": "black", "random": "tab:gray"}
     cmap = plt.get_cmap("tab10")
-    fixed = {"oracle": "black", "random": "tab:gray"}
-    out, i = {}, 0
-    for name in names:
-        if name in fixed:
-            out[name] = fixed[name]
-        else:
-            while cmap(i % 10) in ((0.5, 0.5, 0.5, 1.0),):
-                i += 1
-            out[name] = cmap(i % 10)
-            i += 1
+    palette = [cmap(i) for i in range(10) if i != 7]  # 7 is grey
+    out = {name: fixed[name] for name in names if name in fixed}
+    reference = [n for n in names if n not in fixed and n not in learned]
+    for group in (reference, [n for n in names if n in learned]):
+        for i, name in enumerate(group):
+            out[name] = palette[i % len(palette)]
     return out
 
 
@@ -73,32 +72,49 @@ def _title(records: Sequence[dict[str, Any]]) -> str:
     return f"{r['env_id']}, scenario '{r['scenario']}', T={r['horizon']}"
 
 
-def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: bool) -> Path:
+def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: bool, zoom: bool = False) -> Path:
+    """One line per agent over queries served. With ``zoom``, a second panel restricts the y axis to
+    the agents that served every query in every seed, which the runs cut short by the budget would
+    otherwise squash. RL agents are dashed."""
     plt = _plt()
     groups = _by_agent(records)
-    colors = _colors(list(groups))
+    colors = _colors(list(groups), [a for a, rs in groups.items() if rs[0].get("train_steps")])
     horizon = records[0]["horizon"]
     grid = np.linspace(0, horizon, GRID_POINTS)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for agent, rs in groups.items():
-        curves = np.array([np.interp(grid, r["trace"]["t"], r["trace"][key]) for r in rs])
-        mean, lo, hi = _band(curves)
-        ax.plot(grid, mean, color=colors[agent], label=_label(agent, rs), lw=1.8)
-        ax.fill_between(grid, lo, hi, color=colors[agent], alpha=0.15, lw=0)
-    if budget_line:
-        budget = records[0]["budget"]
-        ax.axhline(budget, color="red", ls="--", lw=1.2, label=f"budget B = {budget:g}")
-        ax.plot(grid, grid * budget / horizon, color="red", ls=":", lw=1.0, label="even pace b·t")
-    ax.set_xlabel("queries served t")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=11)
-    ax.set_xlim(0, horizon)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    curves = {a: np.array([np.interp(grid, r["trace"]["t"], r["trace"][key]) for r in rs]) for a, rs in groups.items()}
+    full = [a for a, rs in groups.items() if all(r["queries_served"] == r["horizon"] for r in rs)]
+    zoom = zoom and 0 < len(full) < len(groups)
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(15 if zoom else 8.5, 5.5), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        for agent, rs in groups.items():
+            mean, lo, hi = _band(curves[agent])
+            style = "--" if rs[0].get("train_steps") else "-"
+            ax.plot(grid, mean, color=colors[agent], ls=style, label=_label(agent, rs), lw=1.6)
+            if j == 0 or agent in full:
+                ax.fill_between(grid, lo, hi, color=colors[agent], alpha=0.12, lw=0)
+        if budget_line:
+            budget = records[0]["budget"]
+            ax.axhline(budget, color="0.15", ls="-.", lw=2.2, label=f"budget B = {budget:g}")
+            ax.plot(grid, grid * budget / horizon, color="0.15", ls=":", lw=1.4, label="even pace b·t")
+        ax.set_xlabel("queries served t")
+        ax.set_ylabel(ylabel)
+        ax.set_xlim(0, horizon)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_title(title, fontsize=10)
+    if zoom:
+        top = max(float(curves[a].max()) for a in full)
+        bottom = min(float(curves[a].min()) for a in full)
+        axes[0, 1].set_ylim(min(0.0, bottom) - 0.05 * top, 1.1 * top)
+        axes[0, 1].set_title("zoom on the agents that served all T queries in every seed", fontsize=10)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if len(labels) > 8:
+        fig.legend(handles, labels, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    else:
+        axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -114,6 +130,7 @@ def plot_regret(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> P
         "cumulative pseudo-regret\n(expected correct answers lost to the stage oracle)",
         f"Regret over time: {_title(records)}\nmean over seeds, band: min-max; a jump = budget exhausted, unserved queries charged",
         budget_line=False,
+        zoom=True,
     )
 
 
@@ -144,7 +161,7 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
         panels.append((_label(agent, rs), share.T))
     avail = scenario.availability.T
     K, N = scenario.n_stages, scenario.n_models
-    cols = min(3, len(panels))
+    cols = min(3 if len(panels) <= 9 else 4, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 1.5, 0.28 * N * rows + 1.6 * rows), squeeze=False)
     cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
@@ -199,7 +216,8 @@ def plot_learning_curves(
     """RL learning curves: episode reward of the training envs against training steps, one panel per
     env, one line per algorithm (mean over training seeds of a moving average of 10 episodes, band
     min-max over seeds). ``curves[(env_id, algo)]`` is a list (one per seed) of :func:`agents.rl.read_monitor`
-    dicts; ``references[env_id]`` maps an agent to its mean evaluation reward (dashed lines)."""
+    dicts; ``references[env_id]`` maps a name to a reward drawn as a dashed line (reference agents'
+    evaluation means, ``"oracle value"``)."""
     plt = _plt()
     envs = sorted({env for env, _ in curves}, key=lambda e: (e != "LLMRoute-v0", e))
     cols = min(2, len(envs))
@@ -208,7 +226,7 @@ def plot_learning_curves(
     for ax in axes.flat[len(envs) :]:
         ax.axis("off")
     algos = sorted({algo for _, algo in curves})
-    colors = _colors(algos + sorted({a for ref in (references or {}).values() for a in ref}))
+    colors = _colors(sorted({a for ref in (references or {}).values() for a in ref}) + algos, algos)
     for ax, env in zip(axes.flat, envs, strict=False):
         for algo in algos:
             runs = [m for m in curves.get((env, algo), []) if m["timesteps"].size >= 2]
@@ -226,7 +244,12 @@ def plot_learning_curves(
             ax.plot(grid, mean, color=colors[algo], label=f"{algo} (n={len(runs)} seeds)", lw=1.8)
             ax.fill_between(grid, lo, hi, color=colors[algo], alpha=0.15, lw=0)
         for agent, value in (references or {}).get(env, {}).items():
-            ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=f"{agent} (evaluation mean)")
+            label = (
+                "oracle value (expected reward of the stage oracle)"
+                if agent == "oracle value"
+                else f"{agent} (evaluation mean)"
+            )
+            ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=label)
         ax.set_xlabel("training env steps")
         ax.set_ylabel("episode reward (correct answers per episode)")
         ax.set_title(f"Learning curves on {env} (training episodes, moving average of 10)", fontsize=10)
@@ -272,10 +295,12 @@ def plot_bench(
             meta = json.loads(meta_path.read_text())
             curves.setdefault((meta["env_id"], meta["algo"]), []).append(read_monitor(meta_path.parent / "monitor"))
         if curves:
-            references: dict[str, dict[str, float]] = {}
+            references: dict[str, dict[str, list[float]]] = {}
             for r in records:
-                if r.get("train_steps") is None and r["agent"] in ("stageroute", "random", "oracle"):
-                    references.setdefault(r["env_id"], {}).setdefault(r["agent"], []).append(r["reward"])
+                refs_env = references.setdefault(r["env_id"], {})
+                refs_env.setdefault("oracle value", []).append(r["oracle_value"])
+                if r.get("train_steps") is None and r["agent"] in ("stageroute", "random"):
+                    refs_env.setdefault(r["agent"], []).append(r["reward"])
             refs = {env: {a: float(np.mean(v)) for a, v in d.items()} for env, d in references.items()}
             written.append(plot_learning_curves(curves, out_dir / "learning_curves.png", refs))
     return written

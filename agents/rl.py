@@ -432,7 +432,30 @@ def load_agent(
         env = gym.make(meta.get("env_id", "LLMRoute-v0"), **meta.get("env_kwargs", {}))
     scenario = scenario_of(env)
     model = _algo_class(algo).load(model_path, device="cpu")
+    _check_spaces(model, env, scenario, model_path, meta)
     return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name)
+
+
+def _check_spaces(model, env: Any, scenario: Scenario, model_path: Path, meta: dict[str, Any]) -> None:
+    """Refuse a model whose action or observation space does not fit the env it is asked to act in."""
+    trained_on = f"(trained on {meta.get('env_id', 'an unknown env')} with {meta.get('env_kwargs', {})})"
+    if isinstance(env, Scenario):
+        expected_n, obs_space = scenario.n_models + 1, None
+    else:
+        expected_n = getattr(getattr(env, "action_space", None), "n", scenario.n_models + 1)
+        obs_space = getattr(env, "observation_space", None)
+    if getattr(model.action_space, "n", None) != expected_n:
+        raise ValueError(
+            f"{model_path} does not match the env: its action space is {model.action_space}, the env's has "
+            f"{expected_n} actions (n_models + 1 = {scenario.n_models + 1}) {trained_on}"
+        )
+    if isinstance(obs_space, spaces.Dict):
+        ours = {k: v.shape for k, v in obs_space.spaces.items()}
+        theirs = {k: v.shape for k, v in model.observation_space.spaces.items()}
+        if ours != theirs:
+            raise ValueError(
+                f"{model_path} does not match the env's observation spaces: model {theirs}, env {ours} {trained_on}"
+            )
 
 
 def read_monitor(monitor_dir: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -15,8 +15,8 @@ A bench is planned as two kinds of jobs:
 :func:`run_bench` skips every job whose file exists, so a bench interrupted by Ctrl-C and started
 again finishes without redoing finished runs (a half-written file never exists; an unfinished
 training restarts from scratch). Jobs run in local processes (``backend="local"``, ``jobs``
-workers; ``jobs=1`` runs in this process). ``backend="ray"`` is reserved for a Ray cluster and not
-available yet.
+workers; ``jobs=1`` runs in this process). ``backend="ray"`` runs them as Ray tasks, on a local
+instance or a cluster (:func:`agents.ray_backend.run_ray`).
 
 Every episode is seeded: the env with ``reset(seed=s)`` and the agent with ``reset(seed=s)`` (its
 routing draws), so a run file can be reproduced exactly.
@@ -247,20 +247,26 @@ def run_bench(
     backend: str = "local",
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    ray_address: str | None = None,
 ) -> dict[str, int]:
     """Run the jobs that are not done yet: train jobs first, then eval runs. Returns counts of
     ``skipped`` (already done) and ``ran`` jobs.
 
-    ``jobs`` local worker processes (``1``: in this process). On Ctrl-C the pending jobs are
-    cancelled and the finished ones are kept; ``KeyboardInterrupt`` propagates.
+    ``backend="local"``: ``jobs`` local worker processes (``1``: in this process).
+    ``backend="ray"``: Ray tasks (``ray_address`` as for ``ray.init``; None for ``RAY_ADDRESS`` or a
+    new local instance). On Ctrl-C the pending jobs are cancelled and the finished ones are kept;
+    ``KeyboardInterrupt`` propagates.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    run_ray = None
     if backend == "ray":
-        raise NotImplementedError(
-            "backend 'ray' is not yet available in this version (the Ray runner is planned, issue 7); "
-            "use backend='local'"
-        )
+        try:
+            from .ray_backend import run_ray
+        except ImportError as exc:
+            raise NotImplementedError(
+                f"backend 'ray' is not available in this install ({exc}); use backend='local'"
+            ) from exc
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     out = Path(out)
@@ -281,7 +287,9 @@ def run_bench(
             continue
         bar = _progress(len(todo), f"{stage} ({len(todo)} to do)", progress)
         try:
-            if jobs == 1:
+            if run_ray is not None:
+                run_ray(todo, out, bar, counts, address=ray_address)
+            elif jobs == 1:
                 for job in todo:
                     name, secs = _execute(job, str(out))
                     counts["ran"] += 1
@@ -441,8 +449,23 @@ def load_runs(out: str | os.PathLike, runs: Sequence[EvalRun] | None = None) -> 
     """The recorded runs of a bench folder: those of ``runs`` (in that order) or every file."""
     out = Path(out)
     if runs is not None:
-        return [json.loads(r.path(out).read_text()) for r in runs if r.done(out)]
-    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+        return [_read_run(r.path(out)) for r in runs if r.done(out)]
+    return [_read_run(p) for p in sorted((out / "runs").glob("*.json"))]
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    """One run file; a file that is not a run record (edited, truncated by a full disk, copied from
+    elsewhere) raises ``ValueError`` naming it and saying how to recompute it."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"corrupt run file {path}: {exc}; delete it and rerun the bench to recompute it") from None
+    missing = [key for key in ("agent", "seed", *SUMMARY_KEYS) if not isinstance(record, dict) or key not in record]
+    if missing:
+        raise ValueError(
+            f"corrupt run file {path}: missing {missing}; delete it and rerun the bench to recompute it"
+        )
+    return record
 
 
 def _mean_ci(values: Sequence[float]) -> tuple[float, float]:

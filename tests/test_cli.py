@@ -63,7 +63,8 @@ def test_help_exits_zero_and_lists_the_commands(capsys):
         (["run", "--agent", "ppo", "--model", "/nonexistent/model"], "--model"),
         (["run", "--agent", "random", "--model", "/tmp/x.zip"], "--model"),
         (["run", "--agent", "stageroute", "--gamma", "-1"], "--gamma"),
-        (["bench", "--agents", "random", "--backend", "ray"], "--backend"),
+        (["bench", "--agents", "random", "--ray-address", "10.0.0.1:6379"], "--ray-address"),
+        (["bench", "--agents", "random", "--backend", "slurm"], "--backend"),
         (["bench", "--agents", "random,robot"], "--agents"),
         (["bench", "--agents", "random", "--envs", "LLMRoute-v9"], "--envs"),
         (["bench", "--agents", "random", "--jobs", "0"], "--jobs"),
@@ -199,9 +200,9 @@ def test_console_script_runs_the_cli():
     out = subprocess.run([*cmd, "scenarios"], capture_output=True, text=True, timeout=60, env={**os.environ})
     assert out.returncode == 0 and "paper" in out.stdout, out.stderr
     bad = subprocess.run(
-        [*cmd, "bench", "--agents", "random", "--backend", "ray"], capture_output=True, text=True, timeout=60
+        [*cmd, "bench", "--agents", "random", "--jobs", "0"], capture_output=True, text=True, timeout=60
     )
-    assert bad.returncode == 2 and "--backend" in bad.stderr
+    assert bad.returncode == 2 and "--jobs" in bad.stderr
 
 
 def test_cli_module_keeps_torch_out_of_scenarios_and_run():
@@ -244,3 +245,24 @@ def test_real_ctrl_c_on_a_parallel_bench_exits_130_and_the_rerun_does_only_what_
     assert rerun.returncode == 0, rerun.stderr
     assert f"{4 - len(kept)} job(s) run, {len(kept)} already done" in rerun.stdout
     assert all(run_files(tmp_path)[k] == v for k, v in kept.items())
+
+
+def test_bench_backend_ray_hands_the_pending_jobs_and_the_address_to_the_ray_runner(tmp_path, capsys, monkeypatch):
+    """The Ray runner itself is tested with Ray; here a stand-in runs the jobs in this process."""
+    import agents.ray_backend
+
+    calls = []
+
+    def fake_run_ray(todo, out, bar, counts, address=None):
+        calls.append(([job.name for job in todo], address))
+        for job in todo:
+            sweep._execute(job, str(out))
+            counts["ran"] += 1
+
+    monkeypatch.setattr(agents.ray_backend, "run_ray", fake_run_ray)
+    args = [*bench_args(tmp_path), "--backend", "ray", "--ray-address", "10.0.0.1:6379"]
+    assert main(args) == 0
+    assert len(calls) == 1 and len(calls[0][0]) == 4 and calls[0][1] == "10.0.0.1:6379"
+    assert len(run_files(tmp_path)) == 4
+    assert main(args) == 0  # resumes like a local bench: nothing left to hand over
+    assert len(calls) == 1
