@@ -24,7 +24,7 @@ from .scenario import Scenario
 
 __all__ = ["World", "CHUNK", "sample_outcomes", "sample_rewards", "chunk_outcomes"]
 
-CHUNK = 256
+CHUNK = 1024
 
 
 def sample_rewards(scenario: Scenario, rng: np.random.Generator, size: int, start: int = 0):
