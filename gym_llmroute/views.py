@@ -175,19 +175,9 @@ class _View(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(
-        self, scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
-    ):
-        self.base_env = LLMRouteEnv(
-            scenario,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            invalid_action_penalty=invalid_action_penalty,
-            render_mode=render_mode,
-        )
+    def __init__(self, scenario, render_mode, **env_kwargs):
+        # env_kwargs: the scenario overrides and invalid_action_penalty, checked by LLMRouteEnv.
+        self.base_env = LLMRouteEnv(scenario, render_mode=render_mode, **env_kwargs)
         self.render_mode = render_mode
         self.observation_space = self.base_env.observation_space
         self.action_space = self.base_env.action_space
@@ -256,7 +246,7 @@ class DeployLevelEnv(_View):
     ## Arguments
 
     ``scenario``, ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``,
-    ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
+    ``feedback_delay``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
     (default, :class:`StageRouteRouter`), ``"oracle"`` (:class:`OracleRouter`) or an object with the
     router protocol (module docstring). ``gamma``: confidence parameter of the StageRoute router
     (default 0.1).
@@ -275,13 +265,22 @@ class DeployLevelEnv(_View):
         max_deployed: int | None = None,
         budget: float | None = None,
         budget_mode: str | None = None,
+        feedback_delay: int | None = None,
         router: str | Any = "stageroute",
         gamma: float = 0.1,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
         super().__init__(
-            scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
+            scenario,
+            render_mode,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
+            invalid_action_penalty=invalid_action_penalty,
         )
         self.router = _resolve("router", ROUTERS, router, _check_gamma(gamma), "route")
 
@@ -366,13 +365,22 @@ class RouteLevelEnv(_View):
         max_deployed: int | None = None,
         budget: float | None = None,
         budget_mode: str | None = None,
+        feedback_delay: int | None = None,
         deployer: str | Any = "stageroute",
         gamma: float = 0.1,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
         super().__init__(
-            scenario, horizon, n_stages, max_deployed, budget, budget_mode, invalid_action_penalty, render_mode
+            scenario,
+            render_mode,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
+            invalid_action_penalty=invalid_action_penalty,
         )
         self.deployer = _resolve("deployer", DEPLOYERS, deployer, _check_gamma(gamma), "deploy")
 
