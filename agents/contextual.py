@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.oracle import solve_typed_deploy
-from gym_llmroute.routing import confidence_bounds, deploy_opt
+from gym_llmroute.routing import confidence_bounds, deploy_opt, sample_under_mask
 
 from .stageroute import RouterContext, StageRouteAgent
 
@@ -322,21 +322,8 @@ class ContextualStageRouteAgent(StageRouteAgent):
         if ctx.p is None:
             ctx.route_infeasible += 1
         else:
-            row = ctx.p[j]
-            total = 0.0
-            for k, i in enumerate(D):
-                if row[k] > 0.0 and capacity_left[i] > 0:
-                    total += row[k]
-            if total > 0.0:
-                r = self.rng.random() * total
-                acc = 0.0
-                for k, i in enumerate(D):
-                    if row[k] > 0.0 and capacity_left[i] > 0:
-                        acc += row[k]
-                        m = i
-                        if r < acc:
-                            break
-            else:
+            m = sample_under_mask(self.rng, D, ctx.p[j], capacity_left)
+            if m < 0:
                 ctx.route_saturated += 1
         if m < 0:
             best = math.inf

@@ -30,6 +30,7 @@ __all__ = [
     "deploy_opt",
     "OptimisticRouter",
     "linprog_route",
+    "sample_under_mask",
     "ROUTE_SOLVERS",
 ]
 
@@ -157,6 +158,27 @@ def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
 
 
 ROUTE_SOLVERS: dict[str, Callable] = {"exact": _exact_route, "exact-cold": _exact_route, "linprog": linprog_route}
+
+
+def sample_under_mask(rng: np.random.Generator, models: list[int], p, capacity_left: list[float]) -> int:
+    """Draw a model from the routing distribution ``p`` (``p[k]`` for ``models[k]``) among those that
+    can still serve (``capacity_left[model] > 0``): saturated models drop out and the rest is
+    renormalised. Returns -1 if no model with mass is valid. Plain Python: a handful of models."""
+    total = 0.0
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            total += p[k]
+    if total <= 0.0:
+        return -1
+    r = rng.random() * total
+    acc, m = 0.0, -1
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            acc += p[k]
+            m = i
+            if r < acc:
+                break
+    return m
 
 
 class OptimisticRouter:
@@ -354,20 +376,8 @@ class OptimisticRouter:
         if p is None:
             self.n_infeasible += 1
         else:
-            total = 0.0
-            for k, i in enumerate(D):
-                if p[k] > 0.0 and capacity_left[i] > 0:
-                    total += p[k]
-            if total > 0.0:
-                r = self.rng.random() * total
-                acc = 0.0
-                for k, i in enumerate(D):
-                    if p[k] > 0.0 and capacity_left[i] > 0:
-                        acc += p[k]
-                        m = i
-                        if r < acc:
-                            break
-            else:
+            m = sample_under_mask(self.rng, D, p, capacity_left)
+            if m < 0:
                 self.n_saturated += 1
         if m < 0:
             m = self._cheapest_valid(D, capacity_left)
