@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gym_llmroute import ENV_IDS
+
 __all__ = ["main", "build_parser", "parse_seeds"]
 
-ENV_CHOICES = ("LLMRoute-v0", "LLMRoute-Deploy-v0", "LLMRoute-Route-v0")
+ENV_CHOICES = ENV_IDS  # the two-level env, its single-level views and the world ids
 RL_ALGOS = ("maskableppo", "ppo", "a2c", "dqn")
 # gym.make keyword -> CLI option, for error messages.
 ENV_OPTIONS = {
@@ -107,19 +109,25 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             type=_csv,
             default=["LLMRoute-v0"],
             metavar="IDS",
-            help=f"comma-separated env ids: {', '.join(ENV_CHOICES)} (the two-level env and its deploy- and "
-            "route-level views)",
+            help=f"comma-separated env ids: {', '.join(ENV_CHOICES)} (the two-level env, its deploy- and "
+            "route-level views, and the realistic worlds)",
         )
         g.add_argument(
             "--scenarios",
             type=_csv,
-            default=["paper"],
+            default=None,
             metavar="NAMES",
-            help="comma-separated scenario presets (see `llmroute scenarios`)",
+            help="comma-separated scenario presets (see `llmroute scenarios`); default: the scenario each env "
+            "id is registered with ('paper', or the world an id names, e.g. 'market' for LLMRoute-Market-v0)",
         )
     else:
         g.add_argument("--env", default="LLMRoute-v0", metavar="ID", help=f"env id, one of {', '.join(ENV_CHOICES)}")
-        g.add_argument("--scenario", default="paper", metavar="NAME", help="scenario preset (see `llmroute scenarios`)")
+        g.add_argument(
+            "--scenario",
+            default=None,
+            metavar="NAME",
+            help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with",
+        )
     g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
     g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
     g.add_argument(
@@ -291,6 +299,16 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {key: getattr(args, key) for key in ENV_OPTIONS if getattr(args, key, None) is not None}
 
 
+def _opt_list(name: str | None) -> list[str]:
+    return [] if name is None else [name]
+
+
+def _default_scenario(env_id: str) -> str:
+    from .sweep import default_scenario
+
+    return default_scenario(env_id)
+
+
 def _check_world(
     parser: argparse.ArgumentParser,
     env_ids: list[str],
@@ -307,6 +325,9 @@ def _check_world(
     for env_id in env_ids:
         if env_id not in ENV_CHOICES:
             parser.error(f"argument {env_flag}: unknown env id {env_id!r}; choose from {', '.join(ENV_CHOICES)}")
+    from .sweep import default_scenario
+
+    scenarios = scenarios or sorted({default_scenario(env_id) for env_id in env_ids})
     known = list_scenarios()
     for name in scenarios:
         if name not in known:
@@ -439,7 +460,8 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .sweep import atomic_write_json, record_episode
 
     env_kwargs = _env_kwargs(args)
-    _check_world(parser, [args.env], [args.scenario], env_kwargs, "--env", "--scenario")
+    _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
+    args.scenario = args.scenario or _default_scenario(args.env)
     _check_agents(parser, [args.agent], "--agent")
     env = gym.make(args.env, scenario=args.scenario, **env_kwargs)
     agent = _make_agent(args, parser, env)
@@ -529,7 +551,8 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     env_kwargs = _env_kwargs(args)
-    _check_world(parser, [args.env], [args.scenario], env_kwargs, "--env", "--scenario")
+    _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
+    args.scenario = args.scenario or _default_scenario(args.env)
     if args.lagrange is None and args.lagrange_step:
         parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
     from .rl import train

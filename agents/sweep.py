@@ -46,6 +46,7 @@ __all__ = [
     "TrainJob",
     "EvalRun",
     "plan_bench",
+    "default_scenario",
     "run_bench",
     "record_episode",
     "load_runs",
@@ -198,10 +199,16 @@ class EvalRun:
         return record
 
 
+def default_scenario(env_id: str) -> str:
+    """The scenario preset an env id is registered with (``"paper"`` unless the id names a world,
+    e.g. ``LLMRoute-Market-v0`` -> ``"market"``)."""
+    return gym.spec(env_id).kwargs.get("scenario", "paper")
+
+
 def plan_bench(
     agents: Sequence[str],
     envs: Sequence[str] = ("LLMRoute-v0",),
-    scenarios: Sequence[str] = ("paper",),
+    scenarios: Sequence[str] | None = None,
     seeds: Iterable[int] = range(3),
     *,
     train_steps: int = 50_000,
@@ -211,13 +218,14 @@ def plan_bench(
 ) -> tuple[list[TrainJob], list[EvalRun]]:
     """The train jobs and eval runs of a bench. Agents whose name is an RL algorithm
     (``maskableppo``, ``ppo``, ``a2c``, ``dqn``) are trained for ``train_steps`` per seed; the others
-    are built by :func:`agents.make`."""
+    are built by :func:`agents.make`. ``scenarios=None`` plays each env on the scenario it is
+    registered with (:func:`default_scenario`)."""
     env_kwargs = dict(env_kwargs or {})
     seeds = [int(s) for s in seeds]
     trains: list[TrainJob] = []
     runs: list[EvalRun] = []
     for env_id in envs:
-        for scenario in scenarios:
+        for scenario in scenarios or (default_scenario(env_id),):
             for agent in agents:
                 for seed in seeds:
                     job = None

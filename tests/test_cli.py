@@ -266,3 +266,23 @@ def test_bench_backend_ray_hands_the_pending_jobs_and_the_address_to_the_ray_run
     assert len(run_files(tmp_path)) == 4
     assert main(args) == 0  # resumes like a local bench: nothing left to hand over
     assert len(calls) == 1
+
+
+def test_world_ids_bench_on_their_own_scenario_unless_scenarios_are_given():
+    trains, runs = sweep.plan_bench(["random"], ["LLMRoute-v0", "LLMRoute-Market-v0", "LLMRoute-Typed-v0"], None, [0])
+    assert [(r.env_id, r.scenario) for r in runs] == [
+        ("LLMRoute-v0", "paper"),
+        ("LLMRoute-Market-v0", "market"),
+        ("LLMRoute-Typed-v0", "typed"),
+    ]
+    _, runs = sweep.plan_bench(["random"], ["LLMRoute-Deploy-v0"], ["trace"], [0])
+    assert [(r.env_id, r.scenario) for r in runs] == [("LLMRoute-Deploy-v0", "trace")]
+
+
+def test_run_on_a_world_id_uses_its_scenario(tmp_path, capsys):
+    assert main(["run", "--agent", "random", "--env", "LLMRoute-Trace-v0", "--seeds", "0", "--no-progress", *TINY_WORLD]) == 0
+    from gym_llmroute import make_scenario
+
+    n_trace, n_paper = make_scenario("trace").n_models, make_scenario("paper").n_models
+    assert n_trace != n_paper
+    assert f"random on LLMRoute-Trace-v0 (N={n_trace} models" in capsys.readouterr().out
