@@ -45,6 +45,8 @@ __all__ = [
 # Relative slack when comparing a cost with the budget: the LP is exact, this only absorbs the
 # rounding of sums of floats.
 _TOL = 1e-9
+# Cost differences below this do not create a breakpoint of the routing LP's Lagrangian sweep.
+_COST_EPS = 1e-12
 # Supports enumerated by ``solve_deploy`` before it hands the problem to HiGHS.
 ENUM_LIMIT = 600
 
@@ -137,8 +139,11 @@ def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
     if cost_lo > budget + tol:
         return RouteSolution(None, -np.inf)
     # Breakpoints: multipliers at which a more valuable, more expensive model ties a cheaper one.
+    # Costs closer than _COST_EPS count as equal: such a pair would swap only at a multiplier beyond
+    # float range (e.g. a subnormal cost difference), where the fills differ in cost by less than the
+    # budget tolerance anyway.
     lams = sorted(
-        {(u[i] - u[j]) / (c[i] - c[j]) for i in idx for j in idx if u[i] > u[j] and c[i] > c[j]}
+        {(u[i] - u[j]) / (c[i] - c[j]) for i in idx for j in idx if u[i] > u[j] and c[i] - c[j] > _COST_EPS}
     )
     # The greedy order is constant between breakpoints and the fill cost falls from one interval to
     # the next. Binary search over interval midpoints (plus one beyond the last breakpoint) for the

@@ -26,7 +26,8 @@ def generic(u, c) -> bool:
     u, c = np.asarray(u), np.asarray(c)
     du, dc = u[:, None] - u[None, :], c[:, None] - c[None, :]
     pairs = (du > 0) & (dc > 0)
-    lams = np.round(du[pairs] / dc[pairs], 9)
+    with np.errstate(over="ignore"):
+        lams = np.round(du[pairs] / dc[pairs], 9)
     return len(set(u)) == len(u) and len(set(c)) == len(c) and len(set(lams)) == lams.size
 
 
@@ -96,6 +97,15 @@ def test_route_lp_matches_highs_on_thousands_of_seeded_instances():
             caps /= caps.sum()
         b = float(rng.uniform(0, 1)) if i % 7 else float(rng.choice(c))
         check_against_highs(u, c, caps, b)
+
+
+def test_route_lp_with_a_subnormal_cost_difference_matches_highs():
+    # Found by hypothesis: a cost of 2.2e-309 made a breakpoint overflow to infinity.
+    u = np.array([1.0, 0.0, 0.5, 0.0])
+    c = np.array([1.0, 0.0, 2.225e-309, 0.0])
+    sol = solve_route_lp(u, c, np.ones(4), 0.0)
+    assert sol.value == pytest.approx(0.5)
+    check_against_highs(u, c, np.ones(4), 0.0)
 
 
 def test_route_lp_hand_solved_two_models():
