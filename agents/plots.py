@@ -49,6 +49,15 @@ def _colors(names: Sequence[str], learned: Sequence[str] = ()) -> dict[str, Any]
     return out
 
 
+def _save(fig, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (folders created), close it, return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, **savefig_kwargs)
+    _plt().close(fig)
+    return path
+
+
 def _by_agent(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for r in records:
@@ -112,11 +121,7 @@ def _trace_plot(records, path, key: str, ylabel: str, title: str, budget_line: b
     else:
         axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path, bbox_inches="tight")
 
 
 def plot_regret(records: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
@@ -201,11 +206,7 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
     fig.tight_layout(rect=(0, 0, 0.9, 0.94))
     cax = fig.add_axes((0.92, 0.15, 0.015, 0.7))
     fig.colorbar(image, cax=cax, label="share of seeds deployed")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_learning_curves(
@@ -256,11 +257,7 @@ def plot_learning_curves(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_bench(
