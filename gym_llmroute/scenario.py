@@ -434,13 +434,20 @@ class Scenario:
             out[:, i] = factors[np.searchsorted(at, t, side="right")]
         return out
 
-    def drift_offset(self, start: int, size: int) -> np.ndarray | None:
-        """Quality drift of every model for queries ``start .. start+size-1``, shape (size, N), or
-        None if no model drifts: ``drift * max(0, t / horizon - arrival)``."""
+    @cached_property
+    def _drift_rates(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(drift, arrival) of every model, or None if no model drifts."""
         drift = np.array([m.drift for m in self.models])
         if not drift.any():
             return None
-        arrival = np.array([m.arrival for m in self.models])
+        return drift, np.array([m.arrival for m in self.models])
+
+    def drift_offset(self, start: int, size: int) -> np.ndarray | None:
+        """Quality drift of every model for queries ``start .. start+size-1``, shape (size, N), or
+        None if no model drifts: ``drift * max(0, t / horizon - arrival)``."""
+        if self._drift_rates is None:
+            return None
+        drift, arrival = self._drift_rates
         t = np.arange(start, start + size)[:, None] / self.horizon
         return drift * np.maximum(0.0, t - arrival)
 

@@ -5,9 +5,9 @@
 Gymnasium's ``SyncVectorEnv`` (same seeds and actions give the same observations, rewards,
 terminations and infos, bit for bit), but a route step is a fixed number of array operations over
 all routing sub-envs, with no Python loop over them. Only events that concern a sub-env or two per
-step loop over those: deploy actions and commits, the start of a stage, a reset, and the draw of a
-new chunk of outcomes (by the world's own :func:`~gym_llmroute.world.chunk_outcomes`, so a sub-env
-faces exactly the single env's world). docs/performance.md explains the layout and the figures.
+step loop over those: deploy actions and commits, the start of a stage, a reset, and the draw of
+the next block of outcomes (by the world's own :class:`~gym_llmroute.world.OutcomeBlocks`, so a
+sub-env faces exactly the single env's world). docs/performance.md explains the layout and the figures.
 
 For stable-baselines3, ``LLMRouteSB3VecEnv`` (built on first use, so that ``import gym_llmroute``
 does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
@@ -15,6 +15,7 @@ does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .env import LLMRouteEnv, deploy_mask
-from .world import CHUNK, chunk_outcomes
+from .world import OutcomeBlocks
 
 __all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
 
 _RESET = 2  # phase codes of infos["phase"]: 0 deploy, 1 route, 2 reset
 _PHASE_NAMES = np.array(["deploy", "route", "reset"], dtype=object)
-_STEP_KEYS = ("cost", "phase", "stage", "model", "action_mask", "invalid_action", "budget_left", "regret")
-_MASK_KEYS = tuple("_" + key for key in _STEP_KEYS)
 _MASK_CACHE = 4096  # deploy masks kept per env (the cache is emptied when full: memory stays bounded)
 _nnz = np.count_nonzero  # several times cheaper than ndarray.any() on a few dozen elements
 
@@ -151,6 +150,7 @@ class LLMRouteVectorEnv(VectorEnv):
         bounds = np.asarray(s.stage_bounds, dtype=np.int64)
         self._bounds = bounds.astype(np.float64)
         self._next_bound = self._bounds[1:]
+        self._next_bound_list = [int(b) for b in bounds[1:]]  # the same, as Python ints (per sub-env events)
         self._lengths = np.diff(self._bounds)
         self._caps = s.stage_caps.astype(np.float64)
         self._cap_share = self._caps / self._lengths[:, None]  # capacity_left of a deployed model at commit
@@ -167,6 +167,9 @@ class LLMRouteVectorEnv(VectorEnv):
         # Observation buffer: one float64 row per sub-env laid out as the single env's, cast to
         # float32 once per step (the same rounding as the single env's float32 writes).
         self._slices = list(proto._slices)
+        # The observation dict's views, obs[:, sl] per key, taken in one call (15+ keys: a tuple).
+        self._obs_keys = [key for key, _ in self._slices]
+        self._obs_views = operator.itemgetter(*[(slice(None), sl) for _, sl in self._slices])
         self._sl = dict(self._slices)
         col = {key: sl.start for key, sl in self._slices}
         self._col = col
@@ -189,11 +192,18 @@ class LLMRouteVectorEnv(VectorEnv):
         self._row_model = rows * N
         self._row_task_model = rows * (J * N)
         self._no_model = np.full(n, -1, dtype=np.int64)
+        # Constants of the per-step arithmetic as 0-d arrays: NumPy takes ~40% less time for an
+        # operation with a 0-d array than with a Python scalar, for the same result.
+        self._c_zero, self._c_one = np.array(0.0), np.array(1.0)
+        self._c_T, self._c_B = np.array(self._T), np.array(self._B)
+        self._c_N, self._c_Nu = np.array(N, dtype=np.int64), np.array(N, dtype=np.uint64)
+        self._c_delay = np.array(self._delay, dtype=np.int64)
+        self._ones = np.ones(n, dtype=bool)
 
         # Per sub-env state (the World's fields, one entry per sub-env).
         # Rows of one array each, so that a reset zeroes a sub-env in one operation: queries served
         # (an exact float), spend, total reward, regret, and the query index at which something
-        # other than routing happens next (the stage ends, the chunk of outcomes ends, the horizon),
+        # other than routing happens next (the stage ends, the block of outcomes ends, the horizon),
         # so that a route step checks one number per sub-env.
         self._env_state = np.zeros((5, n))
         self._t, self._spent, self._total_reward, self._regret, self._next_event = self._env_state
@@ -220,12 +230,24 @@ class LLMRouteVectorEnv(VectorEnv):
             self._pend_task = np.zeros((n, d), dtype=np.int64)
             self._pend_reward = np.zeros((n, d))
             self._pend_cost = np.zeros((n, d))
-        # The current chunk of outcomes of every sub-env, flat; _toff[i] = i * CHUNK + t - chunk start.
-        self._tasks = np.zeros(n * CHUNK, dtype=np.int64)
-        self._rewards = np.zeros(n * CHUNK * N)
-        self._costs = np.zeros(n * CHUNK * N)
-        self._chunk = np.zeros(n, dtype=np.int64)
-        self._toff = rows * CHUNK
+        # The current block of outcomes of every sub-env (drawn by its OutcomeBlocks into its rows of
+        # the flat arrays); the current query's row starts at _foff[i] = (i * size + t - block start) * N.
+        self._blocks = [OutcomeBlocks(s) for _ in range(n)]
+        size = self._blocks[0].rows
+        self._tasks = np.zeros(n * size, dtype=np.int64)
+        self._rewards = np.zeros(n * size * N)
+        self._costs = np.zeros(n * size * N)
+        self._block_out = [
+            (
+                self._tasks[i * size : (i + 1) * size],
+                self._rewards[i * size * N : (i + 1) * size * N].reshape(size, N),
+                self._costs[i * size * N : (i + 1) * size * N].reshape(size, N),
+            )
+            for i in range(n)
+        ]
+        self._block_end = [0] * n  # the query after sub-env i's current block
+        self._block_rows = size
+        self._foff = rows * (size * N)
         # Deploy masks depend on (stage, picked set) only: cached, since computing one costs as
         # much as a whole route step. Key: the picked set as bits, times K, plus the stage.
         self._mask_cache: dict[Any, int] = {}
@@ -286,7 +308,7 @@ class LLMRouteVectorEnv(VectorEnv):
         a = a.astype(np.int64)  # a copy: the caller's array is never written
         # Outside [0, N] is invalid in both phases; such actions are checked as N (never valid in a
         # route phase) and flagged, so a range test is one comparison here instead of one per phase.
-        bad = a.view(np.uint64) > N
+        bad = a.view(np.uint64) > self._c_Nu
         if _nnz(bad):
             a[bad] = N
         else:
@@ -377,9 +399,10 @@ class LLMRouteVectorEnv(VectorEnv):
         if seed is not None or self._rngs[i] is None:
             self._rngs[i], _ = seeding.np_random(seed)
         self._seeds[i] = int(self._rngs[i].integers(2**63 - 1))
-        self._load_chunk(i, 0)
+        self._blocks[i].reset(self._seeds[i])
+        self._load_block(i)
         self._env_state[:, i] = 0.0
-        self._next_event[i] = min(self._next_bound[0], CHUNK)
+        self._next_event[i] = min(self._next_bound_list[0], self._block_end[i])
         self._stage_state[:, i] = 0
         self._elapsed[i] = 0
         self._model_rows[:, i] = 0.0
@@ -393,15 +416,10 @@ class LLMRouteVectorEnv(VectorEnv):
         if self._typed:
             self._set_task(np.array([i]))
 
-    def _load_chunk(self, i: int, chunk: int) -> None:
-        tasks, rewards, costs = chunk_outcomes(self.scenario, self._seeds[i], chunk)
-        size, N = len(tasks), self.n_models
-        start = i * CHUNK
-        self._tasks[start : start + size] = tasks
-        self._rewards[start * N : (start + size) * N] = np.ravel(rewards)
-        self._costs[start * N : (start + size) * N] = np.ravel(costs)
-        self._chunk[i] = chunk
-        self._toff[i] = start
+    def _load_block(self, i: int) -> None:
+        """Draw sub-env i's next block of outcomes into its rows of the flat arrays."""
+        _, self._block_end[i] = self._blocks[i].draw(*self._block_out[i])
+        self._foff[i] = i * self._block_rows * self.n_models
 
     # ------------------------------------------------------------------ deploy phase (per sub-env)
     def _start_deploy(self, i: int, stage: int) -> None:
@@ -438,10 +456,11 @@ class LLMRouteVectorEnv(VectorEnv):
             valid &= ~bad
         N = self.n_models
         stages = self._stage[D].tolist()
+        obs, picked, picked_key, col_picked = self._obs, self._picked, self._picked_key, self._col["picked"]
         for i, ai, ok, stage in zip(D.tolist(), a.tolist(), valid.tolist(), stages, strict=True):
-            mask = self._mask[i]
             if not ok:
                 # Fallback: commit if valid, else add the valid model with the largest cap (first of ties).
+                mask = self._mask[i]
                 if mask[N]:
                     ai = N
                 else:
@@ -449,9 +468,9 @@ class LLMRouteVectorEnv(VectorEnv):
                     ai = int(adds[np.argmax(self._alpha[adds])])
             committed = ai == N
             if not committed:
-                self._picked[i, ai] = True
-                self._obs[i, self._col["picked"] + ai] = 1.0
-                self._picked_key[i] += 1 << ai
+                picked[i, ai] = True
+                obs[i, col_picked + ai] = 1.0
+                picked_key[i] += 1 << ai
                 # Commit by itself once M_max are picked or nothing is left to add.
                 committed = not self._deploy_mask(i, stage)
             if committed:
@@ -478,8 +497,7 @@ class LLMRouteVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ route phase
     def _route_step(self, R, a, bad, rewards, cost_out, model_out, invalid, terminated) -> None:
-        N = self.n_models
-        mask_f, obs = self._mask_f, self._obs_f
+        mask_f, obs, one = self._mask_f, self._obs_f, self._c_one
         k = R.size
         fw = self._row_mask[R] + a
         valid = mask_f[fw]
@@ -493,18 +511,18 @@ class LLMRouteVectorEnv(VectorEnv):
             a[inv] = order[self._mask[R[inv]][:, order].argmax(axis=1)]
             fw = self._row_mask[R] + a
         fm = self._row_model[R] + a
-        toff = self._toff[R]
-        fo = toff * N + a
+        foff = self._foff[R]
+        fo = foff + a
         reward = self._rewards[fo]
         cost = self._costs[fo]
         t = self._t[R]
         st = self._stage[R]
         ro = self._row_obs[R] + a
-        task = self._tasks[toff] if self._typed or self._delay else None
+        task = self._tasks[foff // self._c_N] if self._typed or self._delay else None
 
         # Observed statistics: the routed query's outcome, or with delay the one routed d queries ago.
         if self._delay:
-            d = self._delay
+            d = self._c_delay
             ti = t.astype(np.int64)
             slot = ti % d
             has = ti >= d
@@ -521,7 +539,7 @@ class LLMRouteVectorEnv(VectorEnv):
             rows, m, rj, r_reward, r_cost, frm, rob = R, a, task, reward, cost, fm, ro
         if rows.size:
             col = self._col
-            n_obs = self._pulls[frm] + 1.0
+            n_obs = self._pulls[frm] + one
             self._pulls[frm] = n_obs
             r_sum = self._reward_sum[frm] + r_reward
             self._reward_sum[frm] = r_sum
@@ -531,9 +549,9 @@ class LLMRouteVectorEnv(VectorEnv):
             obs[rob + col["mean_reward"]] = r_sum / n_obs
             obs[rob + col["mean_cost"]] = c_sum / n_obs
             if self._typed:
-                jm = rj * N + m
+                jm = rj * self._c_N + m
                 ftm = self._row_task_model[rows] + jm
-                n_obs = self._task_pulls[ftm] + 1.0
+                n_obs = self._task_pulls[ftm] + one
                 self._task_pulls[ftm] = n_obs
                 r_sum = self._task_reward_sum[ftm] + r_reward
                 self._task_reward_sum[ftm] = r_sum
@@ -545,19 +563,19 @@ class LLMRouteVectorEnv(VectorEnv):
                 obs[rob + col["task_mean_cost"]] = c_sum / n_obs
 
         # Throughput, spend, reward, regret and time (World.route).
-        left = self._left[fm] - 1.0
+        left = self._left[fm] - one
         self._left[fm] = left
         spent = self._spent[R] + cost
         self._spent[R] = spent
         self._total_reward[R] = self._total_reward[R] + reward
-        gap = self._stage_gap[R] + (a if task is None else task * N + a)
+        gap = self._stage_gap[R] + (a if task is None else task * self._c_N + a)
         self._regret[R] = self._regret[R] + self._gap[gap]
-        t1 = t + 1.0
+        t1 = t + one
         self._t[R] = t1
-        self._toff[R] = toff + 1
+        self._foff[R] = foff + self._c_N
         event = t1 >= self._next_event[R]
         if self._hard:
-            event |= spent > self._B
+            event |= spent > self._c_B
         live = new_stage = None
         if _nnz(event):
             live, new_stage = self._route_events(R, st, t1, spent, event)
@@ -565,11 +583,11 @@ class LLMRouteVectorEnv(VectorEnv):
                 live = None
         length = self._lengths[st]
         obs[ro + self._col["capacity_left"]] = left / length
-        mask_f[fw] = left > 0.0
-        obs[self._row_time[R]] = t1 / self._T
-        remaining = self._T - t1
+        mask_f[fw] = left > self._c_zero
+        obs[self._row_time[R]] = t1 / self._c_T
+        remaining = self._c_T - t1
         if live is None:
-            obs[self._row_bpq[R]] = (self._B - spent) / remaining
+            obs[self._row_bpq[R]] = (self._c_B - spent) / remaining
             obs[self._row_progress[R]] = (t1 - self._bounds[st]) / length
         else:
             obs[self._row_bpq[R]] = np.divide(self._B - spent, remaining, out=np.zeros(k), where=remaining > 0)
@@ -589,35 +607,37 @@ class LLMRouteVectorEnv(VectorEnv):
             invalid[R] = inv
 
     def _route_events(self, R, st, t1, spent, event):
-        """The rare part of a route step, for sub-envs whose query hit an event (stage end, chunk
+        """The rare part of a route step, for sub-envs whose query hit an event (stage end, block
         end, horizon, hard budget). Returns which sub-envs go on (are not terminated) and the
         (sub-env, stage) pairs that start a new stage."""
-        live = t1 < self._T
+        live = t1 < self._c_T
         if self._hard:
-            over = spent > self._B
+            over = spent > self._c_B
             if _nnz(over):
                 # Every query left unserved costs the oracle's value for it.
                 Ro, so = R[over], st[over]
                 self._regret[Ro] += self._vstar[so] * (self._next_bound[so] - t1[over]) + self._tail[so + 1]
                 live &= ~over
         new_stage = []
-        for i, t in zip(R[event & live].tolist(), t1[event & live].tolist(), strict=True):
+        go = event & live
+        bounds = self._next_bound_list
+        for i, t in zip(R[go].tolist(), t1[go].tolist(), strict=True):
             t = int(t)
             stage = int(self._stage[i])
-            if t == self._next_bound[stage]:
+            if t == bounds[stage]:
                 stage += 1
                 self._stage[i] = stage
                 self._stage_gap[i] = stage * self._J * self.n_models
                 new_stage.append((i, stage))
-            if t % CHUNK == 0:
-                self._load_chunk(i, int(self._chunk[i]) + 1)
-            self._next_event[i] = min(self._next_bound[stage], (int(self._chunk[i]) + 1) * CHUNK)
+            if t == self._block_end[i]:
+                self._load_block(i)
+            self._next_event[i] = min(bounds[stage], self._block_end[i])
         return live, new_stage
 
     def _set_task(self, rows: np.ndarray) -> None:
         if not self._typed or rows.size == 0:
             return
-        task = self._tasks[self._toff[rows]]
+        task = self._tasks[self._foff[rows] // self.n_models]
         base = self._row_obs[rows] + self._col["task"]
         self._obs_f[base + self._task_now[rows]] = 0.0  # the one-hot of the previous query
         self._obs_f[base + task] = 1.0
@@ -626,10 +646,10 @@ class LLMRouteVectorEnv(VectorEnv):
     # ------------------------------------------------------------------ outputs
     def _observations(self) -> dict[str, np.ndarray]:
         obs = self._obs.astype(np.float32)
-        return {key: obs[:, sl] for key, sl in self._slices}
+        return dict(zip(self._obs_keys, self._obs_views(obs), strict=True))
 
     def _infos(self, code, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
-        n = self.num_envs
+        one = self._ones.copy  # a fresh True row per "_key" mask
         infos = {
             "cost": cost,
             "phase": _PHASE_NAMES[code],
@@ -637,21 +657,30 @@ class LLMRouteVectorEnv(VectorEnv):
             "model": model,
             "action_mask": self._mask.copy(),
             "invalid_action": invalid,
-            "budget_left": self._B - self._spent,
+            "budget_left": self._c_B - self._spent,
             "regret": self._regret.copy(),
+            "_cost": one(),
+            "_phase": one(),
+            "_stage": one(),
+            "_model": one(),
+            "_action_mask": one(),
+            "_invalid_action": one(),
+            "_budget_left": one(),
+            "_regret": one(),
         }
-        infos.update(zip(_MASK_KEYS, np.ones((len(_MASK_KEYS), n), dtype=bool), strict=True))  # a fresh row per key
         if terminated is not None:
-            final = {
-                "oracle_value": np.full(n, self._oracle_value),
-                "total_reward": self._total_reward,
-                "total_cost": self._spent,
-                "budget": np.full(n, self._B),
-                "queries_served": self._t.astype(np.int64),
-            }
-            for key, value in final.items():
-                infos[key] = np.where(terminated, value, np.zeros((), dtype=value.dtype))
-                infos["_" + key] = terminated.copy()
+            # The final infos of the ending sub-envs, zeros elsewhere.
+            mask = terminated.copy
+            infos["oracle_value"] = np.where(terminated, self._oracle_value, 0.0)
+            infos["_oracle_value"] = mask()
+            infos["total_reward"] = np.where(terminated, self._total_reward, 0.0)
+            infos["_total_reward"] = mask()
+            infos["total_cost"] = np.where(terminated, self._spent, 0.0)
+            infos["_total_cost"] = mask()
+            infos["budget"] = np.where(terminated, self._B, 0.0)
+            infos["_budget"] = mask()
+            infos["queries_served"] = np.where(terminated, self._t, 0.0).astype(np.int64)
+            infos["_queries_served"] = mask()
         return infos
 
     def close_extras(self, **kwargs: Any) -> None:

@@ -7,7 +7,8 @@ routed, the task type of every query and every model's potential outcome (reward
 
 Outcomes are drawn in chunks of :data:`CHUNK` queries, each from its own generator seeded by
 ``SeedSequence(seed, spawn_key=(chunk,))``, so memory does not grow with the horizon and query t's
-outcomes do not depend on which queries were looked at before.
+outcomes do not depend on which queries were looked at before. :class:`OutcomeBlocks` hands them
+out a block of at most :data:`BLOCK` queries at a time, drawing only the blocks an episode reaches.
 
 With ``scenario.feedback_delay = d > 0`` the outcome of query t enters the observed statistics
 (``pulls``, ``reward_sum``, ``cost_sum`` and their per-task versions) only once query t + d has been
@@ -22,9 +23,36 @@ import numpy as np
 
 from .scenario import Scenario
 
-__all__ = ["World", "CHUNK", "sample_outcomes", "sample_rewards", "chunk_outcomes"]
+__all__ = ["World", "CHUNK", "BLOCK", "OutcomeBlocks", "sample_outcomes", "sample_rewards", "chunk_outcomes"]
 
 CHUNK = 1024
+BLOCK = 512  # queries per block handed out by OutcomeBlocks (the default sampler; see there)
+
+
+def _bernoulli(scenario: Scenario, u: np.ndarray, tasks: np.ndarray, start: int) -> np.ndarray:
+    """Turn uniforms ``u`` (size, N), for queries ``start ..``, into Bernoulli rewards, in place: 1.0
+    where u is below the (task, model) quality plus the model's drift at that query, else 0.0."""
+    # One task type: the quality row broadcasts (the same values as gathering it for every query).
+    quality = scenario.quality_matrix[0] if scenario.n_tasks == 1 else scenario.quality_matrix[tasks]
+    drift = scenario.drift_offset(start, len(u))
+    if drift is not None:
+        quality = quality + drift
+    return np.less(u, quality, out=u)  # the values of (u < quality).astype(np.float64)
+
+
+def _scale_costs(scenario: Scenario, u: np.ndarray, tasks: np.ndarray, start: int) -> np.ndarray:
+    """Turn uniforms ``u`` (size, N), for queries ``start ..``, into costs, in place: the (task, model)
+    mean cost times ``1 + spread * (2u - 1)`` times the price factor in force at the query."""
+    # cost * (1 + spread * (2u - 1)), computed in place in that order (the same floats, fewer passes).
+    u *= 2.0
+    u -= 1.0
+    u *= scenario.cost_spread
+    u += 1.0
+    np.multiply(scenario.cost_matrix[0] if scenario.n_tasks == 1 else scenario.cost_matrix[tasks], u, out=u)
+    factor = scenario.price_factor(start, len(u))
+    if factor is not None:
+        u *= factor
+    return u
 
 
 def sample_rewards(scenario: Scenario, rng: np.random.Generator, size: int, start: int = 0):
@@ -32,14 +60,10 @@ def sample_rewards(scenario: Scenario, rng: np.random.Generator, size: int, star
     Bernoulli reward for them, with the (task, model) quality plus the model's drift at that query.
     Returns ``(tasks (size,), rewards (size, N))``; custom outcome samplers may reuse it."""
     N, J = scenario.n_models, scenario.n_tasks
+    # With a task mix, choice() draws exactly ``size`` doubles (rng.random(size), searched in the
+    # cumulative mix): OutcomeBlocks relies on it.
     tasks = np.zeros(size, dtype=np.int64) if J == 1 else rng.choice(J, size=size, p=scenario.task_weights)
-    # One task type: the quality row broadcasts (the same values as gathering it for every query).
-    quality = scenario.quality_matrix[0] if J == 1 else scenario.quality_matrix[tasks]
-    drift = scenario.drift_offset(start, size)
-    if drift is not None:
-        quality = quality + drift
-    rewards = (rng.random((size, N)) < quality).astype(np.float64)
-    return tasks, rewards
+    return tasks, _bernoulli(scenario, rng.random((size, N)), tasks, start)
 
 
 def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int, start: int = 0):
@@ -54,28 +78,112 @@ def sample_outcomes(scenario: Scenario, rng: np.random.Generator, size: int, sta
     """
     if scenario.outcomes is not None:
         return scenario.outcomes.sample(scenario, rng, start, size)
-    N = scenario.n_models
     tasks, rewards = sample_rewards(scenario, rng, size, start)
-    # cost * (1 + spread * (2u - 1)), computed in place in that order (the same floats, fewer passes).
-    u = rng.random((size, N))
-    u *= 2.0
-    u -= 1.0
-    u *= scenario.cost_spread
-    u += 1.0
-    costs = (scenario.cost_matrix[0] if scenario.n_tasks == 1 else scenario.cost_matrix[tasks]) * u
-    factor = scenario.price_factor(start, size)
-    if factor is not None:
-        costs *= factor
-    return tasks, rewards, costs
+    return tasks, rewards, _scale_costs(scenario, rng.random((size, scenario.n_models)), tasks, start)
+
+
+def _chunk_generator(seed: int, chunk: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
 
 
 def chunk_outcomes(scenario: Scenario, seed: int, chunk: int):
     """Outcomes of queries ``chunk * CHUNK`` onwards (at most :data:`CHUNK` of them) of the episode
     seeded by ``seed``, drawn by :func:`sample_outcomes` from ``SeedSequence(seed, spawn_key=(chunk,))``.
-    The one place the chunk scheme lives: :class:`World` and the batched env both draw through it."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
+    The reference for :class:`OutcomeBlocks`, which hands out the same outcomes block by block."""
     start = chunk * CHUNK
-    return sample_outcomes(scenario, rng, min(CHUNK, scenario.horizon - start), start)
+    return sample_outcomes(scenario, _chunk_generator(seed, chunk), min(CHUNK, scenario.horizon - start), start)
+
+
+class OutcomeBlocks:
+    """The potential outcomes of one seeded episode, handed out in consecutive blocks of queries: the
+    one place the chunk scheme lives (:class:`World` and the batched env both draw through it).
+
+    The outcomes are those of :func:`chunk_outcomes`, to the bit. With the default sampler
+    (``scenario.outcomes`` None) a block is at most :data:`BLOCK` queries, and only the blocks asked
+    for are drawn: an episode that ends early (a hard budget) does not pay for a whole chunk. This is
+    exact because every double of ``Generator.random`` consumes one 64-bit output of PCG64, so the
+    draws of :func:`sample_outcomes` for a chunk of ``S`` queries and ``N`` models sit at fixed
+    offsets of the chunk's stream: the task types (with a task mix) at ``0 .. S``, the reward
+    uniforms next (``S * N`` of them, row by row), then the cost uniforms. The chunk's generator
+    reads the task types and two copies of it, advanced (``PCG64.advance``) to the other two
+    offsets, read the reward and cost uniforms, each stream block after block. The arithmetic after
+    the draw is elementwise in the query (``drift_offset`` and ``price_factor`` too), so a block's
+    values do not depend on where the block starts. A custom sampler (market and trace worlds) draws
+    in its own order, so there a block is a whole chunk, drawn by :func:`chunk_outcomes`.
+    ``tests/test_outcome_blocks.py`` checks the blocks against :func:`chunk_outcomes`.
+
+    ``reset(seed)`` goes back to query 0; ``draw(tasks, rewards, costs)`` writes the next block's
+    outcomes into the first rows of the given arrays (at least ``rows`` long: int64 ``(rows,)`` and
+    C-contiguous float64 ``(rows, N)``) and returns the queries it covers, ``(start, stop)``.
+    """
+
+    def __init__(self, scenario: Scenario, block: int = BLOCK):
+        self.scenario = scenario
+        self.horizon = scenario.horizon
+        self.n_models = scenario.n_models
+        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+            raise ValueError(f"block must be an integer >= 1, got {block!r}")
+        self.lazy = scenario.outcomes is None
+        self.block = int(block) if self.lazy else CHUNK
+        self.rows = min(self.block, CHUNK)
+        self._typed = scenario.n_tasks > 1
+        if self.lazy:
+            self._task_weights = scenario.task_weights
+            # The reward and cost streams' bit generators, reused for every chunk (state overwritten).
+            self._bg_reward = np.random.PCG64(0)
+            self._bg_cost = np.random.PCG64(0)
+            self._gen_reward = np.random.Generator(self._bg_reward)
+            self._gen_cost = np.random.Generator(self._bg_cost)
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.stop = 0  # the next query to draw
+        self._chunk_stop = 0
+
+    def draw(self, tasks: np.ndarray, rewards: np.ndarray, costs: np.ndarray) -> tuple[int, int]:
+        start = self.stop
+        if start >= self.horizon:
+            raise IndexError(f"the episode's {self.horizon} queries are all drawn")
+        s = self.scenario
+        if not self.lazy:
+            t, r, c = chunk_outcomes(s, self.seed, start // CHUNK)
+            n = len(t)
+            tasks[:n] = t
+            rewards[:n] = r
+            costs[:n] = c
+            self.stop = self._chunk_stop = start + n
+            return start, start + n
+        if start == self._chunk_stop:
+            self._start_chunk(start // CHUNK)
+        n = min(self.block, self._chunk_stop - start)
+        t, r, c = tasks[:n], rewards[:n], costs[:n]
+        if self._typed:
+            t[:] = self._gen_task.choice(self._task_weights.size, size=n, p=self._task_weights)
+        else:
+            t[:] = 0
+        self._gen_reward.random(out=r)
+        _bernoulli(s, r, t, start)
+        self._gen_cost.random(out=c)
+        _scale_costs(s, c, t, start)
+        self.stop = start + n
+        return start, start + n
+
+    def _start_chunk(self, chunk: int) -> None:
+        start = chunk * CHUNK
+        size = min(CHUNK, self.horizon - start)
+        self._chunk_stop = start + size
+        gen = _chunk_generator(self.seed, chunk)
+        state = gen.bit_generator.state
+        offset = 0
+        if self._typed:
+            self._gen_task = gen  # the task draws come first
+            offset = size
+        self._bg_reward.state = state
+        if offset:
+            self._bg_reward.advance(offset)
+        self._bg_cost.state = state
+        self._bg_cost.advance(offset + size * self.n_models)
 
 
 class World:
@@ -118,6 +226,12 @@ class World:
         self.task_reward_sum = np.zeros((J, N))
         self.task_cost_sum = np.zeros((J, N))
         self._pending: deque = deque()
+        # The outcomes of the current block of queries (see OutcomeBlocks), rows from _block_start on.
+        self._blocks = OutcomeBlocks(scenario)
+        rows = self._blocks.rows
+        self._tasks = np.zeros(rows, dtype=np.int64)
+        self._rewards = np.zeros((rows, N))
+        self._costs = np.zeros((rows, N))
         self.reset(0)
 
     # ------------------------------------------------------------------ episode
@@ -142,30 +256,25 @@ class World:
         self.revealed = -1
         self.revealed_task = 0
         self.quality = self._stage_quality[0]
-        self._chunk = -1
-        self._load_chunk(0)
+        self._blocks.reset(self.seed)
+        self._next_block()
 
-    def _chunk_arrays(self, chunk: int):
-        return chunk_outcomes(self.scenario, self.seed, chunk)
-
-    def _load_chunk(self, chunk: int) -> None:
-        self._tasks, self._rewards, self._costs = self._chunk_arrays(chunk)
-        self._chunk = chunk
-        self._chunk_start = chunk * CHUNK
+    def _next_block(self) -> None:
+        self._block_start, self._block_end = self._blocks.draw(self._tasks, self._rewards, self._costs)
 
     def potential_outcomes(self, t: int):
         """Task type of query t and every model's (reward, cost) for it: ``(task, rewards, costs)``.
         Depends only on the seed and t, never on what was routed."""
         if not 0 <= t < self.horizon:
             raise IndexError(f"query index t must be in [0, {self.horizon}), got {t}")
-        tasks, rewards, costs = self._chunk_arrays(t // CHUNK)
+        tasks, rewards, costs = chunk_outcomes(self.scenario, self.seed, t // CHUNK)
         i = t % CHUNK
         return int(tasks[i]), rewards[i].copy(), costs[i].copy()
 
     @property
     def task(self) -> int:
         """Task type of the current query."""
-        return int(self._tasks[self.t - self._chunk_start])
+        return int(self._tasks[self.t - self._block_start])
 
     @property
     def done(self) -> bool:
@@ -195,7 +304,7 @@ class World:
 
         The caller guarantees that ``m`` is deployed and below its throughput cap.
         """
-        i = self.t - self._chunk_start
+        i = self.t - self._block_start
         task = self._tasks.item(i)
         reward = self._rewards.item(i, m)
         cost = self._costs.item(i, m)
@@ -234,8 +343,8 @@ class World:
                 self.stage += 1
                 counts[:] = 0
                 self.quality = self._stage_quality[self.stage]
-            if t - self._chunk_start >= CHUNK:
-                self._load_chunk(self._chunk + 1)
+            if t == self._block_end:
+                self._next_block()
         return reward, cost
 
     def _reveal(self, m: int, task: int, reward: float, cost: float) -> None:
