@@ -94,9 +94,7 @@ def run_ray(todo: Sequence[Any], out: Path, bar: Any, counts: dict[str, int], ad
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            "backend 'ray' needs Ray: pip install 'gym-llmroute[ray]' (or pip install ray)"
-        ) from exc
+        raise RuntimeError("backend 'ray' needs Ray: pip install 'gym-llmroute[ray]' (or pip install ray)") from exc
 
     started = False
     if not ray.is_initialized():

@@ -470,9 +470,7 @@ def _read_run(path: Path) -> dict[str, Any]:
         raise ValueError(f"corrupt run file {path}: {exc}; delete it and rerun the bench to recompute it") from None
     missing = [key for key in ("agent", "seed", *SUMMARY_KEYS) if not isinstance(record, dict) or key not in record]
     if missing:
-        raise ValueError(
-            f"corrupt run file {path}: missing {missing}; delete it and rerun the bench to recompute it"
-        )
+        raise ValueError(f"corrupt run file {path}: missing {missing}; delete it and rerun the bench to recompute it")
     return record
 
 

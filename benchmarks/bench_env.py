@@ -64,7 +64,15 @@ def linprog_rate(instances) -> tuple[float, list[float]]:
     values = []
     for u, c, caps, b in instances:
         n = u.size
-        res = linprog(-u, A_ub=c[None, :], b_ub=[b], A_eq=np.ones((1, n)), b_eq=[1.0], bounds=np.c_[np.zeros(n), caps], method="highs")
+        res = linprog(
+            -u,
+            A_ub=c[None, :],
+            b_ub=[b],
+            A_eq=np.ones((1, n)),
+            b_eq=[1.0],
+            bounds=np.c_[np.zeros(n), caps],
+            method="highs",
+        )
         values.append(-res.fun if res.status == 0 else -np.inf)
     return len(instances) / (time.perf_counter() - t0), values
 
@@ -81,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         ref.append(env_steps_per_second("CartPole-v1", args.steps, masked=False, seed=r))
         ours.append(env_steps_per_second("LLMRoute-v0", args.steps, masked=True, seed=r))
     env_ratio = max(ours) / max(ref)
-    print(f"env  LLMRoute-v0 {max(ours):>10,.0f} steps/s   CartPole-v1 {max(ref):>10,.0f} steps/s   ratio {env_ratio:.2f}  (target >= 0.5)")
+    print(
+        f"env  LLMRoute-v0 {max(ours):>10,.0f} steps/s   CartPole-v1 {max(ref):>10,.0f} steps/s   ratio {env_ratio:.2f}  (target >= 0.5)"
+    )
 
     inst = lp_instances(args.lp_instances)
     exact, highs = [], []

@@ -113,8 +113,17 @@ def bench_batched(args) -> None:
     ratio_cart = max(ours) / max(ref_cart)
     ratio_sync = max(ours) / max(ref_sync)
     ours_s = f"native x{N_ENVS} {max(ours):,.0f}/s"
-    report("batched", ours_s, f"CartPoleVectorEnv x{N_ENVS} {max(ref_cart):,.0f}/s", ratio_cart, ">= 0.5", ratio_cart >= 0.5)
-    report("batched", ours_s, f"our SyncVectorEnv x{N_ENVS} {max(ref_sync):,.0f}/s", ratio_sync, ">= 10", ratio_sync >= 10)
+    report(
+        "batched",
+        ours_s,
+        f"CartPoleVectorEnv x{N_ENVS} {max(ref_cart):,.0f}/s",
+        ratio_cart,
+        ">= 0.5",
+        ratio_cart >= 0.5,
+    )
+    report(
+        "batched", ours_s, f"our SyncVectorEnv x{N_ENVS} {max(ref_sync):,.0f}/s", ratio_sync, ">= 10", ratio_sync >= 10
+    )
     ratio_full = max(ours_full) / max(ref_cart)
     print(
         f"{'  context':<11} {f'average-budget x{N_ENVS} {max(ours_full):,.0f}/s':>26}  "
@@ -197,7 +206,15 @@ def bench_deployopt(args) -> None:
         ms.append(1e3 * (time.perf_counter() - start))
         assert sol.feasible
         start = time.perf_counter()
-        linprog(-u, A_ub=c[None, :], b_ub=[b], A_eq=np.ones((1, u.size)), b_eq=[1.0], bounds=np.c_[np.zeros(u.size), caps], method="highs")
+        linprog(
+            -u,
+            A_ub=c[None, :],
+            b_ub=[b],
+            A_eq=np.ones((1, u.size)),
+            b_eq=[1.0],
+            bounds=np.c_[np.zeros(u.size), caps],
+            method="highs",
+        )
         lp_ms.append(1e3 * (time.perf_counter() - start))
     med, ref = statistics.median(ms), statistics.median(lp_ms)
     report(
@@ -256,7 +273,9 @@ IMPORT_CODE = (
 
 
 def import_time(mod: str) -> tuple[float, bool, bool, bool]:
-    out = subprocess.run([sys.executable, "-c", IMPORT_CODE.format(mod=mod)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_CODE.format(mod=mod)], capture_output=True, text=True, check=True
+    )
     dt, torch, sb3, scipy = out.stdout.split()
     return float(dt), torch == "True", sb3 == "True", scipy == "True"
 
@@ -292,7 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test, not a measurement)")
     parser.add_argument("--repeats", type=int, default=5, help="measurements per side; the best is kept (default 5)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: all of {','.join(SECTIONS)})"
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SECTIONS))
@@ -300,7 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown section(s) {unknown}; sections are {list(SECTIONS)}")
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, gymnasium {gym.__version__}; best of {args.repeats}")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, gymnasium {gym.__version__}; best of {args.repeats}"
+    )
     for name in chosen:
         SECTIONS[name](args)
 

@@ -49,8 +49,10 @@ def soak_episode(horizon: int) -> float:
             print(f"  {served:>9,} queries  RSS {rss_mib():7.1f} MiB  {served / (time.perf_counter() - t0):>9,.0f} q/s")
             next_report += horizon // 10
     growth = rss_mib() - start_rss
-    print(f"episode  regret {info['regret']:.0f}, reward/oracle {info['total_reward'] / info['oracle_value']:.3f}; "
-          f"RSS growth over the episode {growth:+.1f} MiB")
+    print(
+        f"episode  regret {info['regret']:.0f}, reward/oracle {info['total_reward'] / info['oracle_value']:.3f}; "
+        f"RSS growth over the episode {growth:+.1f} MiB"
+    )
     return growth
 
 
@@ -65,7 +67,9 @@ def soak_sweep(episodes: int) -> float:
         if (i + 1) % 100 == 0 or i + 1 == episodes:
             rss = rss_mib()
             base = rss if base is None else base
-            print(f"sweep    {i + 1:>5} episodes  RSS {rss:7.1f} MiB  {(i + 1) / (time.perf_counter() - t0):5.1f} episodes/s")
+            print(
+                f"sweep    {i + 1:>5} episodes  RSS {rss:7.1f} MiB  {(i + 1) / (time.perf_counter() - t0):5.1f} episodes/s"
+            )
     growth = rss_mib() - base
     print(f"sweep    RSS growth from episode 100 to {episodes}: {growth:+.1f} MiB")
     return growth

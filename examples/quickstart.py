@@ -1,6 +1,6 @@
 """Quickstart: make the env, play a random valid policy for a few episodes, read the info.
 
-    python examples/quickstart.py [--episodes 3] [--seed 0]
+python examples/quickstart.py [--episodes 3] [--seed 0]
 """
 
 from __future__ import annotations

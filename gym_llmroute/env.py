@@ -404,7 +404,11 @@ class LLMRouteEnv(gym.Env):
         cached = self._mask_cache.get(key)
         if cached is None:
             deploy_mask(
-                self.scenario.availability[self.world.stage], self._picked, self._alpha, self.scenario.max_deployed, self._mask
+                self.scenario.availability[self.world.stage],
+                self._picked,
+                self._alpha,
+                self.scenario.max_deployed,
+                self._mask,
             )
             if len(self._mask_cache) >= 4096:
                 self._mask_cache.clear()

@@ -104,9 +104,7 @@ class ModelSpec:
             raise ValueError(f"{where}.throughput must be in (0, 1], got {self.throughput!r}")
         if not _is_real(self.arrival) or not 0.0 <= self.arrival < 1.0:
             raise ValueError(f"{where}.arrival must be a fraction of the horizon in [0, 1), got {self.arrival!r}")
-        if self.retirement is not None and (
-            not _is_real(self.retirement) or not self.arrival < self.retirement <= 1.0
-        ):
+        if self.retirement is not None and (not _is_real(self.retirement) or not self.arrival < self.retirement <= 1.0):
             raise ValueError(
                 f"{where}.retirement must be None or a fraction in (arrival={self.arrival}, 1], got {self.retirement!r}"
             )
@@ -265,7 +263,9 @@ class Scenario:
         if self.budget_mode not in BUDGET_MODES:
             raise ValueError(f"Scenario.budget_mode must be one of {BUDGET_MODES}, got {self.budget_mode!r}")
         if self.stage_starts is not None:
-            starts = tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+            starts = (
+                tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+            )
             if (
                 starts is None
                 or len(starts) != self.n_stages

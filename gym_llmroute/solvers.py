@@ -142,9 +142,7 @@ def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
     # Costs closer than _COST_EPS count as equal: such a pair would swap only at a multiplier beyond
     # float range (e.g. a subnormal cost difference), where the fills differ in cost by less than the
     # budget tolerance anyway.
-    lams = sorted(
-        {(u[i] - u[j]) / (c[i] - c[j]) for i in idx for j in idx if u[i] > u[j] and c[i] - c[j] > _COST_EPS}
-    )
+    lams = sorted({(u[i] - u[j]) / (c[i] - c[j]) for i in idx for j in idx if u[i] > u[j] and c[i] - c[j] > _COST_EPS})
     # The greedy order is constant between breakpoints and the fill cost falls from one interval to
     # the next. Binary search over interval midpoints (plus one beyond the last breakpoint) for the
     # first whose fill meets the budget; "interval -1" is p_hi, the last one is p_lo.

@@ -274,7 +274,9 @@ class LLMRouteVectorEnv(VectorEnv):
             rows = np.arange(n)
         else:
             if not isinstance(reset_mask, np.ndarray) or reset_mask.shape != (n,) or reset_mask.dtype != np.bool_:
-                raise ValueError(f"options['reset_mask'] must be a bool numpy array of shape ({n},), got {reset_mask!r}")
+                raise ValueError(
+                    f"options['reset_mask'] must be a bool numpy array of shape ({n},), got {reset_mask!r}"
+                )
             if not reset_mask.any():
                 raise ValueError("options['reset_mask'] must select at least one sub-env")
             if options:
@@ -291,7 +293,9 @@ class LLMRouteVectorEnv(VectorEnv):
         self._reset_rows(rows, [seeds[i] for i in rows])
         self._started = True
         code = np.full(n, _RESET, dtype=np.int64)
-        infos = self._infos(code, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool), self._stage.copy())
+        infos = self._infos(
+            code, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool), self._stage.copy()
+        )
         if reset_mask is not None:
             infos = _restrict(infos, reset_mask)
         return self._observations(), infos
@@ -358,10 +362,22 @@ class LLMRouteVectorEnv(VectorEnv):
         final = terminated if _nnz(terminated) else None
         if mode is AutoresetMode.NEXT_STEP:
             self._autoreset = done
-            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage, final)
+            return (
+                self._observations(),
+                rewards,
+                terminated,
+                truncated,
+                self._infos(code, cost, model, invalid, stage, final),
+            )
         if mode is AutoresetMode.DISABLED:
             self._ended = done
-            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage, final)
+            return (
+                self._observations(),
+                rewards,
+                terminated,
+                truncated,
+                self._infos(code, cost, model, invalid, stage, final),
+            )
         # SAME_STEP: keep what the ending step returned, then reset those sub-envs within this step.
         if not _nnz(done):
             return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage)
@@ -721,7 +737,9 @@ def _sb3_vec_env_class():
 
         def __init__(self, num_envs: int = 1, **kwargs: Any):
             if "autoreset_mode" in kwargs:
-                raise TypeError("LLMRouteSB3VecEnv always resets within the step (SB3's convention); drop autoreset_mode")
+                raise TypeError(
+                    "LLMRouteSB3VecEnv always resets within the step (SB3's convention); drop autoreset_mode"
+                )
             self.venv = LLMRouteVectorEnv(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
             self.render_mode = None
             super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
@@ -731,7 +749,9 @@ def _sb3_vec_env_class():
             seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
             opts = [o for o in self._options if o]
             if opts and (len(opts) != self.num_envs or any(o != opts[0] for o in opts)):
-                raise ValueError("LLMRouteSB3VecEnv applies reset options to every sub-env; set the same options for all")
+                raise ValueError(
+                    "LLMRouteSB3VecEnv applies reset options to every sub-env; set the same options for all"
+                )
             obs, infos = self.venv.reset(seed=seeds, options=dict(opts[0]) if opts else None)
             self.reset_infos = _info_dicts(infos, self.num_envs)
             self._reset_seeds()
@@ -767,7 +787,9 @@ def _sb3_vec_env_class():
 
         def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
             if method_name != "action_masks":
-                raise NotImplementedError(f"LLMRouteSB3VecEnv supports env_method('action_masks') only, got {method_name!r}")
+                raise NotImplementedError(
+                    f"LLMRouteSB3VecEnv supports env_method('action_masks') only, got {method_name!r}"
+                )
             masks = self.venv.action_masks()
             return [masks[i] for i in self._get_indices(indices)]
 

@@ -87,7 +87,12 @@ CASES: list[tuple[str, Callable[[Path], object], type[BaseException], str]] = [
     ("scenario infeasible budget", scenario(budget=0.01), ValueError, "raise the budget to at least"),
     ("scenario caps too small", scenario(max_deployed=1), ValueError, "throughput caps"),
     ("scenario task mix", scenario(task_types=("a", "b"), task_mix=(0.2, 0.2)), ValueError, "task_mix must be"),
-    ("scenario models not a tuple", lambda tmp: Scenario(models="abc", budget=1.0), TypeError, "models must be a sequence"),
+    (
+        "scenario models not a tuple",
+        lambda tmp: Scenario(models="abc", budget=1.0),
+        TypeError,
+        "models must be a sequence",
+    ),
     # -- gym.make keyword arguments
     ("make unknown kwarg", make(horizn=10), TypeError, "horizn"),
     ("make unknown preset", make(scenario="papr"), ValueError, "unknown scenario 'papr'"),
@@ -188,8 +193,16 @@ def test_saved_model_that_does_not_match_the_env_is_refused(tmp_path):
     pytest.importorskip("stable_baselines3")
     from agents.rl import load_agent, train
 
-    train("ppo", "LLMRoute-v0", total_timesteps=64, seed=0, out_dir=tmp_path / "m", env_kwargs={"horizon": 60, "n_stages": 2},
-          hyperparams={"n_steps": 32, "batch_size": 32, "n_envs": 1}, progress_bar=False)
+    train(
+        "ppo",
+        "LLMRoute-v0",
+        total_timesteps=64,
+        seed=0,
+        out_dir=tmp_path / "m",
+        env_kwargs={"horizon": 60, "n_stages": 2},
+        hyperparams={"n_steps": 32, "batch_size": 32, "n_envs": 1},
+        progress_bar=False,
+    )
     with pytest.raises(ValueError, match="does not match|spaces|n_models"):
         load_agent(tmp_path / "m", tiny_scenario())
     with pytest.raises(FileNotFoundError, match="no trained model"):

@@ -280,7 +280,10 @@ def test_world_ids_bench_on_their_own_scenario_unless_scenarios_are_given():
 
 
 def test_run_on_a_world_id_uses_its_scenario(tmp_path, capsys):
-    assert main(["run", "--agent", "random", "--env", "LLMRoute-Trace-v0", "--seeds", "0", "--no-progress", *TINY_WORLD]) == 0
+    assert (
+        main(["run", "--agent", "random", "--env", "LLMRoute-Trace-v0", "--seeds", "0", "--no-progress", *TINY_WORLD])
+        == 0
+    )
     from gym_llmroute import make_scenario
 
     n_trace, n_paper = make_scenario("trace").n_models, make_scenario("paper").n_models

@@ -137,7 +137,9 @@ class EnvMachine(RuleBasedStateMachine):
 TestEnvMachine = EnvMachine.TestCase
 # Infeasible random worlds are filtered out (assume), and the machine shares 2 cores with other tests.
 _SLOW_OK = [HealthCheck.filter_too_much, HealthCheck.too_slow]
-TestEnvMachine.settings = settings(max_examples=60, stateful_step_count=60, deadline=None, suppress_health_check=_SLOW_OK)
+TestEnvMachine.settings = settings(
+    max_examples=60, stateful_step_count=60, deadline=None, suppress_health_check=_SLOW_OK
+)
 
 
 @given(scenarios(), st.integers(0, 2**31))

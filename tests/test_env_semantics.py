@@ -90,7 +90,11 @@ def test_throughput_and_mmax_are_never_exceeded_and_masks_match_observation():
     while not done:
         assert np.array_equal(mask_from_obs(obs, s.max_deployed), info["action_mask"])
         assert np.array_equal(env.action_masks(), info["action_mask"])
-        a = int(rng.integers(env.action_space.n)) if rng.random() < 0.3 else int(rng.choice(np.flatnonzero(info["action_mask"])))
+        a = (
+            int(rng.integers(env.action_space.n))
+            if rng.random() < 0.3
+            else int(rng.choice(np.flatnonzero(info["action_mask"])))
+        )
         obs, _, done, _, info = env.step(a)
         if info["phase"] == "route":
             if info["stage"] != stage:

@@ -57,7 +57,9 @@ def test_kill_9_mid_sweep_then_rerun_equals_an_uninterrupted_sweep(tmp_path):
     assert 3 <= len(kept) < 16, "the kill should land mid-sweep"
     kept_bytes = {p.name: p.read_bytes() for p in (crashed / "runs").glob("*.json")}
 
-    again = subprocess.run(llmroute("bench", *SWEEP, "--out", str(crashed)), capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        llmroute("bench", *SWEEP, "--out", str(crashed)), capture_output=True, text=True, timeout=600
+    )
     assert again.returncode == 0, again.stderr
     assert f"{16 - len(kept)} job(s) run, {len(kept)} already done" in again.stdout
     # Every finished run kept as it was, none counted twice, and the same results as without the kill.
@@ -76,7 +78,10 @@ def test_ray_backend_gives_the_same_runs_and_table_as_the_local_backend(tmp_path
     for out, backend in ((local, "local"), (on_ray, "ray")):
         done = subprocess.run(
             llmroute("bench", *sweep, "--out", str(out), "--backend", backend),
-            capture_output=True, text=True, timeout=600, env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
         )
         assert done.returncode == 0, done.stderr[-3000:]
     assert len(runs(local)) == 4

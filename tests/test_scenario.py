@@ -32,7 +32,9 @@ BAD_MODEL_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("change,exc,field", BAD_MODEL_FIELDS, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_MODEL_FIELDS)])
+@pytest.mark.parametrize(
+    "change,exc,field", BAD_MODEL_FIELDS, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_MODEL_FIELDS)]
+)
 def test_bad_model_field_is_rejected_naming_it(change, exc, field):
     fields = dict(name="a", quality=0.5, cost=0.1)
     fields.update(change)
@@ -60,7 +62,9 @@ BAD_SCENARIO_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("change,exc,field", BAD_SCENARIO_FIELDS, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_SCENARIO_FIELDS)])
+@pytest.mark.parametrize(
+    "change,exc,field", BAD_SCENARIO_FIELDS, ids=[f"{c[2]}-{i}" for i, c in enumerate(BAD_SCENARIO_FIELDS)]
+)
 def test_bad_scenario_field_is_rejected_naming_it(change, exc, field):
     fields = dict(models=(GOOD,), budget=1.0, horizon=100, n_stages=4)
     fields.update(change)

@@ -15,7 +15,12 @@ from gym_llmroute.solvers import solve_deploy, solve_deploy_enum, solve_deploy_m
 def highs_route(u, c, caps, b):
     n = len(u)
     res = linprog(
-        -np.asarray(u), A_ub=[c], b_ub=[b], A_eq=[np.ones(n)], b_eq=[1.0], bounds=list(zip([0.0] * n, caps, strict=True)),
+        -np.asarray(u),
+        A_ub=[c],
+        b_ub=[b],
+        A_eq=[np.ones(n)],
+        b_eq=[1.0],
+        bounds=list(zip([0.0] * n, caps, strict=True)),
         method="highs",
     )
     return (-res.fun if res.status == 0 else None), res.status

@@ -25,7 +25,9 @@ def typed_scenario(**overrides) -> Scenario:
         models=(
             ModelSpec("a", quality=(0.5, 0.9), cost=(0.1, 0.2), throughput=0.6, cost_spread=0.3, list_price=1.0),
             ModelSpec("b", quality=(0.9, 0.4), cost=(1.0, 0.5), throughput=0.6),
-            ModelSpec("c", quality=(0.7, 0.7), cost=(0.3, 0.3), throughput=0.5, arrival=0.4, price_changes=((0.6, 0.5),)),
+            ModelSpec(
+                "c", quality=(0.7, 0.7), cost=(0.3, 0.3), throughput=0.5, arrival=0.4, price_changes=((0.6, 0.5),)
+            ),
             ModelSpec("d", quality=(0.6, 0.8), cost=(0.2, 0.6), throughput=0.4, retirement=0.7, drift=0.1),
         ),
         task_types=("x", "y"),
@@ -65,7 +67,9 @@ def lockstep(env_kwargs: dict, mode: AutoresetMode, n: int, steps: int, seed: in
     ones, plus with probability p_invalid any integer in [-2, N + 2]); assert every output is
     identical and return counts of what happened, so that a test can check it was exercised."""
     native = gym.make_vec("LLMRoute-v0", n, vectorization_mode="vector_entry_point", autoreset_mode=mode, **env_kwargs)
-    sync = gym.make_vec("LLMRoute-v0", n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **env_kwargs)
+    sync = gym.make_vec(
+        "LLMRoute-v0", n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **env_kwargs
+    )
     assert isinstance(native.unwrapped, LLMRouteVectorEnv)
     out_a, out_b = native.reset(seed=seed), sync.reset(seed=seed)
     assert_same(out_a, out_b, "reset")
@@ -129,14 +133,21 @@ def test_native_env_equals_sync_vector_env_with_invalid_actions_and_autoreset(mo
 
 
 def test_native_env_equals_sync_when_the_hard_budget_ends_episodes_with_a_penalty():
-    seen = lockstep({"scenario": tiny_scenario(budget=0.47, horizon=400), "invalid_action_penalty": 0.25}, AutoresetMode.NEXT_STEP, n=4, steps=800)
+    seen = lockstep(
+        {"scenario": tiny_scenario(budget=0.47, horizon=400), "invalid_action_penalty": 0.25},
+        AutoresetMode.NEXT_STEP,
+        n=4,
+        steps=800,
+    )
     assert seen["budget_exhausted"] >= 1  # the hard budget cut at least one episode short
     assert seen["invalid"] > 100
 
 
 def test_native_env_equals_sync_on_typed_queries_with_drift_price_change_and_delayed_feedback():
     # Horizon 1,200 > CHUNK: sub-envs also draw a second chunk of outcomes mid-episode.
-    seen = lockstep({"scenario": typed_scenario(feedback_delay=4)}, AutoresetMode.SAME_STEP, n=2, steps=1400, p_invalid=0.1)
+    seen = lockstep(
+        {"scenario": typed_scenario(feedback_delay=4)}, AutoresetMode.SAME_STEP, n=2, steps=1400, p_invalid=0.1
+    )
     assert seen["terminated"] >= 1 and seen["route"] > 2300
 
 
