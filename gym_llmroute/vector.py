@@ -360,24 +360,14 @@ class LLMRouteVectorEnv(VectorEnv):
             stage[rows] = 0
         done = terminated | truncated
         final = terminated if _nnz(terminated) else None
-        if mode is AutoresetMode.NEXT_STEP:
-            self._autoreset = done
-            return (
-                self._observations(),
-                rewards,
-                terminated,
-                truncated,
-                self._infos(code, cost, model, invalid, stage, final),
-            )
-        if mode is AutoresetMode.DISABLED:
-            self._ended = done
-            return (
-                self._observations(),
-                rewards,
-                terminated,
-                truncated,
-                self._infos(code, cost, model, invalid, stage, final),
-            )
+        if mode is not AutoresetMode.SAME_STEP:
+            # NEXT_STEP resets the ended sub-envs on the next step; DISABLED waits for reset(reset_mask).
+            if mode is AutoresetMode.NEXT_STEP:
+                self._autoreset = done
+            else:
+                self._ended = done
+            infos = self._infos(code, cost, model, invalid, stage, final)
+            return self._observations(), rewards, terminated, truncated, infos
         # SAME_STEP: keep what the ending step returned, then reset those sub-envs within this step.
         if not _nnz(done):
             return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage)
