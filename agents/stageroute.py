@@ -57,8 +57,8 @@ class StageRouteAgent(Agent):
     solver : {"exact", "exact-cold", "linprog"} or callable
         Route LP solver (default: exact, warm-started); ``"linprog"`` is scipy's HiGHS, for the
         speed comparison of benchmarks/bench_agents.py. Every choice solves the same LP to the same
-        optimal value; when the optimum is not unique (ties), linprog may return another optimal
-        mix, so its episodes can differ slightly (0.927 against 0.928 of the oracle in that benchmark).
+        optimal value, but linprog may return another optimal mix (ties) or one within its 1e-7
+        tolerances, so its episodes can differ slightly (0.927 against 0.928 of the oracle there).
     """
 
     name = "stageroute"
