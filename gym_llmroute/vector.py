@@ -675,18 +675,18 @@ class LLMRouteVectorEnv(VectorEnv):
             "_regret": one(),
         }
         if terminated is not None:
-            # The final infos of the ending sub-envs, zeros elsewhere.
-            mask = terminated.copy
-            infos["oracle_value"] = np.where(terminated, self._oracle_value, 0.0)
-            infos["_oracle_value"] = mask()
-            infos["total_reward"] = np.where(terminated, self._total_reward, 0.0)
-            infos["_total_reward"] = mask()
-            infos["total_cost"] = np.where(terminated, self._spent, 0.0)
-            infos["_total_cost"] = mask()
-            infos["budget"] = np.where(terminated, self._B, 0.0)
-            infos["_budget"] = mask()
-            infos["queries_served"] = np.where(terminated, self._t, 0.0).astype(np.int64)
-            infos["_queries_served"] = mask()
+            # The final infos of the ending sub-envs, zeros elsewhere (queries_served as an int).
+            final = (
+                ("oracle_value", self._oracle_value),
+                ("total_reward", self._total_reward),
+                ("total_cost", self._spent),
+                ("budget", self._B),
+                ("queries_served", self._t),
+            )
+            for key, value in final:
+                infos[key] = np.where(terminated, value, 0.0)
+                infos["_" + key] = terminated.copy()
+            infos["queries_served"] = infos["queries_served"].astype(np.int64)
         return infos
 
     def close_extras(self, **kwargs: Any) -> None:
