@@ -12,7 +12,12 @@ from .scenario import ModelSpec, Scenario
 __version__ = "0.1.0"
 
 # Realistic worlds (docs/worlds.md): the full LLMRoute env on another preset scenario.
-_WORLD_IDS = {"LLMRoute-Market-v0": "market", "LLMRoute-Typed-v0": "typed", "LLMRoute-Trace-v0": "trace"}
+_WORLD_IDS = {
+    "LLMRoute-Market-v0": "market",
+    "LLMRoute-Typed-v0": "typed",
+    "LLMRoute-Trace-v0": "trace",
+    "LLMRoute-RealData-v0": "realdata",
+}
 
 __all__ = ["ModelSpec", "Scenario", "make_scenario", "list_scenarios", "register_scenario", "ENV_IDS", "__version__"]
 

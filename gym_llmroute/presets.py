@@ -22,6 +22,16 @@ fraction of the horizon, so any horizon and number of stages can be asked for.
     the 2023-2025 market stream with token costs and price cuts (and its variants with quality drift
     and delayed feedback), RouterBench's models with task-typed queries, and the replay of the
     shipped trace.
+
+``realdata`` (the world of ``LLMRoute-RealData-v0``)
+    The one world whose outcomes are measured, not simulated: ParetoBandit's validation split
+    (Apache-2.0, ``gym_llmroute/data/paretobandit_val.csv``), 1,785 real prompts of nine benchmarks,
+    each answered by llama-3.1-8b, mistral-large-2512 and gemini-2.5-pro with its graded reward and
+    its cost in USD, replayed by the trace machinery (``gym_llmroute.trace.realdata_scenario``). Named
+    for what sets it apart from ``trace`` (a synthetic demo trace) rather than for its source, which
+    its description and docs/worlds.md give. mistral-large-2512 (December 2025) arrives at 0.3 of the
+    horizon; costs in units of USD 0.015 per query (gemini-2.5-pro's mean is 1.002); b = 0.2; caps
+    1.0; T = 20,000, K = 27, M_max = 2.
 """
 
 from __future__ import annotations
@@ -156,3 +166,16 @@ register_scenario("market-drift", _market_drift, "market with quality drift -0.1
 register_scenario("market-delay", _market_delay, "market with feedback delayed by 50 queries")
 register_scenario("typed", _typed, "RouterBench's 11 models, 4 task types, per-(model, task) quality and cost; T=1728")
 register_scenario("trace", _trace, "replay of the shipped 600-row trace (typed world's models and tasks); T=1728")
+
+
+def _realdata(**overrides: Any) -> Scenario:
+    from .trace import realdata_scenario
+
+    return realdata_scenario(**overrides)
+
+
+register_scenario(
+    "realdata",
+    _realdata,
+    "real per-prompt trace: 1,785 prompts, 3 production models, 9 benchmarks; newcomer at 0.3; T=20000, K=27",
+)

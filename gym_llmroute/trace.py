@@ -671,3 +671,82 @@ def demo_trace_scenario(**fields: Any) -> Scenario:
     )
     kw.update(fields)
     return trace_scenario(demo_trace(), **kw)
+
+
+# ------------------------------------------------------------------------------------- real data
+#: The real per-prompt trace shipped with the package (``gym_llmroute/data``; Apache-2.0, see
+#: ``gym_llmroute/data/LICENSE-paretobandit``): ParetoBandit's validation split, 1,785 prompts of nine
+#: benchmarks answered by three production models, graded reward in [0, 1] and cost in USD.
+REALDATA_TRACE = "paretobandit_val.csv"
+#: Cost unit of the ``realdata`` world in USD per query: 1.5 US cents, about gemini-2.5-pro's mean cost
+#: per prompt in the trace (USD 0.01504), so that the frontier model costs 1.002 units per query.
+REALDATA_USD_PER_UNIT = 0.015
+#: The newest model of the trace (released December 2025) and when it arrives, as a fraction of the horizon.
+REALDATA_NEWCOMER, REALDATA_ARRIVAL = "mistral-large-2512", 0.3
+#: Per-query budget of the ``realdata`` world in units of REALDATA_USD_PER_UNIT (USD 0.003 per prompt).
+REALDATA_BUDGET = 0.2
+
+__all__ += [
+    "REALDATA_TRACE",
+    "REALDATA_USD_PER_UNIT",
+    "REALDATA_NEWCOMER",
+    "REALDATA_ARRIVAL",
+    "REALDATA_BUDGET",
+    "realdata_trace",
+    "realdata_list_prices",
+    "realdata_scenario",
+]
+
+
+@lru_cache(maxsize=1)
+def realdata_trace() -> Trace:
+    """The real trace shipped in ``gym_llmroute/data/paretobandit_val.csv`` (read once per process)."""
+    ref = resources.files("gym_llmroute").joinpath("data", REALDATA_TRACE)
+    with resources.as_file(ref) as path:
+        return load_trace(path)
+
+
+def realdata_list_prices(trace: Trace | None = None) -> dict[str, float]:
+    """Public list price of each model of the real trace: its mean cost per prompt in the trace, in USD
+    per 1M prompts (rounded to the cent), i.e. the public price per query implied by the provider's
+    price sheet at the trace's typical token counts."""
+    trace = realdata_trace() if trace is None else trace
+    usd = trace.costs.mean(axis=0)
+    return {m: round(float(usd[i]) * 1e6, 2) for i, m in enumerate(trace.model_names)}
+
+
+def realdata_scenario(**fields: Any) -> Scenario:
+    """The ``realdata`` preset: the shipped real trace (:func:`realdata_trace`) replayed as a stream.
+
+    llama-3.1-8b and gemini-2.5-pro are there from the start; mistral-large-2512, the newest (December
+    2025) and the best value of the three, arrives at 0.3 of the horizon (deployable from the first
+    stage boundary at or after it). Throughput caps are 1.0: the three are hosted API models whose rate
+    limits dwarf one service's traffic, so no share of traffic is forced onto any model and the cheapest
+    deployment (llama-3.1-8b alone) stays far below the budget; ``max_deployed=2`` of 3 models is the
+    deployment constraint (once the newcomer is there, the oracle drops llama-3.1-8b for it). Costs are
+    in units of USD 0.015 per query (llama 0.00195, mistral 0.0335, gemini 1.002 on average). The budget
+    b = 0.2 (USD 0.003 per prompt) lets the oracle send about 25% of the traffic to gemini-2.5-pro before
+    the newcomer arrives and 17% after; it binds (V* 0.836 then 0.930 per query, against 0.935 and 0.939
+    with an unlimited budget). T = 20,000 queries in K = round(T^(1/3)) = 27 stages. The task type is
+    the benchmark (9 types), so the world is typed. ``**fields`` override any argument of
+    :func:`trace_scenario` (``arrivals``, ``throughput``, ``cost_unit``, ``budget``, ``list_prices``)
+    or Scenario field (``horizon``, ``n_stages``, ``max_deployed``, ``budget_mode``, ...)."""
+    trace = realdata_trace()
+    kw: dict[str, Any] = dict(
+        name="realdata",
+        description=(
+            f"real per-prompt trace (ParetoBandit val split, Apache-2.0): {trace.n_rows} prompts, "
+            f"{len(trace.model_names)} models, {len(trace.task_names)} benchmarks; "
+            f"{REALDATA_NEWCOMER} arrives at {REALDATA_ARRIVAL:g} of the horizon"
+        ),
+        arrivals={REALDATA_NEWCOMER: REALDATA_ARRIVAL},
+        throughput=1.0,
+        cost_unit=REALDATA_USD_PER_UNIT,
+        budget=REALDATA_BUDGET,
+        list_prices=realdata_list_prices(trace),
+        horizon=20_000,
+        n_stages=27,
+        max_deployed=2,
+    )
+    kw.update(fields)
+    return trace_scenario(trace, **kw)
