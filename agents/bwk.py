@@ -1,6 +1,6 @@
-"""Bandits-with-knapsacks baselines (what the paper's reviewers asked for): UCB-BwK with a pacing
-budget, Lagrangian primal-dual pacing, and Thompson sampling. Each docstring names its deployer and
-its router.
+"""Bandits-with-knapsacks baselines (what the paper's reviewers asked for): UCB-BwK with a shrunk
+budget, Lagrangian primal-dual pacing, and Thompson sampling. Each docstring names its deployer, its
+router and how it treats the budget.
 
 The pacing budget of query t is the observation's ``budget_per_query``: remaining budget over
 remaining queries. Spending it exactly would end the run at the budget; overspending early lowers it,
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.routing import deploy_opt
+from gym_llmroute.routing import DEFAULT_GAMMA, deploy_opt, paced_budget
 from gym_llmroute.solvers import solve_route_lp
 
 from .base import Agent, Context
@@ -23,37 +23,53 @@ from .stageroute import RouterContext, StageRouteAgent
 __all__ = ["UcbBwkAgent", "PrimalDualAgent", "ThompsonAgent"]
 
 
-def _pacing(obs: dict[str, np.ndarray]) -> float:
-    return float(obs["budget_per_query"][0])
-
-
 class UcbBwkAgent(StageRouteAgent):
-    """UCB-BwK: StageRoute's optimistic LP with a pacing budget.
+    """UCB-BwK (Agrawal & Devanur 2014): StageRoute's optimistic LPs with a shrunk fixed budget.
 
-    * **Deployer:** DeployOPT (as StageRoute) with the pacing budget in place of b.
+    * **Deployer:** DeployOPT (as StageRoute) with the budget ``b (1 - shrink)``.
     * **Router:** the optimistic routing LP over the deployed set (UCB reward, LCB cost, throughput
-      caps), with the per-query budget recomputed for every query as remaining budget over remaining
-      queries (``obs["budget_per_query"]``), sampled under the mask; an infeasible LP (the budget
-      left per query is below every LCB) routes to the deployed model with the smallest LCB.
+      caps) with the budget ``b (1 - shrink)`` for every query, sampled under the mask; an
+      infeasible LP routes to the deployed model with the smallest LCB.
+    * **Budget:** Agrawal & Devanur's safety margin instead of pacing: the LPs plan to spend a
+      fraction ``1 - shrink`` of b, so that the optimism of the cost LCBs, which makes little-tried
+      models look cheap, has room before the budget binds. No price prior (costs unknown in
+      ``[c_1, c_2]``); untried models have ``UCB = 1``.
+
+    Parameters
+    ----------
+    shrink : float
+        ``epsilon`` in [0, 1) (default 0.1); the theory takes ``epsilon ~ sqrt(N log(NT) / B)``
+        with costs in [0, 1], which the short horizons here make large, so it is a parameter.
+    gamma, seed, solver : as :class:`~agents.StageRouteAgent`.
     """
 
     name = "ucb_bwk"
-    deployer = "DeployOPT with the pacing budget"
-    router = "optimistic routing LP with pacing budget (remaining budget / remaining queries)"
+    deployer = "DeployOPT with the shrunk budget b(1 - eps)"
+    router = "optimistic routing LP with the shrunk budget b(1 - eps), no price prior"
 
-    def deploy_budget(self, obs: dict[str, np.ndarray]) -> float:
-        return _pacing(obs)
+    def __init__(
+        self,
+        env: Any,
+        gamma: float = DEFAULT_GAMMA,
+        seed: int | None = None,
+        solver: Any = "exact",
+        shrink: float = 0.1,
+    ):
+        if isinstance(shrink, bool) or not isinstance(shrink, (int, float)) or not 0.0 <= shrink < 1.0:
+            raise ValueError(f"shrink must be a number in [0, 1), got {shrink!r}")
+        self.shrink = float(shrink)
+        super().__init__(env, gamma=gamma, seed=seed, solver=solver, pacing=False, cost_prior=None)
 
-    def route(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> int:
-        return ctx.router.route(
-            obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], _pacing(obs)
-        )
+    @property
+    def lp_budget(self) -> float:
+        return self.budget * (1.0 - self.shrink)
 
 
 class PrimalDualAgent(StageRouteAgent):
     """Lagrangian primal-dual pacing (dual descent on the budget constraint).
 
-    * **Deployer:** DeployOPT (as StageRoute).
+    * **Deployer:** DeployOPT (as StageRoute: paced budget, price prior on costs).
+    * **Budget:** Lagrangian pacing of the router's multiplier against the pacing budget.
     * **Router:** no LP: each query goes to the valid deployed model maximising
       ``UCB_m - lam * LCB_m``; after each query the multiplier moves by projected gradient,
       ``lam <- max(0, lam + eta * (c_t - b_t))``, with ``c_t`` the realised cost of the query (read
@@ -74,7 +90,12 @@ class PrimalDualAgent(StageRouteAgent):
     router = "argmax UCB - lam*LCB, lam by projected dual gradient on realised cost vs pacing budget"
 
     def __init__(
-        self, env: Any, gamma: float = 0.1, seed: int | None = None, step_size: float | None = None, lam0: float = 0.0
+        self,
+        env: Any,
+        gamma: float = DEFAULT_GAMMA,
+        seed: int | None = None,
+        step_size: float | None = None,
+        lam0: float = 0.0,
     ):
         super().__init__(env, gamma=gamma, seed=seed)
         p = self.params
@@ -102,12 +123,13 @@ class PrimalDualAgent(StageRouteAgent):
         r = ctx.router
         pulls, mean_cost = obs["pulls"], obs["mean_cost"]
         r.update(pulls, obs["mean_reward"], mean_cost)
+        r.update_prior(obs)
         last = ctx.last
         if last >= 0:
             n = float(pulls[last])
             if n == ctx.last_pulls + 1.0:
                 spent = n * float(mean_cost[last]) - ctx.last_pulls * ctx.last_cost
-                ctx.lam = max(0.0, ctx.lam + self.step_size * (spent - _pacing(obs)))
+                ctx.lam = max(0.0, ctx.lam + self.step_size * (spent - paced_budget(obs)))
         valid = np.flatnonzero((obs["deployed"] > 0.5) & (obs["capacity_left"] > 0))
         score = r.ucb[valid] - ctx.lam * r.lcb[valid]
         m = int(valid[np.argmax(score)])
@@ -165,14 +187,16 @@ class ThompsonAgent(Agent):
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
         reward, cost = self._sample(obs, np.arange(self.n_models))
         return list(
-            deploy_opt(reward, cost, self.throughput, _pacing(obs), self.max_deployed, obs["available"] > 0.5).models
+            deploy_opt(
+                reward, cost, self.throughput, paced_budget(obs), self.max_deployed, obs["available"] > 0.5
+            ).models
         )
 
     def route(self, obs: dict[str, np.ndarray], ctx: _ThompsonContext) -> int:
         deployed = np.flatnonzero(obs["deployed"] > 0.5)
         reward, cost = self._sample(obs, deployed)
         valid = obs["capacity_left"][deployed] > 0
-        p = solve_route_lp(reward, cost, self.throughput[deployed], _pacing(obs)).p
+        p = solve_route_lp(reward, cost, self.throughput[deployed], paced_budget(obs)).p
         if p is None:
             ctx.infeasible += 1
         else:

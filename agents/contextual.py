@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.oracle import solve_typed_deploy
-from gym_llmroute.routing import confidence_bounds, deploy_opt, sample_under_mask
+from gym_llmroute.routing import (
+    DEFAULT_GAMMA,
+    DEFAULT_MARGIN,
+    DEFAULT_PRIOR,
+    confidence_bounds,
+    cost_floor,
+    deploy_opt,
+    paced_budget,
+    sample_under_mask,
+)
 
 from .stageroute import RouterContext, StageRouteAgent
 
@@ -131,7 +140,12 @@ class ContextualStageRouteAgent(StageRouteAgent):
     **Bounds** per (task j, model m) from the observation's per-task statistics, with StageRoute's
     radius (:func:`gym_llmroute.routing.confidence_bounds`): ``UCB_jm = clip(r_jm + 2 f(r_jm, n_jm +
     1), 0, 1)``, ``LCB_jm = clip(c_jm - 2 f(c_jm, n_jm + 1), c_1, c_2)``; an untried pair has
-    ``UCB = min(1, 2 gamma)`` and ``LCB = c_1``.
+    ``UCB = 1`` and ``LCB = c_1``. With the price prior (``cost_prior = rho``) each task type has its
+    own cost per unit of public price ``kappa_j`` (its own token counts) and ``LCB_jm`` is raised to
+    ``(1 - rho) kappa_j price_m`` unless the data refute it (:func:`gym_llmroute.routing.cost_floor`).
+
+    **Budget:** paced, as StageRoute: both LPs use the remaining budget over the remaining queries
+    (``pacing=False``: the fixed b).
 
     **Task mix.** It is not public: w is estimated from the queries of each type served so far (the
     row sums of ``task_pulls``) with an additive prior, ``w_j = (n_j + mix_prior) / (n + J
@@ -160,8 +174,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     ----------
     env : LLMRoute env (or its scenario)
     gamma : float
-        Confidence parameter (default 0.1, the doc's choice; 0.5 makes untried pairs maximally
-        optimistic, which StageRoute needs to explore newcomers, see docs/results/regret_scaling.md).
+        Confidence parameter (default :data:`gym_llmroute.routing.DEFAULT_GAMMA`).
     seed : int, optional
         Seed of the routing draws.
     resolve_growth : float
@@ -171,9 +184,8 @@ class ContextualStageRouteAgent(StageRouteAgent):
     mix_prior : float
         Additive prior count per task type of the mix estimate (>= 0; default 1).
     pacing : bool
-        Off by default (StageRoute's fixed b). On: DeployOPT and RouteOPT use the pacing budget,
-        remaining budget over remaining queries, as ``ucb_bwk`` does for plain StageRoute; with
-        per-pair cost LCBs the fixed b overspends a hard budget (docs/results/contextual.md).
+        Paced budget (default True); False: StageRoute's fixed b.
+    cost_prior, optimistic, pacing_margin : as :class:`~agents.StageRouteAgent`.
     solver : as StageRouteAgent's (untyped scenarios only).
     """
 
@@ -186,13 +198,16 @@ class ContextualStageRouteAgent(StageRouteAgent):
     def __init__(
         self,
         env: Any,
-        gamma: float = 0.1,
+        gamma: float = DEFAULT_GAMMA,
         seed: int | None = None,
         resolve_growth: float = 0.1,
         resolve_every: int = 50,
         mix_prior: float = 1.0,
-        pacing: bool = False,
+        pacing: bool = True,
         solver: Any = "exact",
+        cost_prior: float | None = DEFAULT_PRIOR,
+        optimistic: bool = True,
+        pacing_margin: float = DEFAULT_MARGIN,
     ):
         if not (isinstance(resolve_growth, (int, float)) and resolve_growth >= 0):
             raise ValueError(f"resolve_growth must be a number >= 0, got {resolve_growth!r}")
@@ -203,8 +218,16 @@ class ContextualStageRouteAgent(StageRouteAgent):
         self.resolve_growth = float(resolve_growth)
         self.resolve_every = int(resolve_every)
         self.mix_prior = float(mix_prior)
-        self.pacing = bool(pacing)
-        super().__init__(env, gamma=gamma, seed=seed, solver=solver)
+        super().__init__(
+            env,
+            gamma=gamma,
+            seed=seed,
+            solver=solver,
+            pacing=pacing,
+            cost_prior=cost_prior,
+            optimistic=optimistic,
+            pacing_margin=pacing_margin,
+        )
 
     def bind(self, scenario) -> None:
         super().bind(scenario)
@@ -228,19 +251,27 @@ class ContextualStageRouteAgent(StageRouteAgent):
                 out["lp_solves"] += ctx.lp_solves
         return out
 
-    def deploy_budget(self, obs: dict[str, np.ndarray]) -> float:
-        """Per-query budget of DeployOPT and RouteOPT: b, or with ``pacing=True`` the remaining
-        budget over the remaining queries (``obs["budget_per_query"]``, as ``ucb_bwk``)."""
-        return float(obs["budget_per_query"][0]) if self.pacing else self.budget
+    def lp_budget_of(self, obs: dict[str, np.ndarray]) -> float:
+        """Per-query budget of DeployOPT and RouteOPT, as StageRoute's
+        (:meth:`gym_llmroute.routing.OptimisticRouter.budget_of`)."""
+        return paced_budget(obs, self.pacing_margin) if self.pacing else self.budget
 
     # ------------------------------------------------------------------ typed statistics
     def typed_bounds(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """``(UCB, LCB)``, each of shape (J, N), from the observation's per-task statistics."""
         J, N = self.n_tasks, self.n_models
+        pulls, mean_cost = obs["task_pulls"].reshape(J, N), obs["task_mean_cost"].reshape(J, N)
+        floor = None if self.cost_prior is None else cost_floor(pulls, mean_cost, obs["price"], self.cost_prior)
         ucb, lcb = confidence_bounds(
-            obs["task_pulls"], obs["task_mean_reward"], obs["task_mean_cost"], self.gamma, self.params.cost_range
+            pulls,
+            obs["task_mean_reward"].reshape(J, N),
+            mean_cost,
+            self.gamma,
+            self.params.cost_range,
+            optimistic=self.optimistic,
+            floor=floor,
         )
-        return ucb.reshape(J, N), lcb.reshape(J, N)
+        return ucb, lcb
 
     def mix(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Estimated task mix (J,) from the per-task pull counts (:func:`task_mix_estimate`)."""
@@ -258,7 +289,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         if pool.size == 0:
             return []
         k = min(self.max_deployed, pool.size)
-        b = self.deploy_budget(obs)
+        b = self.lp_budget_of(obs)
         _, d = solve_typed_deploy(ucb[:, pool], lcb[:, pool], w, self.throughput[pool], b, k)
         if d is None:
             ctx.deploy_infeasible += 1
@@ -281,7 +312,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     def _solve(self, obs: dict[str, np.ndarray], ctx: ContextualContext, key: bytes) -> None:
         D = ctx.D
         ucb, lcb = self.typed_bounds(obs)
-        b = self.deploy_budget(obs)
+        b = self.lp_budget_of(obs)
         p = typed_route_lp(ucb[:, D], lcb[:, D], self.mix(obs), self.throughput[D], b)
         ctx.budget = b
         ctx.lp_solves += 1
@@ -311,7 +342,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         elif key != ctx.pulls_key and (
             ctx.since >= self.resolve_every
             or bool((pulls[ctx.slots] >= ctx.threshold).any())
-            or (self.pacing and abs(self.deploy_budget(obs) - ctx.budget) > self.resolve_growth * abs(ctx.budget))
+            or (self.pacing and abs(self.lp_budget_of(obs) - ctx.budget) > self.resolve_growth * abs(ctx.budget))
         ):
             self._solve(obs, ctx, key)
         ctx.since += 1

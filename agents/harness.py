@@ -19,10 +19,11 @@ def _registry() -> dict[str, type[Agent]]:
     from .baselines import CheapestAgent, GreedyAgent, OracleAgent, RandomAgent, StaticAgent, StrongestAgent
     from .bwk import PrimalDualAgent, ThompsonAgent, UcbBwkAgent
     from .contextual import ContextualStageRouteAgent
-    from .stageroute import StageRouteAgent
+    from .stageroute import StageRouteAgent, StageRouteLiteralAgent
 
     classes = (
         StageRouteAgent,
+        StageRouteLiteralAgent,
         GreedyAgent,
         RandomAgent,
         OracleAgent,

@@ -1,8 +1,10 @@
-"""StageRoute (Li & Li, ICLR 2026): optimistic stage-wise deployment and LP routing.
+"""StageRoute (Li & Li, ICLR 2026): optimistic stage-wise deployment and LP routing, as implemented
+here (docs/stageroute.md): maximal optimism for untried models, a paced budget and a price prior on
+costs by default; ``stageroute_literal`` keeps the paper's LP with the fixed budget.
 
-Exactly the algorithm of docs/stageroute.md. The statistics it needs (pulls, empirical means of
-reward and cost per model, persisting across stages) are the observation's ``pulls``,
-``mean_reward`` and ``mean_cost``, so the agent keeps no learning state of its own: only caches.
+The statistics it needs (pulls, empirical means of reward and cost per model, persisting across
+stages) are the observation's ``pulls``, ``mean_reward`` and ``mean_cost``, and the public prices are
+its ``price``, so the agent keeps no learning state of its own: only caches.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.routing import OptimisticRouter, deploy_opt
+from gym_llmroute.routing import (
+    DEFAULT_GAMMA,
+    DEFAULT_MARGIN,
+    DEFAULT_PRIOR,
+    OptimisticRouter,
+    check_margin,
+    check_prior,
+)
 
 from .base import Agent, Context
 
-__all__ = ["StageRouteAgent", "RouterContext"]
+__all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
 
 class RouterContext(Context):
@@ -28,7 +37,7 @@ class RouterContext(Context):
 
 
 class StageRouteAgent(Agent):
-    """StageRoute, the paper's algorithm (docs/stageroute.md), with exact solvers.
+    """StageRoute (docs/stageroute.md), with exact solvers.
 
     * **Deployer: DeployOPT.** At each stage boundary, the deployment MILP with the reward UCB and
       cost LCB over the candidate pool, ``k = min(M_max, |pool|)`` slots, solved exactly
@@ -37,44 +46,94 @@ class StageRouteAgent(Agent):
       infeasible under the bounds, the cheapest deployment by LCB is used (counted in
       ``stats()["deploy_infeasible"]``).
     * **Router: RouteOPT.** For every query the routing LP over the deployed set with the current
-      UCB/LCB and the per-query budget b, solved exactly
-      (:class:`gym_llmroute.routing.OptimisticRouter`), then ``m ~ p`` among the models below their
-      throughput cap (saturated models drop out, the rest is renormalised). An infeasible LP routes
-      to the deployed model with the smallest LCB (``stats()["route_infeasible"]``).
+      UCB/LCB, solved exactly (:class:`gym_llmroute.routing.OptimisticRouter`), then ``m ~ p``
+      among the models below their throughput cap (saturated models drop out, the rest is
+      renormalised). An infeasible LP routes to the deployed model with the smallest LCB
+      (``stats()["route_infeasible"]``).
+    * **Budget:** paced. Both LPs use ``(1 - pacing_margin) b_t`` with ``b_t = (B - spent) / (T - t)``
+      (the observation's ``budget_per_query``), so an overspend lowers the budget of the queries
+      left and an underspend raises it; the margin keeps a little in hand against the overspend
+      of LCB-priced exploration and returns it at the end. ``pacing=False`` uses the fixed b of
+      the paper's LP.
 
     Bounds: ``f(v, n) = sqrt(gamma v / n) + gamma / n`` with ``n = pulls + 1``,
     ``UCB = clip(mean_reward + 2 f, 0, 1)``, ``LCB = clip(mean_cost - 2 f, c_1, c_2)``; an untried
-    model has ``UCB = min(1, 2 gamma)``, so with the default ``gamma = 0.1`` newcomers look worse than
-    models of quality above 0.2 (see benchmarks/regret_scaling.py for the sweep over gamma).
+    model has ``UCB = 1`` and ``LCB = c_1`` (``optimistic=False``: ``UCB = min(1, 2 gamma)``, the
+    ablation). With the price prior (``cost_prior = rho``) the LCB is raised to
+    ``(1 - rho) kappa price`` unless the data refute it, with ``kappa`` the cost per unit of public
+    price estimated from the models tried (:func:`gym_llmroute.routing.cost_floor`); worlds without
+    public prices get no prior.
 
     Parameters
     ----------
     env : LLMRoute env (or its scenario)
     gamma : float
-        Confidence parameter (default 0.1, the doc's choice).
+        Confidence parameter (default :data:`gym_llmroute.routing.DEFAULT_GAMMA`).
     seed : int, optional
         Seed of the routing draws.
     solver : {"exact", "exact-cold", "linprog"} or callable
         Route LP solver (default: exact, warm-started); ``"linprog"`` is scipy's HiGHS, for the
         speed comparison of benchmarks/bench_agents.py. Every choice solves the same LP to the same
         optimal value, but linprog may return another optimal mix (ties) or one within its 1e-7
-        tolerances, so its episodes can differ slightly (0.927 against 0.928 of the oracle there).
+        tolerances, so its episodes can differ slightly.
+    pacing : bool
+        Paced budget (default True).
+    pacing_margin : float
+        Margin in [0, 1) of the paced budget (default :data:`gym_llmroute.routing.DEFAULT_MARGIN`);
+        0 is the plain pacing budget. Ignored without pacing.
+    cost_prior : float or None
+        Slack ``rho`` in [0, 1) of the price prior (default
+        :data:`gym_llmroute.routing.DEFAULT_PRIOR`, 0.25: a cost is at least 75% of its
+        price-implied value), or None for the paper's costs, unknown in ``[c_1, c_2]``.
+    optimistic : bool
+        Untried models have ``UCB = 1`` (default True).
     """
 
     name = "stageroute"
-    deployer = "DeployOPT (deployment MILP on UCB/LCB, leftover slots by highest UCB)"
-    router = "RouteOPT (optimistic routing LP on UCB/LCB with budget b, sampled under the mask)"
+    deployer = "DeployOPT (deployment MILP on UCB/LCB, leftover slots by highest UCB), paced budget"
+    router = "RouteOPT (optimistic routing LP on UCB/LCB, paced budget, price prior on costs), sampled under the mask"
 
-    def __init__(self, env: Any, gamma: float = 0.1, seed: int | None = None, solver: Any = "exact"):
-        if not (isinstance(gamma, (int, float)) and gamma > 0):
+    def __init__(
+        self,
+        env: Any,
+        gamma: float = DEFAULT_GAMMA,
+        seed: int | None = None,
+        solver: Any = "exact",
+        pacing: bool = True,
+        cost_prior: float | None = DEFAULT_PRIOR,
+        optimistic: bool = True,
+        pacing_margin: float = DEFAULT_MARGIN,
+    ):
+        if isinstance(gamma, bool) or not (isinstance(gamma, (int, float)) and gamma > 0):
             raise ValueError(f"gamma must be a number > 0, got {gamma!r}")
         self.gamma = float(gamma)
         self.solver = solver
+        self.pacing = bool(pacing)
+        self.pacing_margin = check_margin(pacing_margin)
+        self.cost_prior = check_prior(cost_prior)
+        self.optimistic = bool(optimistic)
         super().__init__(env, seed)
 
     def new_context(self) -> RouterContext:
         p = self.params
-        return RouterContext(OptimisticRouter(p.throughput, p.budget, p.cost_range, self.gamma, self.rng, self.solver))
+        router = OptimisticRouter(
+            p.throughput,
+            self.lp_budget,
+            p.cost_range,
+            self.gamma,
+            self.rng,
+            self.solver,
+            optimistic=self.optimistic,
+            pacing=self.pacing,
+            margin=self.pacing_margin,
+            prior=self.cost_prior,
+        )
+        return RouterContext(router)
+
+    @property
+    def lp_budget(self) -> float:
+        """The fixed per-query budget of the LPs when not pacing: b (subclasses may shrink it)."""
+        return self.budget
 
     def on_episode_start(self, ctx: RouterContext) -> None:
         ctx.router.reset(self.rng)
@@ -92,16 +151,8 @@ class StageRouteAgent(Agent):
         return out
 
     # ------------------------------------------------------------------ hooks
-    def deploy_budget(self, obs: dict[str, np.ndarray]) -> float:
-        """Per-query budget of DeployOPT and RouteOPT: b (subclasses may pace it)."""
-        return self.budget
-
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
-        r = ctx.router
-        r.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
-        plan = deploy_opt(
-            r.ucb, r.lcb, self.throughput, self.deploy_budget(obs), self.max_deployed, obs["available"] > 0.5
-        )
+        plan = ctx.router.plan(obs, self.max_deployed)
         if not plan.feasible:
             ctx.deploy_infeasible += 1
         return list(plan.models)
@@ -111,6 +162,32 @@ class StageRouteAgent(Agent):
         return ctx.router.ucb
 
     def route(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> int:
-        return ctx.router.route(
-            obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"]
-        )
+        return ctx.router.route_obs(obs)
+
+
+class StageRouteLiteralAgent(StageRouteAgent):
+    """StageRoute with the paper's LP: the fixed budget b and no price prior, for ablations.
+
+    * **Deployer:** DeployOPT (as :class:`StageRouteAgent`) with the fixed b.
+    * **Router:** RouteOPT (as :class:`StageRouteAgent`) with the fixed b; costs are unknown in
+      ``[c_1, c_2]`` (no price prior).
+    * **Budget:** fixed b for every query; an untried model has ``UCB = 1``, ``LCB = c_1``.
+
+    Parameters as :class:`StageRouteAgent` (defaults ``pacing=False``, ``cost_prior=None``).
+    """
+
+    name = "stageroute_literal"
+    deployer = "DeployOPT with the fixed budget b"
+    router = "RouteOPT with the fixed budget b, costs unknown in [c_1, c_2]"
+
+    def __init__(
+        self,
+        env: Any,
+        gamma: float = DEFAULT_GAMMA,
+        seed: int | None = None,
+        solver: Any = "exact",
+        pacing: bool = False,
+        cost_prior: float | None = None,
+        optimistic: bool = True,
+    ):
+        super().__init__(env, gamma, seed, solver, pacing, cost_prior, optimistic, pacing_margin=0.0)

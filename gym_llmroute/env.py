@@ -126,7 +126,8 @@ class LLMRouteEnv(gym.Env):
     ``mean_reward``        (N,)     empirical mean reward of the model (0 if never routed)
     ``mean_cost``          (N,)     empirical mean cost of the model (0 if never routed)
     ``throughput``         (N,)     the model's throughput cap alpha (public)
-    ``price``              (N,)     public list price over the catalog's largest (0 if unknown)
+    ``price``              (N,)     public price in force (list price after any price change) over
+                                    the largest ever in force (0 if unknown)
     ``release``            (N,)     arrival time as a fraction of the horizon (public)
     ``task``               (J,)     one-hot task type of the current query (typed scenarios only)
     ``task_pulls``         (J*N,)   queries of task type j routed to model m, at slot ``j * N + m``
@@ -270,9 +271,9 @@ class LLMRouteEnv(gym.Env):
         self._view = {key: self._buf[sl] for key, sl in self._slices}
         prices = s.list_prices
         known = np.isfinite(prices)
-        top = prices[known].max() if known.any() and prices[known].max() > 0 else 1.0
+        self._price_times, self._prices = s.public_prices
         self._view["throughput"][:] = s.throughput
-        self._view["price"][:] = np.where(known, prices / top, 0.0)
+        self._view["price"][:] = self._prices[0]
         self._view["release"][:] = [m.arrival for m in s.models]
         # Route fallback: cheapest public list price first, unknown prices last, ties by index.
         self._fallback_order = np.lexsort((np.arange(N), np.where(known, prices, np.inf)))
@@ -301,6 +302,9 @@ class LLMRouteEnv(gym.Env):
             for key in ("task_pulls", "task_mean_reward", "task_mean_cost"):
                 v[key][:] = 0.0
         v["budget_per_query"][0] = self.scenario.budget
+        v["price"][:] = self._prices[0]
+        self._price_next = 0
+        self._next_price_t = self._price_times[0] if self._price_times else -1
         self._start_deploy()
         self._set_task()
         return self._obs(), self._info(0.0, "reset", -1, False)
@@ -361,6 +365,8 @@ class LLMRouteEnv(gym.Env):
         buf[off["budget_per_query"]] = (w.total_budget - w.spent) / remaining if remaining else 0.0
         terminated = t >= w.horizon or w.budget_exhausted  # w.done
         if not terminated:
+            if t == self._next_price_t:  # a price change: the next query is charged the new prices
+                self._change_price()
             if t == bounds[w.stage]:  # a new stage starts: w.at_boundary
                 self._start_deploy()
             else:
@@ -473,6 +479,11 @@ class LLMRouteEnv(gym.Env):
         if arr.size == 1 and np.issubdtype(arr.dtype, np.integer):
             return int(arr.reshape(()))
         raise TypeError(f"action must be an integer (Discrete(N + 1)), got {action!r} of type {type(action).__name__}")
+
+    def _change_price(self) -> None:
+        i = self._price_next = self._price_next + 1
+        self._view["price"][:] = self._prices[i]
+        self._next_price_t = self._price_times[i] if i < len(self._price_times) else -1
 
     def _route_fallback(self) -> int:
         order = self._fallback_order

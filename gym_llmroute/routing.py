@@ -10,7 +10,18 @@ Confidence bounds (the bandits-with-knapsacks radius)::
     UCB_m   = clip(mean_reward_m + 2 f(mean_reward_m, n), 0, 1)
     LCB_m   = clip(mean_cost_m   - 2 f(mean_cost_m,   n), c_1, c_2)
 
-A model never tried has ``UCB = min(1, 2 gamma)`` and ``LCB = c_1``.
+A model never tried has ``UCB = 1`` and ``LCB = c_1`` (maximal optimism; ``optimistic=False`` gives
+the radius at ``N = 0`` instead, ``UCB = min(1, 2 gamma)``, kept for the ablation).
+
+Price prior (:func:`cost_floor`): prices are public, and a query's cost is its token counts times the
+model's price, so ``cost_m ~ kappa * price_m`` with one scale ``kappa`` (the tokens of a typical
+query) that the data of the models already tried estimate. With a prior slack ``rho`` the cost LCB is
+raised to the floor ``(1 - rho) kappa price_m`` unless the data refute it (the cost UCB
+``mean_cost_m + 2 f`` lies below the floor): the larger of two lower bounds is a lower bound.
+
+Budget pacing: with ``pacing=True`` DeployOPT and RouteOPT use ``b_t = (B - spent) / (T - t)``, the
+observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
+(:func:`paced_budget`).
 """
 
 from __future__ import annotations
@@ -24,15 +35,52 @@ import numpy as np
 from .solvers import solve_deploy, solve_route_lp
 
 __all__ = [
+    "DEFAULT_GAMMA",
+    "DEFAULT_PRIOR",
+    "DEFAULT_MARGIN",
+    "check_prior",
+    "check_margin",
     "confidence_radius",
     "confidence_bounds",
+    "cost_floor",
     "DeployPlan",
     "deploy_opt",
     "OptimisticRouter",
+    "stageroute_router",
+    "paced_budget",
     "linprog_route",
     "sample_under_mask",
     "ROUTE_SOLVERS",
 ]
+
+#: Default confidence parameter of StageRoute and the agents built on its bounds (chosen by the gamma
+#: sweep of benchmarks/regret_scaling.py on seeds 0-4, confirmed on 20 other seeds; docs/stageroute.md).
+DEFAULT_GAMMA = 0.05
+#: Default slack of the price prior (:func:`cost_floor`): a model's cost is at least 75% of its
+#: price-implied cost (chosen by the ablation of docs/stageroute.md over 0.5 and 0.25).
+DEFAULT_PRIOR = 0.25
+#: Default margin of the paced budget: both LPs plan to spend ``(1 - margin) b_t``. The LCB-priced
+#: LPs overspend their plan while models are little tried, and pacing alone corrects that only as
+#: fast as queries remain; the margin tilts spending a little towards the end, where the budget
+#: left is returned (the spend of the last queries is ``(1 - margin)`` of all that is left).
+DEFAULT_MARGIN = 0.05
+
+
+def check_prior(prior) -> float | None:
+    """Validate a price-prior slack: None (no prior) or a number in [0, 1)."""
+    if prior is None:
+        return None
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0.0 <= prior < 1.0:
+        raise ValueError(f"cost_prior must be None (no price prior) or a slack in [0, 1), got {prior!r}")
+    return float(prior)
+
+
+def check_margin(margin) -> float:
+    """Validate a pacing margin: a number in [0, 1)."""
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin < 1.0:
+        raise ValueError(f"pacing_margin must be a number in [0, 1), got {margin!r}")
+    return float(margin)
+
 
 # Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
 # certificate is exact, this only absorbs the rounding of a handful of float operations.
@@ -46,7 +94,9 @@ def confidence_radius(v, n, gamma: float):
     return np.sqrt(gamma * np.maximum(v, 0.0) / n) + gamma / n
 
 
-def confidence_bounds(pulls, mean_reward, mean_cost, gamma: float, cost_range) -> tuple[np.ndarray, np.ndarray]:
+def confidence_bounds(
+    pulls, mean_reward, mean_cost, gamma: float, cost_range, *, optimistic: bool = True, floor=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Reward UCB and cost LCB of every model, as in docs/stageroute.md.
 
     Parameters
@@ -57,6 +107,12 @@ def confidence_bounds(pulls, mean_reward, mean_cost, gamma: float, cost_range) -
         Confidence parameter (> 0).
     cost_range : (float, float)
         ``(c_1, c_2)``, the range of per-query costs; the LCB is clipped to it.
+    optimistic : bool
+        True (default): an untried model has ``UCB = 1``. False: the radius at ``N = 0``,
+        ``UCB = min(1, 2 gamma)`` (the ablation's "untried UCB = 2 gamma").
+    floor : array of shape (N,), optional
+        Price-implied cost floor (:func:`cost_floor`): the LCB is raised to it unless the data
+        refute it (``mean_cost + 2 f < floor`` for a tried model).
 
     Returns
     -------
@@ -67,16 +123,58 @@ def confidence_bounds(pulls, mean_reward, mean_cost, gamma: float, cost_range) -
     mr = np.asarray(mean_reward, dtype=np.float64)
     mc = np.asarray(mean_cost, dtype=np.float64)
     ucb = np.clip(mr + 2.0 * confidence_radius(mr, n, gamma), 0.0, 1.0)
-    lcb = np.clip(mc - 2.0 * confidence_radius(mc, n, gamma), cost_range[0], cost_range[1])
+    rc = 2.0 * confidence_radius(mc, n, gamma)
+    lcb = np.clip(mc - rc, cost_range[0], cost_range[1])
+    untried = n == 1.0
+    if optimistic:
+        ucb = np.where(untried, 1.0, ucb)
+    if floor is not None:
+        floor = np.minimum(np.asarray(floor, dtype=np.float64), cost_range[1])
+        lcb = np.where((floor > lcb) & (untried | (mc + rc >= floor)), floor, lcb)
     return ucb, lcb
 
 
-def _bounds_scalar(n: float, mr: float, mc: float, gamma: float, c1: float, c2: float) -> tuple[float, float]:
+def cost_floor(pulls, mean_cost, price, slack: float) -> np.ndarray:
+    """Price-implied floor of the cost LCB, ``(1 - slack) * kappa * price`` (0 where unknown).
+
+    ``kappa``, the cost of a query per unit of price, is estimated from the models already tried,
+    ``sum N_m c_m / sum N_m price_m`` over tried models with a known price (> 0), along the last
+    axis: with per-task statistics of shape (J, N) and prices of shape (N,), each task type has its
+    own scale (its own typical token counts). Where nothing is tried yet, or no price is known,
+    the floor is 0 (no prior).
+
+    Parameters
+    ----------
+    pulls, mean_cost : arrays of shape (..., N)
+    price : array of shape (N,)
+        Public prices in force (any unit; 0 if unknown), the observation's ``price``.
+    slack : float in [0, 1)
+        How far below the price-implied cost a model's cost may lie (0.5: within a factor of two).
+    """
+    n = np.asarray(pulls, dtype=np.float64)
+    price = np.asarray(price, dtype=np.float64)
+    known = price > 0.0
+    w = np.where(known, n, 0.0)
+    spent = (w * np.asarray(mean_cost, dtype=np.float64)).sum(axis=-1, keepdims=True)
+    priced = (w * price).sum(axis=-1, keepdims=True)
+    kappa = np.divide(spent, priced, out=np.zeros_like(spent), where=priced > 0.0)
+    return np.where(known, (1.0 - slack) * kappa * price, 0.0)
+
+
+def _bounds_scalar(
+    n: float, mr: float, mc: float, gamma: float, c1: float, c2: float, optimistic: bool, floor: float
+) -> tuple[float, float]:
     """The same bounds for one model in plain floats (the per-query hot path); ``n = pulls + 1``.
     Same operations in the same order as :func:`confidence_bounds`, so the results are identical."""
     u = mr + 2.0 * (math.sqrt(gamma * max(mr, 0.0) / n) + gamma / n)
-    c = mc - 2.0 * (math.sqrt(gamma * max(mc, 0.0) / n) + gamma / n)
-    return min(max(u, 0.0), 1.0), min(max(c, c1), c2)
+    rc = 2.0 * (math.sqrt(gamma * max(mc, 0.0) / n) + gamma / n)
+    u = 1.0 if optimistic and n == 1.0 else min(max(u, 0.0), 1.0)
+    c = min(max(mc - rc, c1), c2)
+    if floor > c:
+        floor = min(floor, c2)
+        if floor > c and (n == 1.0 or mc + rc >= floor):
+            c = floor
+    return u, c
 
 
 # ---------------------------------------------------------------------------------------- DeployOPT
@@ -205,6 +303,12 @@ class OptimisticRouter:
     ``"linprog"`` calls scipy's HiGHS (for benchmarks), and a callable ``solver(u, c, caps, b) ->
     p or None`` is used as given.
 
+    Observation-driven use (:meth:`route_obs`, :meth:`plan`) adds StageRoute's two choices beyond the
+    paper's LP: ``pacing`` (the budget of both LPs is the observation's ``budget_per_query``, the
+    remaining budget over the remaining queries) and ``prior`` (the price-implied cost floor of
+    :func:`cost_floor`, re-estimated at every deployment, whenever the public prices change and each
+    time the number of routed queries doubles).
+
     Parameters
     ----------
     throughput : array of shape (N,)
@@ -214,10 +318,18 @@ class OptimisticRouter:
     cost_range : (float, float)
         ``(c_1, c_2)`` for the LCB clip.
     gamma : float
-        Confidence parameter of the bounds (default 0.1).
+        Confidence parameter of the bounds.
     rng : numpy Generator, optional
         Source of the routing draws.
     solver : {"exact", "exact-cold", "linprog"} or callable
+    optimistic : bool
+        Untried models get ``UCB = 1`` (default) or ``min(1, 2 gamma)`` (:func:`confidence_bounds`).
+    pacing : bool
+        :meth:`route_obs` and :meth:`plan` use the pacing budget instead of ``budget`` (default False).
+    margin : float
+        With pacing, the LPs plan to spend ``(1 - margin)`` of the pacing budget (default 0).
+    prior : float or None
+        Slack ``rho`` of the price prior (:func:`cost_floor`), or None for none (default).
     """
 
     def __init__(
@@ -225,9 +337,14 @@ class OptimisticRouter:
         throughput,
         budget: float,
         cost_range,
-        gamma: float = 0.1,
+        gamma: float = DEFAULT_GAMMA,
         rng: np.random.Generator | None = None,
         solver: str | Callable = "exact",
+        *,
+        optimistic: bool = True,
+        pacing: bool = False,
+        margin: float = 0.0,
+        prior: float | None = None,
     ):
         self.throughput = np.asarray(throughput, dtype=np.float64)
         self._alpha = self.throughput.tolist()
@@ -236,6 +353,10 @@ class OptimisticRouter:
         if not gamma > 0:
             raise ValueError(f"gamma must be > 0, got {gamma!r}")
         self.gamma = float(gamma)
+        self.optimistic = bool(optimistic)
+        self.pacing = bool(pacing)
+        self.margin = check_margin(margin)
+        self.prior = check_prior(prior)
         self.rng = np.random.default_rng() if rng is None else rng
         if callable(solver):
             self._solve_fn, self._warm = solver, False
@@ -263,6 +384,10 @@ class OptimisticRouter:
         self._b = math.nan
         self._basis = None
         self._last = -1
+        self._floor = [0.0] * n
+        self._price_key = b""
+        self._routed = 0
+        self._next_prior = 1
         self.n_infeasible = 0
         self.n_saturated = 0
         self.n_solves = 0
@@ -300,10 +425,36 @@ class OptimisticRouter:
 
     def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
         self._ucb[m], self._lcb[m] = _bounds_scalar(
-            float(pulls[m]) + 1.0, float(mean_reward[m]), float(mean_cost[m]), self.gamma, self.c1, self.c2
+            float(pulls[m]) + 1.0,
+            float(mean_reward[m]),
+            float(mean_cost[m]),
+            self.gamma,
+            self.c1,
+            self.c2,
+            self.optimistic,
+            self._floor[m],
         )
         if m in self._pos:
             self._dirty = True
+
+    def update_prior(self, obs: dict[str, np.ndarray], force: bool = False) -> None:
+        """Re-estimate the price prior's cost floors from an observation (``pulls``, ``mean_cost``,
+        ``price``) if the prices changed, the routed queries doubled since the last estimate, or
+        ``force``; the bounds of every model whose floor moved are refreshed. No-op without a prior."""
+        if self.prior is None:
+            return
+        price = obs["price"]
+        key = price.tobytes()
+        if not (force or key != self._price_key or self._routed >= self._next_prior):
+            return
+        self._price_key = key
+        self._next_prior = max(1, 2 * self._routed)
+        pulls, mean_reward, mean_cost = obs["pulls"], obs["mean_reward"], obs["mean_cost"]
+        floor = cost_floor(pulls, mean_cost, price, self.prior).tolist()
+        for m, f in enumerate(floor):
+            if f != self._floor[m]:
+                self._floor[m] = f
+                self._refresh(m, pulls, mean_reward, mean_cost)
 
     @property
     def ucb(self) -> np.ndarray:
@@ -382,7 +533,34 @@ class OptimisticRouter:
         if m < 0:
             m = self._cheapest_valid(D, capacity_left)
         self._last = m
+        self._routed += 1
         return m
+
+    def budget_of(self, obs: dict[str, np.ndarray]) -> float:
+        """The per-query budget of both LPs: with ``pacing=True`` the pacing budget
+        ``obs["budget_per_query"]`` times ``1 - margin``, else the fixed b."""
+        return paced_budget(obs, self.margin) if self.pacing else self.budget
+
+    def route_obs(self, obs: dict[str, np.ndarray]) -> int:
+        """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
+        as configured."""
+        self.update_prior(obs)
+        return self.route(
+            obs["deployed"],
+            obs["capacity_left"],
+            obs["pulls"],
+            obs["mean_reward"],
+            obs["mean_cost"],
+            self.budget_of(obs) if self.pacing else None,
+        )
+
+    def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
+        """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
+        prior re-estimated) and the budget of :meth:`budget_of` unless ``budget`` is given."""
+        self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        self.update_prior(obs, force=True)
+        b = self.budget_of(obs) if budget is None else budget
+        return deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
 
     def _cheapest_valid(self, D: list[int], capacity_left: list[float]) -> int:
         """The valid deployed model with the smallest LCB (ties: lowest index); -1 if none."""
@@ -391,6 +569,29 @@ class OptimisticRouter:
             if capacity_left[i] > 0 and self._lcb[i] < best_c:
                 best, best_c = i, self._lcb[i]
         return best
+
+
+def paced_budget(obs: dict[str, np.ndarray], margin: float = 0.0) -> float:
+    """The pacing budget of an observation, ``(1 - margin) (B - spent) / (T - t)``."""
+    return (1.0 - margin) * float(obs["budget_per_query"][0])
+
+
+def stageroute_router(
+    scenario, gamma: float = DEFAULT_GAMMA, rng: np.random.Generator | None = None
+) -> OptimisticRouter:
+    """The router of StageRoute's defaults for a scenario: optimistic start, paced budget with
+    :data:`DEFAULT_MARGIN`, price prior with slack :data:`DEFAULT_PRIOR` (what the single-level
+    views' fixed StageRoute router and deployer use)."""
+    return OptimisticRouter(
+        scenario.throughput,
+        scenario.budget,
+        scenario.cost_range,
+        gamma,
+        rng,
+        pacing=True,
+        margin=DEFAULT_MARGIN,
+        prior=DEFAULT_PRIOR,
+    )
 
 
 def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float):

@@ -530,6 +530,26 @@ class Scenario:
         return np.array([np.nan if m.list_price is None else m.list_price for m in self.models])
 
     @cached_property
+    def public_prices(self) -> tuple[tuple[int, ...], np.ndarray]:
+        """The public prices over the episode, as the observation's ``price`` shows them.
+
+        Returns ``(times, prices)``: the query indices at which some model's price changes
+        (increasing), and the prices in force from query 0 and from each change on, shape
+        ``(len(times) + 1, N)``: list price times the price factor in force
+        (``ModelSpec.price_changes``), over the largest known price ever in force, 0 where unknown.
+        """
+        factor_rows = [np.ones(self.n_models)]
+        times: list[int] = sorted({int(t) for _, at, _ in self._price_steps for t in at})
+        for t in times:
+            factor_rows.append(self.price_factor(t, 1)[0])
+        prices = self.list_prices[None, :] * np.array(factor_rows)
+        known = np.isfinite(prices)
+        top = prices[known].max() if known.any() else 0.0
+        out = np.where(known, prices / (top if top > 0 else 1.0), 0.0)
+        out.flags.writeable = False
+        return tuple(times), out
+
+    @cached_property
     def oracle(self):
         """The stage oracle (:class:`gym_llmroute.oracle.StageOracle`), solved once per scenario."""
         from .oracle import stage_oracle  # the oracle depends on this module, not the reverse

@@ -15,6 +15,7 @@ does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -163,6 +164,10 @@ class LLMRouteVectorEnv(VectorEnv):
         self._gap = (self._vstar[:, None, None] - s.stage_quality).reshape(-1)
         self._oracle_value = w.oracle_value
         self._fallback_order = proto._fallback_order
+        # Public price changes: the query indices at which they happen and the price rows from then on.
+        times, self._prices = s.public_prices
+        self._price_times = list(times) + [math.inf]
+        self._price_at = [0] * n  # index of sub-env i's row of _prices in force
 
         # Observation buffer: one float64 row per sub-env laid out as the single env's, cast to
         # float32 once per step (the same rounding as the single env's float32 writes).
@@ -408,7 +413,8 @@ class LLMRouteVectorEnv(VectorEnv):
         self._blocks[i].reset(self._seeds[i])
         self._load_block(i)
         self._env_state[:, i] = 0.0
-        self._next_event[i] = min(self._next_bound_list[0], self._block_end[i])
+        self._price_at[i] = 0
+        self._next_event[i] = min(self._next_bound_list[0], self._block_end[i], self._price_times[0])
         self._stage_state[:, i] = 0
         self._elapsed[i] = 0
         self._model_rows[:, i] = 0.0
@@ -637,7 +643,11 @@ class LLMRouteVectorEnv(VectorEnv):
                 new_stage.append((i, stage))
             if t == self._block_end[i]:
                 self._load_block(i)
-            self._next_event[i] = min(bounds[stage], self._block_end[i])
+            k = self._price_at[i]
+            if t == self._price_times[k]:  # a price change: the next query is charged the new prices
+                k = self._price_at[i] = k + 1
+                self._obs[i, self._sl["price"]] = self._prices[k]
+            self._next_event[i] = min(bounds[stage], self._block_end[i], self._price_times[k])
         return live, new_stage
 
     def _set_task(self, rows: np.ndarray) -> None:

@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 from .env import DEPLOY, LLMRouteEnv, mask_from_obs
-from .routing import OptimisticRouter, confidence_bounds, deploy_opt
+from .routing import DEFAULT_GAMMA, OptimisticRouter, stageroute_router
 from .scenario import Scenario
 from .solvers import solve_route_lp
 
@@ -56,21 +56,20 @@ __all__ = [
 class StageRouteRouter:
     """StageRoute's RouteOPT (:class:`~gym_llmroute.routing.OptimisticRouter`): the optimistic
     routing LP over the deployed set with UCB rewards and LCB costs from the observed statistics,
-    sampled among the models below their cap. Learns within the episode only, like StageRoute."""
+    the paced budget and the price prior of StageRoute's defaults, sampled among the models below
+    their cap. Learns within the episode only, like StageRoute."""
 
     name = "stageroute"
 
-    def __init__(self, gamma: float = 0.1):
+    def __init__(self, gamma: float = DEFAULT_GAMMA):
         self.gamma = float(gamma)
         self._router: OptimisticRouter | None = None
 
     def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
-        self._router = OptimisticRouter(scenario.throughput, scenario.budget, scenario.cost_range, self.gamma, rng)
+        self._router = stageroute_router(scenario, self.gamma, rng)
 
     def route(self, obs: dict[str, np.ndarray]) -> int:
-        return self._router.route(
-            obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"]
-        )
+        return self._router.route_obs(obs)
 
 
 class OracleRouter:
@@ -114,20 +113,21 @@ class OracleRouter:
 # ---------------------------------------------------------------------------------------- deployers
 class StageRouteDeployer:
     """StageRoute's DeployOPT (:func:`~gym_llmroute.routing.deploy_opt`): the deployment MILP with
-    UCB rewards and LCB costs from the observed statistics, leftover slots by highest UCB."""
+    UCB rewards and LCB costs from the observed statistics (price prior included), the paced
+    budget, leftover slots by highest UCB."""
 
     name = "stageroute"
 
-    def __init__(self, gamma: float = 0.1):
+    def __init__(self, gamma: float = DEFAULT_GAMMA):
         self.gamma = float(gamma)
+        self._router: OptimisticRouter | None = None
 
     def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
         self.scenario = scenario
+        self._router = stageroute_router(scenario, self.gamma, rng)
 
     def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
-        s = self.scenario
-        ucb, lcb = confidence_bounds(obs["pulls"], obs["mean_reward"], obs["mean_cost"], self.gamma, s.cost_range)
-        return deploy_opt(ucb, lcb, s.throughput, s.budget, s.max_deployed, obs["available"] > 0.5).models
+        return self._router.plan(obs, self.scenario.max_deployed).models
 
 
 class OracleDeployer:
@@ -267,7 +267,7 @@ class DeployLevelEnv(_View):
         budget_mode: str | None = None,
         feedback_delay: int | None = None,
         router: str | Any = "stageroute",
-        gamma: float = 0.1,
+        gamma: float = DEFAULT_GAMMA,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
@@ -367,7 +367,7 @@ class RouteLevelEnv(_View):
         budget_mode: str | None = None,
         feedback_delay: int | None = None,
         deployer: str | Any = "stageroute",
-        gamma: float = 0.1,
+        gamma: float = DEFAULT_GAMMA,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):

@@ -144,7 +144,8 @@ def test_stageroute_converges_to_the_closed_form_mix_on_two_models():
         budget_mode="average",
     )
     env = gym.make("LLMRoute-v0", scenario=scenario)
-    agent = agents.make("stageroute", env, seed=0)
+    # The paper's LP with the fixed b (the default paces the budget, which moves b_t around b).
+    agent = agents.make("stageroute_literal", env, seed=0)
     obs, _ = env.reset(seed=0)
     agent.reset(seed=0)
     strong_last_stage = served_last_stage = 0
@@ -175,11 +176,17 @@ def test_static_agent_keeps_its_first_deployment_while_available():
             assert set(deployed) == kept  # no newcomer unless the kept caps cannot serve the stage
 
 
-def test_stageroute_gamma_sets_the_optimism_of_untried_models():
+def test_untried_models_are_maximally_optimistic_at_any_gamma():
     env = gym.make("LLMRoute-v0")
     obs, _ = env.reset(seed=0)
-    for gamma, expected in ((0.1, 0.2), (0.5, 1.0)):
+    for gamma in (0.01, 0.1, 0.5):
         agent = agents.make("stageroute", env, gamma=gamma)
+        agent.predict(obs)
+        assert np.array_equal(agent._contexts[0].router.ucb, np.ones(12))
+        assert np.array_equal(agent._contexts[0].router.lcb, np.full(12, env.unwrapped.scenario.cost_range[0]))
+    # The ablation (optimistic=False) puts N = 0 into the radius: UCB = min(1, 2 gamma).
+    for gamma, expected in ((0.1, 0.2), (0.5, 1.0)):
+        agent = agents.make("stageroute", env, gamma=gamma, optimistic=False)
         agent.predict(obs)
         assert np.allclose(agent._contexts[0].router.ucb, expected)
 

@@ -66,7 +66,7 @@ def _play(agent, env, seed: int, last_stage: int) -> tuple[list[int], float, flo
 def test_make_builds_it_and_its_docstring_names_deployer_and_router():
     env = gym.make("LLMRoute-Typed-v0")
     agent = agents.make(NAME, env, seed=0)
-    assert isinstance(agent, ContextualStageRouteAgent) and agent.gamma == 0.1 and agent.n_tasks == 4
+    assert isinstance(agent, ContextualStageRouteAgent) and agent.gamma == gym_llmroute.routing.DEFAULT_GAMMA and agent.n_tasks == 4
     assert "Deployer" in ContextualStageRouteAgent.__doc__ and "Router" in ContextualStageRouteAgent.__doc__
     for bad in (dict(gamma=0.0), dict(resolve_growth=-0.1), dict(resolve_every=0), dict(mix_prior=-1.0)):
         with pytest.raises(ValueError):
@@ -151,7 +151,9 @@ def test_task_mix_estimate_is_uniform_before_any_query_then_empirical():
 
 
 def test_resolve_rule_trades_lp_solves_for_staleness():
-    env = gym.make("LLMRoute-Typed-v0", horizon=600, n_stages=6)
+    # The default horizon: at a few hundred queries most (task, model) pairs are still in their first
+    # pulls, where the rule re-solves at every pull, and the paced budget moves by more than 10 %.
+    env = gym.make("LLMRoute-Typed-v0")
     every = agents.run_episode(agents.make(NAME, env, resolve_growth=0.0, resolve_every=1), env, seed=0)
     rule = agents.run_episode(agents.make(NAME, env), env, seed=0)
     # Every query changes a pull count, so the literal rule solves once per query.

@@ -30,17 +30,21 @@ def test_confidence_bounds_match_hand_computed_values():
     mean_reward = np.array([0.0, 0.5, 0.9])
     mean_cost = np.array([0.0, 0.4, 0.05])
     ucb, lcb = confidence_bounds(pulls, mean_reward, mean_cost, 0.1, (0.01, 1.0))
-    # Untried: UCB = 2 gamma, LCB = c_1. n = 4: f(0.5) = sqrt(0.0125) + 0.025, f(0.4) = 0.1 + 0.025.
-    # n = 100: f(0.9) = 0.03 + 0.001, f(0.05) = sqrt(5e-5) + 0.001.
-    expected_ucb = [0.2, 0.5 + 2 * (0.1118033989 + 0.025), 0.9 + 2 * 0.031]
+    # Untried: UCB = 1 (maximal optimism), LCB = c_1. n = 4: f(0.5) = sqrt(0.0125) + 0.025,
+    # f(0.4) = 0.1 + 0.025. n = 100: f(0.9) = 0.03 + 0.001, f(0.05) = sqrt(5e-5) + 0.001.
+    expected_ucb = [1.0, 0.5 + 2 * (0.1118033989 + 0.025), 0.9 + 2 * 0.031]
     expected_lcb = [0.01, 0.4 - 2 * 0.125, 0.05 - 2 * (0.0070710678 + 0.001)]
     np.testing.assert_allclose(ucb, expected_ucb, atol=1e-9)
     np.testing.assert_allclose(lcb, expected_lcb, atol=1e-9)
+    # The ablation's radius at N = 0: UCB = min(1, 2 gamma) for the untried model, the rest unchanged.
+    ucb_r, lcb_r = confidence_bounds(pulls, mean_reward, mean_cost, 0.1, (0.01, 1.0), optimistic=False)
+    np.testing.assert_allclose(ucb_r, [0.2] + expected_ucb[1:], atol=1e-9)
+    np.testing.assert_array_equal(lcb_r, lcb)
 
 
 def test_confidence_bounds_are_clipped_to_unit_reward_and_cost_range():
     ucb, lcb = confidence_bounds([0, 10**6], [0.0, 1.0], [0.0, 2.0], 0.6, (0.05, 1.5))
-    assert ucb.tolist() == [1.0, 1.0]  # untried: min(1, 2 gamma); tried: 1 + radius clipped to 1
+    assert ucb.tolist() == [1.0, 1.0]  # untried: 1; tried: 1 + radius clipped to 1
     assert lcb.tolist() == [0.05, 1.5]  # untried: c_1; 2.0 - 0.002 clipped to c_2
 
 
