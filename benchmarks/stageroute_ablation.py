@@ -1,0 +1,282 @@
+"""StageRoute's defaults, measured: one gamma for every world, and what each choice buys.
+
+    python benchmarks/stageroute_ablation.py [--out docs/results] [--seeds 5] [--holdout 20]
+        [--ablation-seeds 10] [--workers 1] [--quick] [--replot]
+
+Three phases on the five worlds (``paper``, ``market``, ``typed``, ``trace``, ``realdata``, each at
+its default horizon, so ``realdata`` plays T = 20,000 queries), hard budget unless said otherwise:
+
+1. **Gamma sweep** (seeds ``0 .. seeds-1``): the default StageRoute at every gamma of ``GAMMAS``. The
+   selected gamma has the highest mean over worlds of the mean reward/oracle (ties: the smaller).
+2. **Held out** (seeds ``seeds .. seeds+holdout-1``, never used in phase 1): StageRoute at the
+   selected gamma, per world.
+3. **Ablation** (``ablation-seeds`` seeds from ``seeds + holdout`` on), hard and average budget: the
+   default and each of its choices undone alone (``ABLATIONS``), and the paper's literal algorithm.
+
+Writes ``stageroute_ablation.md`` (tables), ``stageroute_ablation.json`` (every episode) and
+``stageroute_ablation.png`` (reward/oracle and spend/budget per variant and world) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from multiprocessing import get_context
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import agents
+import gym_llmroute  # noqa: F401  (registers the ids)
+from agents.harness import mean_ci
+from gym_llmroute.routing import DEFAULT_GAMMA
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from regret_scaling import _atomic_write  # noqa: E402
+
+WORLDS = {
+    "paper": "LLMRoute-v0",
+    "market": "LLMRoute-Market-v0",
+    "typed": "LLMRoute-Typed-v0",
+    "trace": "LLMRoute-Trace-v0",
+    "realdata": "LLMRoute-RealData-v0",
+}
+GAMMAS = (0.02, 0.05, 0.1, 0.2, 0.5)
+# (label, agent name, agent keyword arguments): the default, then one choice undone at a time.
+ABLATIONS: list[tuple[str, str, dict]] = [
+    ("default", "stageroute", {}),
+    ("literal (fixed b, no prior)", "stageroute_literal", {}),
+    ("pacing off", "stageroute", {"pacing": False}),
+    ("pacing margin 0", "stageroute", {"pacing_margin": 0.0}),
+    ("untried UCB = 2 gamma", "stageroute", {"optimistic": False}),
+    ("cost prior off", "stageroute", {"cost_prior": None}),
+    ("cost prior slack 0.5", "stageroute", {"cost_prior": 0.5}),
+]
+KEEP = ("reward_fraction", "spend_fraction", "queries_served", "horizon", "regret")
+
+
+def run_job(job: tuple[str, str, str, dict, str, int, int | None]) -> dict:
+    phase, label, name, kwargs, world, seed, horizon = job
+    mode = kwargs.get("budget_mode")
+    env_kw = {} if mode is None else {"budget_mode": mode}
+    if horizon is not None:
+        env_kw.update(horizon=horizon, n_stages=max(1, round(horizon ** (1 / 3))))
+    env = gym.make(WORLDS[world], **env_kw)
+    agent_kw = {k: v for k, v in kwargs.items() if k != "budget_mode"}
+    result = agents.run_episode(agents.make(name, env, **agent_kw), env, seed)
+    out = {key: result[key] for key in KEEP}
+    out.update(phase=phase, label=label, world=world, seed=seed, budget_mode=mode or "hard")
+    return out
+
+
+def run_all(jobs: list, workers: int, desc: str) -> list[dict]:
+    from tqdm import tqdm
+
+    # realdata's episodes are the longest: first, for load balance.
+    jobs = sorted(jobs, key=lambda j: j[4] != "realdata")
+    with get_context("fork").Pool(workers) as pool:
+        return list(tqdm(pool.imap_unordered(run_job, jobs), total=len(jobs), desc=desc, file=sys.stderr))
+
+
+def select_gamma(episodes: list[dict]) -> float:
+    """The gamma with the highest mean over worlds of the mean reward/oracle (ties: the smaller)."""
+    best = None
+    for gamma in sorted({e["gamma"] for e in episodes}):
+        per_world = [
+            np.mean([e["reward_fraction"] for e in episodes if e["gamma"] == gamma and e["world"] == w])
+            for w in sorted({e["world"] for e in episodes})
+        ]
+        key = (float(np.mean(per_world)), -gamma)
+        if best is None or key > best[0]:
+            best = (key, gamma)
+    return best[1]
+
+
+def _pm(values, fmt: str = ".3f") -> str:
+    m, h = mean_ci(values)
+    return f"{m:{fmt}} ± {h:{fmt}}"
+
+
+def markdown(episodes: list[dict], selected: float, seeds: int, holdout: int, ablation_seeds: int) -> str:
+    worlds = [w for w in WORLDS if any(e["world"] == w for e in episodes)]
+    lines = [
+        "# StageRoute's defaults: gamma sweep, held-out check and ablation",
+        "",
+        "Made by `python benchmarks/stageroute_ablation.py`. Mean ± 95% t-interval over seeds; every world at its "
+        "default horizon (realdata: T = 20,000), hard budget unless the column says average.",
+        "",
+        f"## 1. Gamma sweep (seeds 0..{seeds - 1}): reward / oracle",
+        "",
+        "| gamma | " + " | ".join(worlds) + " | mean |",
+        "|---:|" + "---:|" * (len(worlds) + 1),
+    ]
+    sweep = [e for e in episodes if e["phase"] == "sweep"]
+    for gamma in sorted({e["gamma"] for e in sweep}):
+        cells, means = [], []
+        for w in worlds:
+            vals = [e["reward_fraction"] for e in sweep if e["gamma"] == gamma and e["world"] == w]
+            cells.append(_pm(vals))
+            means.append(np.mean(vals))
+        mark = " (selected)" if gamma == selected else ""
+        lines.append(f"| {gamma:g}{mark} | " + " | ".join(cells) + f" | {np.mean(means):.3f} |")
+    lines += [
+        "",
+        f"Selected gamma = {selected:g}; the package default is {DEFAULT_GAMMA:g}"
+        + (" (the same)." if selected == DEFAULT_GAMMA else " (they differ: update DEFAULT_GAMMA)."),
+        "",
+        f"## 2. Held out (seeds {seeds}..{seeds + holdout - 1}): StageRoute at gamma = {selected:g}, hard budget",
+        "",
+        "| world | reward / oracle | spend / budget | served |",
+        "|---|---:|---:|---:|",
+    ]
+    held = [e for e in episodes if e["phase"] == "held out"]
+    for w in worlds:
+        es = [e for e in held if e["world"] == w]
+        if es:
+            lines.append(
+                f"| {w} | {_pm([e['reward_fraction'] for e in es])} | {_pm([e['spend_fraction'] for e in es])} | "
+                f"{_pm([e['queries_served'] / e['horizon'] for e in es])} |"
+            )
+    first = seeds + holdout
+    lines += [
+        "",
+        f"## 3. Ablation (seeds {first}..{first + ablation_seeds - 1}): one choice undone at a time",
+        "",
+        "Reward / oracle with the hard budget; spend / budget (mean, and the largest seed in brackets) with the "
+        "average budget, where an overspend is reported, not stopped.",
+        "",
+        "| variant | " + " | ".join(f"{w}: reward (hard) | {w}: spend (average)" for w in worlds) + " |",
+        "|---|" + "---:|---:|" * len(worlds),
+    ]
+    abl = [e for e in episodes if e["phase"] == "ablation"]
+    for label, _, _ in ABLATIONS:
+        cells = []
+        for w in worlds:
+            hard = [
+                e["reward_fraction"]
+                for e in abl
+                if e["label"] == label and e["world"] == w and e["budget_mode"] == "hard"
+            ]
+            avg = [
+                e["spend_fraction"]
+                for e in abl
+                if e["label"] == label and e["world"] == w and e["budget_mode"] == "average"
+            ]
+            cells.append(_pm(hard) if hard else "")
+            cells.append(f"{_pm(avg)} [{max(avg):.3f}]" if avg else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(episodes: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    abl = [e for e in episodes if e["phase"] == "ablation"]
+    worlds = [w for w in WORLDS if any(e["world"] == w for e in abl)]
+    labels = [label for label, _, _ in ABLATIONS]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    width = 0.8 / len(labels)
+    x = np.arange(len(worlds))
+    for panel, (mode, key, title) in enumerate(
+        (
+            ("hard", "reward_fraction", "reward / oracle (hard budget)"),
+            ("average", "spend_fraction", "spend / budget (average budget)"),
+        )
+    ):
+        ax = axes[panel]
+        for i, label in enumerate(labels):
+            stats = [
+                mean_ci([e[key] for e in abl if e["label"] == label and e["world"] == w and e["budget_mode"] == mode])
+                for w in worlds
+            ]
+            ax.bar(
+                x + (i - (len(labels) - 1) / 2) * width,
+                [s[0] for s in stats],
+                width,
+                yerr=[s[1] for s in stats],
+                label=label,
+                capsize=2,
+            )
+        ax.set_xticks(x, worlds)
+        ax.set_title(title)
+        if key == "spend_fraction":
+            ax.axhline(1.0, color="black", lw=0.8, ls="--")
+            ax.set_ylim(0.8, None)
+        else:
+            ax.set_ylim(0.3, 1.02)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("StageRoute ablation: each choice of the default undone alone")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs/results"), help="results directory (default docs/results)"
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="gamma-sweep seeds (default 5)")
+    parser.add_argument("--holdout", type=int, default=20, help="held-out seeds (default 20)")
+    parser.add_argument("--ablation-seeds", type=int, default=10, help="ablation seeds per world and mode (default 10)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: T = 300, 2 gammas, 2 seeds per phase")
+    parser.add_argument("--replot", action="store_true", help="redo the table and figure from --out's JSON, no runs")
+    args = parser.parse_args(argv)
+    if min(args.seeds, args.holdout, args.ablation_seeds, args.workers) < 1:
+        parser.error("--seeds, --holdout, --ablation-seeds and --workers must be >= 1")
+    gammas, horizon = GAMMAS, None
+    if args.quick:
+        gammas, horizon, args.seeds, args.holdout, args.ablation_seeds = (0.05, 0.2), 300, 2, 2, 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "stageroute_ablation.json"
+    if args.replot:
+        saved = json.loads(json_path.read_text())
+        episodes, selected = saved["episodes"], saved["selected_gamma"]
+        args.seeds, args.holdout, args.ablation_seeds = saved["seeds"], saved["holdout"], saved["ablation_seeds"]
+    else:
+        sweep_jobs = [
+            ("sweep", f"gamma={g:g}", "stageroute", {"gamma": g}, w, s, horizon)
+            for g in gammas
+            for w in WORLDS
+            for s in range(args.seeds)
+        ]
+        episodes = run_all(sweep_jobs, args.workers, "gamma sweep")
+        for e in episodes:
+            e["gamma"] = float(e["label"].split("=")[1])
+        selected = select_gamma(episodes)
+        held = range(args.seeds, args.seeds + args.holdout)
+        jobs = [("held out", "default", "stageroute", {"gamma": selected}, w, s, horizon) for w in WORLDS for s in held]
+        episodes += run_all(jobs, args.workers, f"held out, gamma={selected:g}")
+        first = args.seeds + args.holdout
+        jobs = [
+            ("ablation", label, name, {**kw, "gamma": selected, "budget_mode": mode}, w, s, horizon)
+            for label, name, kw in ABLATIONS
+            for mode in ("hard", "average")
+            for w in WORLDS
+            for s in range(first, first + args.ablation_seeds)
+        ]
+        episodes += run_all(jobs, args.workers, "ablation")
+        saved = {
+            "seeds": args.seeds,
+            "holdout": args.holdout,
+            "ablation_seeds": args.ablation_seeds,
+            "selected_gamma": selected,
+            "episodes": episodes,
+        }
+        _atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(saved)))
+    table = markdown(episodes, selected, args.seeds, args.holdout, args.ablation_seeds)
+    _atomic_write(args.out / "stageroute_ablation.md", lambda p: Path(p).write_text(table))
+    _atomic_write(args.out / "stageroute_ablation.png", lambda p: plot(episodes, Path(p)))
+    print(table)
+    print(f"wrote {args.out / 'stageroute_ablation.md'}, {args.out / 'stageroute_ablation.png'}, {json_path}")
+
+
+if __name__ == "__main__":
+    main()
