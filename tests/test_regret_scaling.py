@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from gym_llmroute.routing import DEFAULT_GAMMA
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "regret_scaling.py"
 
 
@@ -44,33 +46,15 @@ def test_fit_slope_recovers_a_power_law_and_refuses_non_positive_regret(rs):
     assert math.isnan(rs.fit_slope(Ts[:1], [1.0]))
 
 
-def test_select_gamma_takes_the_best_mean_reward_at_the_largest_T_and_the_smaller_gamma_on_ties(rs):
-    eps = [
-        # at T = 100 gamma 0.5 is best, but only the largest T counts
-        episode("stageroute g=0.5", 100, 0, 1.0, 0.99),
-        episode("stageroute g=0.5", 1000, 0, 1.0, 0.90),
-        episode("stageroute g=0.35", 1000, 0, 1.0, 0.95),
-        episode("stageroute g=0.35", 1000, 1, 1.0, 0.93),
-        episode("stageroute g=0.4", 1000, 0, 1.0, 0.94),
-        # other agents never count, however good
-        episode("ucb_bwk g=0.5", 1000, 0, 1.0, 1.0),
-    ]
-    assert rs.select_gamma(eps, [100, 1000]) == 0.35
-    eps.append(episode("stageroute g=0.3", 1000, 0, 1.0, 0.94))  # ties 0.35 (mean 0.94): smaller wins
-    assert rs.select_gamma(eps, [100, 1000]) == 0.3
-    with pytest.raises(ValueError, match="no StageRoute episode"):
-        rs.select_gamma([episode("random", 1000, 0, 1.0, 0.2)], [1000])
-
-
 def test_summarise_keeps_config_order_then_held_out_rows(rs):
-    held = rs.held_out_configs(0.35)
+    held = rs.held_out_configs()
     assert [c[1] for c in held] == list(rs.HELD_OUT_AGENTS)
-    assert all(rs.HELD_OUT in c[0] and c[2] == {"gamma": 0.35} for c in held)
+    assert all(rs.HELD_OUT in c[0] and "(default)" in c[0] and c[2] == {} for c in held)
     eps = [episode(held[0][0], T, s, 10.0 * T, 0.9) for T in (100, 1000) for s in range(2)]
     eps += [episode("random", T, s, T, 0.2) for T in (100, 1000) for s in range(2)]
-    eps += [episode("stageroute g=0.1 (doc)", T, s, T**0.5, 0.9) for T in (100, 1000) for s in range(2)]
+    eps += [episode(rs.DEFAULT, T, s, T**0.5, 0.9) for T in (100, 1000) for s in range(2)]
     rows = rs.summarise(eps, [100, 1000])
-    assert [r["label"] for r in rows] == ["stageroute g=0.1 (doc)", "random", held[0][0]]
+    assert [r["label"] for r in rows] == [rs.DEFAULT, "random", held[0][0]]
     assert rows[0]["slope"] == pytest.approx(0.5)
     assert rows[1]["slope"] == pytest.approx(1.0)
 
@@ -88,13 +72,13 @@ def test_targets_name_each_verdict(rs):
             },
         }
 
-    met = "\n".join(rs.targets(row(0.6, 0.95, 0.01, 0.9, 1.0), 1000))
+    met = "\n".join(rs.targets(row(0.6, 0.98, 0.005, 0.9, 1.0), 1000))
     assert met.count(": met") == 3 and "missed" not in met and "reaches down" not in met
     missed = rs.targets(row(0.9, 0.929, 0.02, 1.0, 0.98), 1000)
     assert "**missed**" in missed[0] and "**missed**" in missed[1] and "0.909" in missed[1]
     assert "ended some episodes early" in missed[2]
-    edge = rs.targets(row(0.7, 0.933, 0.011, 0.8, 1.0), 1000)
-    assert ": met on the mean (the 95% interval reaches down to 0.922)" in edge[1]
+    edge = rs.targets(row(0.7, 0.975, 0.011, 0.8, 1.0), 1000)
+    assert ": met on the mean (the 95% interval reaches down to 0.964)" in edge[1]
     assert rs.targets(row(0.7, 0.9, 0.0, 0.8, 1.0), 5) == ["- no episodes at T = 5"]
     assert "not measurable" in rs.targets(row(math.nan, 0.99, 0.01, 1.09, 1.0), 1000)[0]
 
@@ -105,7 +89,7 @@ def test_quick_run_writes_table_figure_and_json_and_replots(rs, tmp_path, monkey
         rs,
         "CONFIGS",
         [
-            ("stageroute g=0.1 (doc)", "stageroute", {"gamma": 0.1}),
+            (rs.DEFAULT, "stageroute", {}),
             ("stageroute g=0.5", "stageroute", {"gamma": 0.5}),
             ("random", "random", {}),
             ("oracle", "oracle", {}),
@@ -114,12 +98,12 @@ def test_quick_run_writes_table_figure_and_json_and_replots(rs, tmp_path, monkey
     rs.main(["--out", str(tmp_path), "--quick", "--workers", "1"])
     saved = json.loads((tmp_path / "regret_scaling.json").read_text())
     assert saved["horizons"] == [200, 1000] and saved["seeds"] == 2 and saved["holdout"] == 2
-    assert saved["selected_gamma"] in (0.1, 0.5)
+    assert saved["gamma"] == DEFAULT_GAMMA
     held = [e for e in saved["episodes"] if rs.HELD_OUT in e["label"]]
     assert {e["seed"] for e in held} == {2, 3}  # never the sweep's seeds
     assert len(held) == len(rs.HELD_OUT_AGENTS) * 2 * 2
     table = (tmp_path / "regret_scaling.md").read_text()
-    assert "## Issue 3's targets for StageRoute" in table and "[held out]" in table
+    assert "## Targets for the default StageRoute" in table and "[held out]" in table
     assert (tmp_path / "regret_scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (tmp_path / "regret_scaling.md").unlink()
     rs.main(["--out", str(tmp_path), "--replot"])
