@@ -544,15 +544,11 @@ class OptimisticRouter:
     def route_obs(self, obs: dict[str, np.ndarray]) -> int:
         """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
         as configured."""
-        self.update_prior(obs)
-        return self.route(
-            obs["deployed"],
-            obs["capacity_left"],
-            obs["pulls"],
-            obs["mean_reward"],
-            obs["mean_cost"],
-            self.budget_of(obs) if self.pacing else None,
-        )
+        if self.prior is not None:
+            self.update_prior(obs)
+        # The pacing budget of paced_budget, inline: this runs once per query.
+        b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
+        return self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
