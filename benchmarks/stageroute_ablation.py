@@ -206,13 +206,14 @@ def plot(episodes: list[dict], path: Path) -> None:
         ax.set_title(title)
         if key == "spend_fraction":
             ax.axhline(1.0, color="black", lw=0.8, ls="--")
-            ax.set_ylim(0.8, None)
+            ax.set_ylim(0.0, None)
         else:
             ax.set_ylim(0.3, 1.02)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle("StageRoute ablation: each choice of the default undone alone")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
 
