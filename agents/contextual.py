@@ -366,16 +366,13 @@ class ContextualStageRouteAgent(StageRouteAgent):
 
 # ---------------------------------------------------------------------------------------- comparison
 DEFAULT_RUNS = (
-    "contextual_stageroute:gamma=0.1",
-    "contextual_stageroute:gamma=0.5",
-    "stageroute:gamma=0.1",
-    "stageroute:gamma=0.5",
-    "greedy:gamma=0.1",
-    "greedy:gamma=0.5",
-    "contextual_stageroute:gamma=0.1,pacing=1",
-    "contextual_stageroute:gamma=0.5,pacing=1",
-    "ucb_bwk:gamma=0.1",
-    "ucb_bwk:gamma=0.5",
+    "contextual_stageroute",
+    "contextual_stageroute:pacing=0",
+    "contextual_stageroute:gamma=0.2",
+    "stageroute",
+    "stageroute_literal",
+    "greedy",
+    "ucb_bwk",
     "oracle",
 )
 
@@ -436,7 +433,7 @@ def compare(argv: list[str] | None = None) -> None:
                 m, h = mean_ci(e[key] for e in eps)
                 return f"{m:{fmt}} ± {h:{fmt}}"
 
-            label = spec.replace(":", " ").replace("gamma=", "g=").replace(",pacing=1", " paced").replace(",", " ")
+            label = spec.replace(":", " ").replace("gamma=", "g=").replace("pacing=0", "fixed b").replace(",", " ")
             solves = np.mean([e.get("lp_solves", 0) for e in eps])
             print(
                 f"| {T} | {K} | {label} | {cell('regret', '.0f')} | {cell('reward_fraction', '.3f')} | "
