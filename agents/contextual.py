@@ -21,6 +21,7 @@ import numpy as np
 
 from gym_llmroute.oracle import solve_typed_deploy
 from gym_llmroute.routing import (
+    DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
@@ -185,7 +186,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         Additive prior count per task type of the mix estimate (>= 0; default 1).
     pacing : bool
         Paced budget (default True); False: StageRoute's fixed b.
-    cost_prior, optimistic, pacing_margin : as :class:`~agents.StageRouteAgent`.
+    cost_prior, optimistic, pacing_margin, cost_gamma : as :class:`~agents.StageRouteAgent`.
     solver : as StageRouteAgent's (untyped scenarios only).
     """
 
@@ -208,6 +209,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         cost_prior: float | None = DEFAULT_PRIOR,
         optimistic: bool = True,
         pacing_margin: float = DEFAULT_MARGIN,
+        cost_gamma: float | None = DEFAULT_COST_GAMMA,
     ):
         if not (isinstance(resolve_growth, (int, float)) and resolve_growth >= 0):
             raise ValueError(f"resolve_growth must be a number >= 0, got {resolve_growth!r}")
@@ -227,6 +229,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
             cost_prior=cost_prior,
             optimistic=optimistic,
             pacing_margin=pacing_margin,
+            cost_gamma=cost_gamma,
         )
 
     def bind(self, scenario) -> None:
@@ -268,6 +271,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
             mean_cost,
             self.gamma,
             self.params.cost_range,
+            cost_gamma=self.cost_gamma,
             optimistic=self.optimistic,
             floor=floor,
         )

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.routing import (
+    DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
     OptimisticRouter,
+    check_gamma,
     check_margin,
     check_prior,
 )
@@ -56,10 +58,10 @@ class StageRouteAgent(Agent):
       of LCB-priced exploration and returns it at the end. ``pacing=False`` uses the fixed b of
       the paper's LP.
 
-    Bounds: ``f(v, n) = sqrt(gamma v / n) + gamma / n`` with ``n = pulls + 1``,
-    ``UCB = clip(mean_reward + 2 f, 0, 1)``, ``LCB = clip(mean_cost - 2 f, c_1, c_2)``; an untried
-    model has ``UCB = 1`` and ``LCB = c_1`` (``optimistic=False``: ``UCB = min(1, 2 gamma)``, the
-    ablation). With the price prior (``cost_prior = rho``) the LCB is raised to
+    Bounds: ``f_g(v, n) = sqrt(g v / n) + g / n`` with ``n = pulls + 1``,
+    ``UCB = clip(mean_reward + 2 f_gamma, 0, 1)``, ``LCB = clip(mean_cost - 2 f_cost_gamma, c_1,
+    c_2)``; an untried model has ``UCB = 1`` and ``LCB = c_1`` (``optimistic=False``:
+    ``UCB = min(1, 2 gamma)``, the ablation). With the price prior (``cost_prior = rho``) the LCB is raised to
     ``(1 - rho) kappa price`` unless the data refute it, with ``kappa`` the cost per unit of public
     price estimated from the models tried (:func:`gym_llmroute.routing.cost_floor`); worlds without
     public prices get no prior.
@@ -68,7 +70,8 @@ class StageRouteAgent(Agent):
     ----------
     env : LLMRoute env (or its scenario)
     gamma : float
-        Confidence parameter (default :data:`gym_llmroute.routing.DEFAULT_GAMMA`).
+        Confidence parameter of the reward bounds (default
+        :data:`gym_llmroute.routing.DEFAULT_GAMMA`, 1.0).
     seed : int, optional
         Seed of the routing draws.
     solver : {"exact", "exact-cold", "linprog"} or callable
@@ -87,6 +90,10 @@ class StageRouteAgent(Agent):
         price-implied value), or None for the paper's costs, unknown in ``[c_1, c_2]``.
     optimistic : bool
         Untried models have ``UCB = 1`` (default True).
+    cost_gamma : float or None
+        Confidence parameter of the cost bounds (default
+        :data:`gym_llmroute.routing.DEFAULT_COST_GAMMA`, 0.02); None uses ``gamma`` for both, as
+        the paper does.
     """
 
     name = "stageroute"
@@ -103,10 +110,10 @@ class StageRouteAgent(Agent):
         cost_prior: float | None = DEFAULT_PRIOR,
         optimistic: bool = True,
         pacing_margin: float = DEFAULT_MARGIN,
+        cost_gamma: float | None = DEFAULT_COST_GAMMA,
     ):
-        if isinstance(gamma, bool) or not (isinstance(gamma, (int, float)) and gamma > 0):
-            raise ValueError(f"gamma must be a number > 0, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = check_gamma(gamma)
+        self.cost_gamma = self.gamma if cost_gamma is None else check_gamma(cost_gamma, "cost_gamma")
         self.solver = solver
         self.pacing = bool(pacing)
         self.pacing_margin = check_margin(pacing_margin)
@@ -124,6 +131,7 @@ class StageRouteAgent(Agent):
             self.rng,
             self.solver,
             optimistic=self.optimistic,
+            cost_gamma=self.cost_gamma,
             pacing=self.pacing,
             margin=self.pacing_margin,
             prior=self.cost_prior,
@@ -171,7 +179,9 @@ class StageRouteLiteralAgent(StageRouteAgent):
     * **Deployer:** DeployOPT (as :class:`StageRouteAgent`) with the fixed b.
     * **Router:** RouteOPT (as :class:`StageRouteAgent`) with the fixed b; costs are unknown in
       ``[c_1, c_2]`` (no price prior).
-    * **Budget:** fixed b for every query; an untried model has ``UCB = 1``, ``LCB = c_1``.
+    * **Budget:** fixed b for every query. The bounds are the default's (an untried model has
+      ``UCB = 1``, ``LCB = c_1``; ``gamma`` and ``cost_gamma`` as :class:`StageRouteAgent`), so
+      the agent differs from the default by the budget and the prior alone.
 
     Parameters as :class:`StageRouteAgent` (defaults ``pacing=False``, ``cost_prior=None``).
     """
@@ -189,5 +199,6 @@ class StageRouteLiteralAgent(StageRouteAgent):
         pacing: bool = False,
         cost_prior: float | None = None,
         optimistic: bool = True,
+        cost_gamma: float | None = DEFAULT_COST_GAMMA,
     ):
-        super().__init__(env, gamma, seed, solver, pacing, cost_prior, optimistic, pacing_margin=0.0)
+        super().__init__(env, gamma, seed, solver, pacing, cost_prior, optimistic, 0.0, cost_gamma)

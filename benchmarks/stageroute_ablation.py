@@ -6,10 +6,15 @@
 Three phases on the five worlds (``paper``, ``market``, ``typed``, ``trace``, ``realdata``, each at
 its default horizon, so ``realdata`` plays T = 20,000 queries), hard budget unless said otherwise:
 
-1. **Gamma sweep** (seeds ``0 .. seeds-1``): the default StageRoute at every gamma of ``GAMMAS``. The
-   selected gamma has the highest mean over worlds of the mean reward/oracle (ties: the smaller).
+1. **Sweeps** (seeds ``0 .. seeds-1``). (a) The reward radius: StageRoute at every gamma of
+   ``GAMMAS`` (cost_gamma at its default) on every world, and on the paper world at
+   T = 10^3, 10^4, 10^5 (K = round(T^(1/3))) for the log-log slope of regret. The selected gamma
+   has the highest mean over worlds of the mean reward/oracle among those whose slope is at most
+   ``SLOPE_TARGET`` (the lowest slope if none is; ties: the smaller gamma): a short horizon alone
+   rewards too little exploration, which the long one pays for. (b) The cost radius: every
+   ``COST_GAMMAS`` at the selected gamma; the highest mean over worlds of reward/oracle.
 2. **Held out** (seeds ``seeds .. seeds+holdout-1``, never used in phase 1): StageRoute at the
-   selected gamma, per world.
+   selected pair, per world.
 3. **Ablation** (``ablation-seeds`` seeds from ``seeds + holdout`` on), hard and average budget: the
    default and each of its choices undone alone (``ABLATIONS``), and the paper's literal algorithm.
 
@@ -31,10 +36,10 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents.harness import mean_ci
-from gym_llmroute.routing import DEFAULT_GAMMA
+from gym_llmroute.routing import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from regret_scaling import _atomic_write  # noqa: E402
+from regret_scaling import _atomic_write, fit_slope  # noqa: E402
 
 WORLDS = {
     "paper": "LLMRoute-v0",
@@ -43,7 +48,10 @@ WORLDS = {
     "trace": "LLMRoute-Trace-v0",
     "realdata": "LLMRoute-RealData-v0",
 }
-GAMMAS = (0.02, 0.05, 0.1, 0.2, 0.5)
+GAMMAS = (0.05, 0.2, 0.5, 1.0, 2.0)
+COST_GAMMAS = (0.01, 0.02, 0.05, 0.1)
+SLOPE_HORIZONS = (1_000, 10_000, 100_000)
+SLOPE_TARGET = 0.70
 # (label, agent name, agent keyword arguments): the default, then one choice undone at a time.
 ABLATIONS: list[tuple[str, str, dict]] = [
     ("default", "stageroute", {}),
@@ -53,6 +61,8 @@ ABLATIONS: list[tuple[str, str, dict]] = [
     ("untried UCB = 2 gamma", "stageroute", {"optimistic": False}),
     ("cost prior off", "stageroute", {"cost_prior": None}),
     ("cost prior slack 0.5", "stageroute", {"cost_prior": 0.5}),
+    ("one gamma for both radii", "stageroute", {"cost_gamma": None}),
+    ("one gamma = 0.05 for both", "stageroute", {"gamma": 0.05, "cost_gamma": None}),
 ]
 KEEP = ("reward_fraction", "spend_fraction", "queries_served", "horizon", "regret")
 
@@ -68,6 +78,7 @@ def run_job(job: tuple[str, str, str, dict, str, int, int | None]) -> dict:
     result = agents.run_episode(agents.make(name, env, **agent_kw), env, seed)
     out = {key: result[key] for key in KEEP}
     out.update(phase=phase, label=label, world=world, seed=seed, budget_mode=mode or "hard")
+    out.update(gamma=agent_kw.get("gamma", DEFAULT_GAMMA), cost_gamma=agent_kw.get("cost_gamma", DEFAULT_COST_GAMMA))
     return out
 
 
@@ -80,18 +91,38 @@ def run_all(jobs: list, workers: int, desc: str) -> list[dict]:
         return list(tqdm(pool.imap_unordered(run_job, jobs), total=len(jobs), desc=desc, file=sys.stderr))
 
 
+def _mean_reward(episodes: list[dict], key: str, value: float) -> float:
+    """Mean over worlds of the mean reward/oracle of the episodes with ``key == value``."""
+    worlds = sorted({e["world"] for e in episodes})
+    per_world = [[e["reward_fraction"] for e in episodes if e[key] == value and e["world"] == w] for w in worlds]
+    return float(np.mean([np.mean(v) for v in per_world if v]))
+
+
+def slopes(episodes: list[dict]) -> dict[float, float]:
+    """Per reward gamma, the log-log slope of the paper world's mean regret over the slope phase's T."""
+    out = {}
+    for gamma in sorted({e["gamma"] for e in episodes if e["phase"] == "slope"}):
+        es = [e for e in episodes if e["phase"] == "slope" and e["gamma"] == gamma]
+        Ts = sorted({e["horizon"] for e in es})
+        out[gamma] = fit_slope(Ts, [float(np.mean([e["regret"] for e in es if e["horizon"] == T])) for T in Ts])
+    return out
+
+
 def select_gamma(episodes: list[dict]) -> float:
-    """The gamma with the highest mean over worlds of the mean reward/oracle (ties: the smaller)."""
-    best = None
-    for gamma in sorted({e["gamma"] for e in episodes}):
-        per_world = [
-            np.mean([e["reward_fraction"] for e in episodes if e["gamma"] == gamma and e["world"] == w])
-            for w in sorted({e["world"] for e in episodes})
-        ]
-        key = (float(np.mean(per_world)), -gamma)
-        if best is None or key > best[0]:
-            best = (key, gamma)
-    return best[1]
+    """The reward gamma with the best mean reward/oracle over worlds among those whose paper-world
+    regret slope meets ``SLOPE_TARGET`` (the lowest slope if none does; ties: the smaller gamma)."""
+    sweep = [e for e in episodes if e["phase"] == "sweep"]
+    slope = slopes(episodes)
+    ok = [g for g, sl in slope.items() if sl <= SLOPE_TARGET]
+    if not ok:
+        return min(slope, key=lambda g: (slope[g], g))
+    return max(ok, key=lambda g: (_mean_reward(sweep, "gamma", g), -g))
+
+
+def select_cost_gamma(episodes: list[dict]) -> float:
+    """The cost gamma with the best mean reward/oracle over worlds (ties: the smaller)."""
+    sweep = [e for e in episodes if e["phase"] == "cost sweep"]
+    return max(sorted({e["cost_gamma"] for e in sweep}), key=lambda g: (_mean_reward(sweep, "cost_gamma", g), -g))
 
 
 def _pm(values, fmt: str = ".3f") -> str:
@@ -99,34 +130,52 @@ def _pm(values, fmt: str = ".3f") -> str:
     return f"{m:{fmt}} ± {h:{fmt}}"
 
 
-def markdown(episodes: list[dict], selected: float, seeds: int, holdout: int, ablation_seeds: int) -> str:
+def _sweep_table(
+    sweep: list[dict], worlds: list[str], key: str, selected: float, extra: dict | None = None
+) -> list[str]:
+    head = f"| {key} | " + " | ".join(worlds) + " | mean |" + (" paper slope (10^3..10^5) |" if extra else "")
+    lines = [head, "|---:|" + "---:|" * (len(worlds) + 1) + ("---:|" if extra else "")]
+    for value in sorted({e[key] for e in sweep}):
+        cells, means = [], []
+        for w in worlds:
+            vals = [e["reward_fraction"] for e in sweep if e[key] == value and e["world"] == w]
+            cells.append(_pm(vals) if vals else "")
+            means.extend([np.mean(vals)] if vals else [])
+        mark = " (selected)" if value == selected else ""
+        tail = f" {extra[value]:.2f} |" if extra else ""
+        lines.append(f"| {value:g}{mark} | " + " | ".join(cells) + f" | {np.mean(means):.3f} |" + tail)
+    return lines
+
+
+def markdown(episodes: list[dict], selected: tuple[float, float], seeds: int, holdout: int, ablation_seeds: int) -> str:
+    gamma, cost_gamma = selected
     worlds = [w for w in WORLDS if any(e["world"] == w for e in episodes)]
     lines = [
-        "# StageRoute's defaults: gamma sweep, held-out check and ablation",
+        "# StageRoute's defaults: gamma sweeps, held-out check and ablation",
         "",
         "Made by `python benchmarks/stageroute_ablation.py`. Mean ± 95% t-interval over seeds; every world at its "
         "default horizon (realdata: T = 20,000), hard budget unless the column says average.",
         "",
-        f"## 1. Gamma sweep (seeds 0..{seeds - 1}): reward / oracle",
+        f"## 1a. Reward gamma (seeds 0..{seeds - 1}, cost_gamma = {DEFAULT_COST_GAMMA:g}): reward / oracle",
         "",
-        "| gamma | " + " | ".join(worlds) + " | mean |",
-        "|---:|" + "---:|" * (len(worlds) + 1),
+        f"Selected: the best mean among the gammas whose regret slope on the paper world is <= {SLOPE_TARGET}.",
+        "",
     ]
-    sweep = [e for e in episodes if e["phase"] == "sweep"]
-    for gamma in sorted({e["gamma"] for e in sweep}):
-        cells, means = [], []
-        for w in worlds:
-            vals = [e["reward_fraction"] for e in sweep if e["gamma"] == gamma and e["world"] == w]
-            cells.append(_pm(vals))
-            means.append(np.mean(vals))
-        mark = " (selected)" if gamma == selected else ""
-        lines.append(f"| {gamma:g}{mark} | " + " | ".join(cells) + f" | {np.mean(means):.3f} |")
+    lines += _sweep_table([e for e in episodes if e["phase"] == "sweep"], worlds, "gamma", gamma, slopes(episodes))
     lines += [
         "",
-        f"Selected gamma = {selected:g}; the package default is {DEFAULT_GAMMA:g}"
-        + (" (the same)." if selected == DEFAULT_GAMMA else " (they differ: update DEFAULT_GAMMA)."),
+        f"## 1b. Cost gamma (seeds 0..{seeds - 1}, gamma = {gamma:g}): reward / oracle",
         "",
-        f"## 2. Held out (seeds {seeds}..{seeds + holdout - 1}): StageRoute at gamma = {selected:g}, hard budget",
+    ]
+    lines += _sweep_table([e for e in episodes if e["phase"] == "cost sweep"], worlds, "cost_gamma", cost_gamma)
+    same = (gamma, cost_gamma) == (DEFAULT_GAMMA, DEFAULT_COST_GAMMA)
+    lines += [
+        "",
+        f"Selected gamma = {gamma:g}, cost_gamma = {cost_gamma:g}; the package defaults are "
+        f"{DEFAULT_GAMMA:g} and {DEFAULT_COST_GAMMA:g}"
+        + (" (the same)." if same else " (they differ: update DEFAULT_GAMMA / DEFAULT_COST_GAMMA)."),
+        "",
+        f"## 2. Held out (seeds {seeds}..{seeds + holdout - 1}): StageRoute at the selected pair, hard budget",
         "",
         "| world | reward / oracle | spend / budget | served |",
         "|---|---:|---:|---:|",
@@ -227,38 +276,55 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--holdout", type=int, default=20, help="held-out seeds (default 20)")
     parser.add_argument("--ablation-seeds", type=int, default=10, help="ablation seeds per world and mode (default 10)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: T = 300, 2 gammas, 2 seeds per phase")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: T = 300, 2 gammas of each kind, 2 seeds per phase"
+    )
     parser.add_argument("--replot", action="store_true", help="redo the table and figure from --out's JSON, no runs")
     args = parser.parse_args(argv)
     if min(args.seeds, args.holdout, args.ablation_seeds, args.workers) < 1:
         parser.error("--seeds, --holdout, --ablation-seeds and --workers must be >= 1")
-    gammas, horizon = GAMMAS, None
+    gammas, cost_gammas, slope_T, horizon = GAMMAS, COST_GAMMAS, SLOPE_HORIZONS, None
     if args.quick:
-        gammas, horizon, args.seeds, args.holdout, args.ablation_seeds = (0.05, 0.2), 300, 2, 2, 2
+        gammas, cost_gammas, slope_T, horizon = (0.05, 1.0), (0.02, 0.1), (200, 400), 300
+        args.seeds, args.holdout, args.ablation_seeds = 2, 2, 2
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "stageroute_ablation.json"
     if args.replot:
         saved = json.loads(json_path.read_text())
-        episodes, selected = saved["episodes"], saved["selected_gamma"]
+        episodes, selected = saved["episodes"], tuple(saved["selected"])
         args.seeds, args.holdout, args.ablation_seeds = saved["seeds"], saved["holdout"], saved["ablation_seeds"]
     else:
-        sweep_jobs = [
+        seeds = range(args.seeds)
+        jobs = [
             ("sweep", f"gamma={g:g}", "stageroute", {"gamma": g}, w, s, horizon)
             for g in gammas
             for w in WORLDS
-            for s in range(args.seeds)
+            for s in seeds
         ]
-        episodes = run_all(sweep_jobs, args.workers, "gamma sweep")
-        for e in episodes:
-            e["gamma"] = float(e["label"].split("=")[1])
-        selected = select_gamma(episodes)
+        jobs += [
+            ("slope", f"gamma={g:g}", "stageroute", {"gamma": g}, "paper", s, T)
+            for g in gammas
+            for T in slope_T
+            for s in seeds
+        ]
+        episodes = run_all(jobs, args.workers, "reward gamma sweep")
+        gamma = select_gamma(episodes)
+        jobs = [
+            ("cost sweep", f"cost_gamma={c:g}", "stageroute", {"gamma": gamma, "cost_gamma": c}, w, s, horizon)
+            for c in cost_gammas
+            for w in WORLDS
+            for s in seeds
+        ]
+        episodes += run_all(jobs, args.workers, f"cost gamma sweep at gamma={gamma:g}")
+        selected = (gamma, select_cost_gamma(episodes))
+        kw = {"gamma": selected[0], "cost_gamma": selected[1]}
         held = range(args.seeds, args.seeds + args.holdout)
-        jobs = [("held out", "default", "stageroute", {"gamma": selected}, w, s, horizon) for w in WORLDS for s in held]
-        episodes += run_all(jobs, args.workers, f"held out, gamma={selected:g}")
+        jobs = [("held out", "default", "stageroute", kw, w, s, horizon) for w in WORLDS for s in held]
+        episodes += run_all(jobs, args.workers, "held out")
         first = args.seeds + args.holdout
         jobs = [
-            ("ablation", label, name, {**kw, "gamma": selected, "budget_mode": mode}, w, s, horizon)
-            for label, name, kw in ABLATIONS
+            ("ablation", label, name, {**kw, **akw, "budget_mode": mode}, w, s, horizon)
+            for label, name, akw in ABLATIONS
             for mode in ("hard", "average")
             for w in WORLDS
             for s in range(first, first + args.ablation_seeds)
@@ -268,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
             "seeds": args.seeds,
             "holdout": args.holdout,
             "ablation_seeds": args.ablation_seeds,
-            "selected_gamma": selected,
+            "selected": list(selected),
             "episodes": episodes,
         }
         _atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(saved)))

@@ -6,9 +6,14 @@ never on the env or the agents. See docs/stageroute.md for the algorithm.
 
 Confidence bounds (the bandits-with-knapsacks radius)::
 
-    f(v, n) = sqrt(gamma * v / n) + gamma / n,          n = N_m + 1
-    UCB_m   = clip(mean_reward_m + 2 f(mean_reward_m, n), 0, 1)
-    LCB_m   = clip(mean_cost_m   - 2 f(mean_cost_m,   n), c_1, c_2)
+    f_g(v, n) = sqrt(g * v / n) + g / n,                    n = N_m + 1
+    UCB_m     = clip(mean_reward_m + 2 f_gamma(mean_reward_m, n), 0, 1)
+    LCB_m     = clip(mean_cost_m   - 2 f_cost_gamma(mean_cost_m, n), c_1, c_2)
+
+with one confidence parameter for rewards (``gamma``) and one for costs (``cost_gamma``; the paper
+has one for both, which ``cost_gamma=None`` gives back). Rewards are Bernoulli in [0, 1], and with a
+small gamma one unlucky zero condemns a model (``UCB = gamma`` after a single zero reward); costs are
+in the world's own units, where a large gamma keeps every little-tried model looking cheap.
 
 A model never tried has ``UCB = 1`` and ``LCB = c_1`` (maximal optimism; ``optimistic=False`` gives
 the radius at ``N = 0`` instead, ``UCB = min(1, 2 gamma)``, kept for the ablation).
@@ -36,8 +41,10 @@ from .solvers import solve_deploy, solve_route_lp
 
 __all__ = [
     "DEFAULT_GAMMA",
+    "DEFAULT_COST_GAMMA",
     "DEFAULT_PRIOR",
     "DEFAULT_MARGIN",
+    "check_gamma",
     "check_prior",
     "check_margin",
     "confidence_radius",
@@ -53,9 +60,11 @@ __all__ = [
     "ROUTE_SOLVERS",
 ]
 
-#: Default confidence parameter of StageRoute and the agents built on its bounds (chosen by the gamma
-#: sweep of benchmarks/regret_scaling.py on seeds 0-4, confirmed on 20 other seeds; docs/stageroute.md).
-DEFAULT_GAMMA = 0.05
+#: Default confidence parameters of StageRoute and the agents built on its bounds, for the reward and
+#: the cost radius (chosen by the sweeps of benchmarks/stageroute_ablation.py on seeds 0-4, confirmed
+#: on 20 other seeds; docs/stageroute.md).
+DEFAULT_GAMMA = 1.0
+DEFAULT_COST_GAMMA = 0.02
 #: Default slack of the price prior (:func:`cost_floor`): a model's cost is at least 75% of its
 #: price-implied cost (chosen by the ablation of docs/stageroute.md over 0.5 and 0.25).
 DEFAULT_PRIOR = 0.25
@@ -64,6 +73,13 @@ DEFAULT_PRIOR = 0.25
 #: fast as queries remain; the margin tilts spending a little towards the end, where the budget
 #: left is returned (the spend of the last queries is ``(1 - margin)`` of all that is left).
 DEFAULT_MARGIN = 0.05
+
+
+def check_gamma(gamma, name: str = "gamma") -> float:
+    """Validate a confidence parameter: a finite number > 0."""
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 < gamma < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {gamma!r}")
+    return float(gamma)
 
 
 def check_prior(prior) -> float | None:
@@ -95,7 +111,15 @@ def confidence_radius(v, n, gamma: float):
 
 
 def confidence_bounds(
-    pulls, mean_reward, mean_cost, gamma: float, cost_range, *, optimistic: bool = True, floor=None
+    pulls,
+    mean_reward,
+    mean_cost,
+    gamma: float,
+    cost_range,
+    *,
+    cost_gamma: float | None = None,
+    optimistic: bool = True,
+    floor=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reward UCB and cost LCB of every model, as in docs/stageroute.md.
 
@@ -104,9 +128,11 @@ def confidence_bounds(
     pulls, mean_reward, mean_cost : arrays of shape (N,)
         Times each model was routed to, and its empirical mean reward and cost (0 if never routed).
     gamma : float
-        Confidence parameter (> 0).
+        Confidence parameter of the reward radius (> 0).
     cost_range : (float, float)
         ``(c_1, c_2)``, the range of per-query costs; the LCB is clipped to it.
+    cost_gamma : float, optional
+        Confidence parameter of the cost radius (> 0); ``gamma`` if None.
     optimistic : bool
         True (default): an untried model has ``UCB = 1``. False: the radius at ``N = 0``,
         ``UCB = min(1, 2 gamma)`` (the ablation's "untried UCB = 2 gamma").
@@ -123,7 +149,7 @@ def confidence_bounds(
     mr = np.asarray(mean_reward, dtype=np.float64)
     mc = np.asarray(mean_cost, dtype=np.float64)
     ucb = np.clip(mr + 2.0 * confidence_radius(mr, n, gamma), 0.0, 1.0)
-    rc = 2.0 * confidence_radius(mc, n, gamma)
+    rc = 2.0 * confidence_radius(mc, n, gamma if cost_gamma is None else cost_gamma)
     lcb = np.clip(mc - rc, cost_range[0], cost_range[1])
     untried = n == 1.0
     if optimistic:
@@ -162,12 +188,20 @@ def cost_floor(pulls, mean_cost, price, slack: float) -> np.ndarray:
 
 
 def _bounds_scalar(
-    n: float, mr: float, mc: float, gamma: float, c1: float, c2: float, optimistic: bool, floor: float
+    n: float,
+    mr: float,
+    mc: float,
+    gamma: float,
+    cost_gamma: float,
+    c1: float,
+    c2: float,
+    optimistic: bool,
+    floor: float,
 ) -> tuple[float, float]:
     """The same bounds for one model in plain floats (the per-query hot path); ``n = pulls + 1``.
     Same operations in the same order as :func:`confidence_bounds`, so the results are identical."""
     u = mr + 2.0 * (math.sqrt(gamma * max(mr, 0.0) / n) + gamma / n)
-    rc = 2.0 * (math.sqrt(gamma * max(mc, 0.0) / n) + gamma / n)
+    rc = 2.0 * (math.sqrt(cost_gamma * max(mc, 0.0) / n) + cost_gamma / n)
     u = 1.0 if optimistic and n == 1.0 else min(max(u, 0.0), 1.0)
     c = min(max(mc - rc, c1), c2)
     if floor > c:
@@ -318,12 +352,14 @@ class OptimisticRouter:
     cost_range : (float, float)
         ``(c_1, c_2)`` for the LCB clip.
     gamma : float
-        Confidence parameter of the bounds.
+        Confidence parameter of the reward bounds.
     rng : numpy Generator, optional
         Source of the routing draws.
     solver : {"exact", "exact-cold", "linprog"} or callable
     optimistic : bool
         Untried models get ``UCB = 1`` (default) or ``min(1, 2 gamma)`` (:func:`confidence_bounds`).
+    cost_gamma : float, optional
+        Confidence parameter of the cost bounds; ``gamma`` if None (the paper's single parameter).
     pacing : bool
         :meth:`route_obs` and :meth:`plan` use the pacing budget instead of ``budget`` (default False).
     margin : float
@@ -342,6 +378,7 @@ class OptimisticRouter:
         solver: str | Callable = "exact",
         *,
         optimistic: bool = True,
+        cost_gamma: float | None = None,
         pacing: bool = False,
         margin: float = 0.0,
         prior: float | None = None,
@@ -350,9 +387,8 @@ class OptimisticRouter:
         self._alpha = self.throughput.tolist()
         self.budget = float(budget)
         self.c1, self.c2 = float(cost_range[0]), float(cost_range[1])
-        if not gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = check_gamma(gamma)
+        self.cost_gamma = self.gamma if cost_gamma is None else check_gamma(cost_gamma, "cost_gamma")
         self.optimistic = bool(optimistic)
         self.pacing = bool(pacing)
         self.margin = check_margin(margin)
@@ -429,6 +465,7 @@ class OptimisticRouter:
             float(mean_reward[m]),
             float(mean_cost[m]),
             self.gamma,
+            self.cost_gamma,
             self.c1,
             self.c2,
             self.optimistic,
@@ -584,6 +621,7 @@ def stageroute_router(
         scenario.cost_range,
         gamma,
         rng,
+        cost_gamma=DEFAULT_COST_GAMMA,
         pacing=True,
         margin=DEFAULT_MARGIN,
         prior=DEFAULT_PRIOR,

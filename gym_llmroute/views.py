@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 from .env import DEPLOY, LLMRouteEnv, mask_from_obs
-from .routing import DEFAULT_GAMMA, OptimisticRouter, stageroute_router
+from .routing import DEFAULT_GAMMA, OptimisticRouter, check_gamma, stageroute_router
 from .scenario import Scenario
 from .solvers import solve_route_lp
 
@@ -163,12 +163,6 @@ def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method
     return value
 
 
-def _check_gamma(gamma: Any) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < np.inf:
-        raise ValueError(f"gamma must be a finite number > 0, got {gamma!r}")
-    return float(gamma)
-
-
 # ---------------------------------------------------------------------------------------- views
 class _View(gym.Env):
     """Shared plumbing: an inner :class:`LLMRouteEnv` (``base_env``) with the same spaces."""
@@ -282,7 +276,7 @@ class DeployLevelEnv(_View):
             feedback_delay=feedback_delay,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.router = _resolve("router", ROUTERS, router, _check_gamma(gamma), "route")
+        self.router = _resolve("router", ROUTERS, router, check_gamma(gamma), "route")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
@@ -382,7 +376,7 @@ class RouteLevelEnv(_View):
             feedback_delay=feedback_delay,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.deployer = _resolve("deployer", DEPLOYERS, deployer, _check_gamma(gamma), "deploy")
+        self.deployer = _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
