@@ -51,10 +51,11 @@ ENV_KEYS = ("budget_mode",)
 DEFAULT = f"stageroute g={DEFAULT_GAMMA:g} (default)"
 CONFIGS: list[tuple[str, str, dict]] = [
     (DEFAULT, "stageroute", {}),
-    ("stageroute g=0.02", "stageroute", {"gamma": 0.02}),
-    ("stageroute g=0.1", "stageroute", {"gamma": 0.1}),
+    ("stageroute g=0.05", "stageroute", {"gamma": 0.05}),
     ("stageroute g=0.2", "stageroute", {"gamma": 0.2}),
     ("stageroute g=0.5", "stageroute", {"gamma": 0.5}),
+    ("stageroute g=2", "stageroute", {"gamma": 2.0}),
+    ("stageroute g=0.05, one gamma for both radii", "stageroute", {"gamma": 0.05, "cost_gamma": None}),
     ("stageroute_literal", "stageroute_literal", {}),
     ("ucb_bwk", "ucb_bwk", {}),
     ("primal_dual", "primal_dual", {}),
