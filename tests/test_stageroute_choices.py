@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import agents
+import gym_llmroute
 from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.routing import DEFAULT_MARGIN, OptimisticRouter, confidence_bounds, cost_floor
 
@@ -174,3 +175,33 @@ def test_no_two_registered_agents_play_the_same_episode():
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             assert runs[a] != runs[b], f"{a} and {b} played the same episode"
+
+
+# ---------------------------------------------------------------------------------------- two radii
+def test_one_zero_reward_does_not_condemn_a_model_at_the_default_gamma():
+    """After one pull with reward 0 the reward radius is gamma / 2: the UCB is gamma. The default
+    (gamma = 1) keeps the model as promising as an untried one; the old single gamma = 0.05 wrote it
+    off, which made the paper world's regret grow almost linearly."""
+    pulls, reward, cost = np.array([1.0]), np.array([0.0]), np.array([0.1])
+    ucb, _ = confidence_bounds(pulls, reward, cost, gym_llmroute.routing.DEFAULT_GAMMA, (0.01, 1.0))
+    assert ucb[0] == 1.0
+    ucb, _ = confidence_bounds(pulls, reward, cost, 0.05, (0.01, 1.0))
+    assert ucb[0] == pytest.approx(0.05)
+    # Two zeros: 2 gamma / 3 at n = 3.
+    ucb, _ = confidence_bounds([2.0], [0.0], [0.1], 1.0, (0.01, 1.0))
+    assert ucb[0] == pytest.approx(2 / 3)
+
+
+def test_cost_gamma_sets_the_cost_radius_alone():
+    args = (np.array([3.0]), np.array([0.5]), np.array([0.5]))
+    ucb_a, lcb_a = confidence_bounds(*args, 1.0, (0.0, 1.0), cost_gamma=0.02)
+    ucb_b, lcb_b = confidence_bounds(*args, 1.0, (0.0, 1.0))  # one gamma for both, as the paper
+    assert ucb_a[0] == ucb_b[0]
+    # n = 4: cost radius 2 (sqrt(0.02 * 0.5 / 4) + 0.02 / 4) = 0.11, against 2 (sqrt(0.125) + 0.25) with gamma = 1.
+    assert lcb_a[0] == pytest.approx(0.5 - 2 * (np.sqrt(0.0025) + 0.005))
+    assert lcb_b[0] == 0.0
+    agent = agents.make("stageroute", gym.make("LLMRoute-v0"))
+    assert (agent.gamma, agent.cost_gamma) == (1.0, 0.02)
+    assert agents.make("stageroute", gym.make("LLMRoute-v0"), cost_gamma=None).cost_gamma == 1.0
+    with pytest.raises(ValueError, match="cost_gamma"):
+        agents.make("stageroute", gym.make("LLMRoute-v0"), cost_gamma=0)
