@@ -179,3 +179,101 @@ register_scenario(
     _realdata,
     "real per-prompt trace: 1,785 prompts, 3 production models, 9 benchmarks; newcomer at 0.3; T=20000, K=27",
 )
+
+
+def lower_bound_scenario(
+    horizon: int = 10_000,
+    n_stages: int | None = None,
+    *,
+    wave_every: int = 3,
+    candidates: int = 2,
+    gap_constant: float = 1.0,
+    base_quality: float = 0.3,
+    placement_seed: int = 0,
+    **overrides: Any,
+) -> Scenario:
+    """The ``lower-bound`` world: a hard instance on which the regret of any algorithm is of order
+    T^(2/3) (docs/paper.md), built at ``horizon`` because its gap shrinks like T^(-1/3).
+
+    The construction is the classic one behind Omega(T^(2/3)) for learning under commitment: a
+    difference of Delta ~ T^(-1/3) takes T^(2/3) queries to see, and here the only way to observe a
+    model is to give it a whole stage of T / K = T^(2/3) queries, K = round(T^(1/3)) times over:
+
+    * **One slot.** ``max_deployed = 1`` and throughput caps 1.0: the deployed model serves every
+      query of its stage, so trying a model costs a stage of L = T / K queries.
+    * **A quality ladder of waves.** An incumbent of quality ``base_quality`` is there from the start.
+      Every ``wave_every`` (P) stages, at stage boundaries P, 2P, ... < K, a wave of ``candidates``
+      (G) models arrives: one *improver*, better than the best model so far by
+      ``Delta = gap_constant * horizon^(-1/3)``, and G - 1 *duds*, exactly as good as the best so
+      far. After wave j the best quality is ``base_quality + j * Delta``. The improver's place in
+      its wave is drawn once with ``placement_seed`` (uniform over the wave in the construction).
+    * **Pure exploration.** Every model costs 0.5 per query, deterministically, with b = 1.0 and no
+      list prices: the budget never binds and costs carry no information. No model retires.
+
+    Why T^(2/3): one stage tells a candidate's Delta with constant confidence (L Delta^2 =
+    gap_constant^2 for K = T^(1/3)), and nothing less than a stage can be spent on it. Per wave an
+    algorithm either tries a dud, at a cost of L Delta ~ T^(1/3), or risks missing the improver,
+    losing Delta per query, ~ T^(1/3) per stage, for the stages until it finds it. There are about
+    K / P ~ T^(1/3) waves, so the regret is Omega(T^(2/3)); the world is invariant under the scaling
+    (L Delta^2 and the waves per stage are constant), so an algorithm whose decisions depend on the
+    standardised statistics has regret proportional to T^(2/3). The ladder climbs by about
+    ``gap_constant / P`` over the horizon, so a static deployment, which never adopts a newcomer,
+    loses a constant per query on average: linear regret.
+
+    ``n_stages`` overrides K = round(horizon^(1/3)); other keyword arguments are Scenario fields
+    (``max_deployed=2`` gives a second slot). A horizon so short that the top of the ladder would
+    exceed quality 1 is refused.
+    """
+    import math
+
+    import numpy as np
+
+    def _int(value, name, low):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"lower-bound: {name} must be an integer >= {low}, got {value!r}")
+        return int(value)
+
+    horizon = _int(horizon, "horizon", 8)
+    K = round(horizon ** (1 / 3)) if n_stages is None else _int(n_stages, "n_stages", 1)
+    P = _int(wave_every, "wave_every", 1)
+    G = _int(candidates, "candidates", 1)
+    if isinstance(gap_constant, bool) or not (isinstance(gap_constant, (int, float)) and 0 < gap_constant < math.inf):
+        raise ValueError(f"lower-bound: gap_constant must be a finite number > 0, got {gap_constant!r}")
+    delta = gap_constant * horizon ** (-1 / 3)
+    waves = (K - 1) // P
+    top = base_quality + waves * delta
+    if not (0.0 <= base_quality and top <= 1.0):
+        raise ValueError(
+            f"lower-bound: the ladder's top, base_quality + {waves} waves * gap_constant * horizon^(-1/3) = {top:.4g}, "
+            "must be in [0, 1]; use a longer horizon, fewer waves (larger wave_every) or a smaller gap or base"
+        )
+    rng = np.random.default_rng(placement_seed)
+    models = [ModelSpec("incumbent", quality=base_quality, cost=0.5, throughput=1.0)]
+    for j in range(1, waves + 1):
+        improver = int(rng.integers(G))
+        for i in range(G):
+            quality = base_quality + (j if i == improver else j - 1) * delta
+            models.append(
+                ModelSpec(f"w{j}-c{i}", quality=round(quality, 12), cost=0.5, throughput=1.0, arrival=j * P / K)
+            )
+    fields: dict[str, Any] = dict(
+        name="lower-bound",
+        description=(
+            f"lower-bound instance: a wave of {G} every {P} stages, one better by {gap_constant:g} T^(-1/3) = "
+            f"{delta:.4g}, one slot, slack budget"
+        ),
+        models=tuple(models),
+        budget=1.0,
+        horizon=horizon,
+        n_stages=K,
+        max_deployed=1,
+    )
+    fields.update(overrides)
+    return Scenario(**fields)
+
+
+register_scenario(
+    "lower-bound",
+    lower_bound_scenario,
+    "hard instance: a wave every 3 stages, one newcomer better by T^(-1/3), one slot; regret ~ T^(2/3) at K=T^(1/3)",
+)
