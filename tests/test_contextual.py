@@ -66,7 +66,11 @@ def _play(agent, env, seed: int, last_stage: int) -> tuple[list[int], float, flo
 def test_make_builds_it_and_its_docstring_names_deployer_and_router():
     env = gym.make("LLMRoute-Typed-v0")
     agent = agents.make(NAME, env, seed=0)
-    assert isinstance(agent, ContextualStageRouteAgent) and agent.gamma == gym_llmroute.routing.DEFAULT_GAMMA and agent.n_tasks == 4
+    assert (
+        isinstance(agent, ContextualStageRouteAgent)
+        and agent.gamma == gym_llmroute.routing.DEFAULT_GAMMA
+        and agent.n_tasks == 4
+    )
     assert "Deployer" in ContextualStageRouteAgent.__doc__ and "Router" in ContextualStageRouteAgent.__doc__
     for bad in (dict(gamma=0.0), dict(resolve_growth=-0.1), dict(resolve_every=0), dict(mix_prior=-1.0)):
         with pytest.raises(ValueError):
