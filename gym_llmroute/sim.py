@@ -773,6 +773,14 @@ class Sim1(Sim):
         return {key: buf[sl] for key, sl in self.params.slices}
 
     # ------------------------------------------------------------------ the route step, one row
+    def _observe_task(self, jm: int, reward: float, cost: float) -> None:
+        """Add an outcome to the (task, model) statistics at ``jm = j * N + m`` (typed worlds)."""
+        stats = self.task_state[:, jm] + (1.0, reward, cost)  # pulls, reward sum, cost sum
+        self.task_state[:, jm] = stats
+        n = stats[0]
+        row = self.row
+        row[self._o_tp + jm], row[self._o_tmr + jm], row[self._o_tmc + jm] = n, stats[1] / n, stats[2] / n
+
     def route(self, a: int) -> tuple[float, bool, dict[str, Any]]:
         """Route the current query to model ``a`` (any integer; invalid: :meth:`route_fallback`).
         Returns the reward, whether the episode ended, and the info (the final info included).
@@ -809,13 +817,7 @@ class Sim1(Sim):
             row[self._o_mr + m] = rs / n
             row[self._o_mc + m] = cs / n
             if P.typed:
-                jm = rj * N + m
-                tp, trs, tcs = self.task_pulls, self.task_reward_sum, self.task_cost_sum
-                n, rs, cs = tp.item(jm) + 1.0, trs.item(jm) + r_reward, tcs.item(jm) + r_cost
-                tp[jm], trs[jm], tcs[jm] = n, rs, cs
-                row[self._o_tp + jm] = n
-                row[self._o_tmr + jm] = rs / n
-                row[self._o_tmc + jm] = cs / n
+                self._observe_task(rj * N + m, r_reward, r_cost)
         # Throughput, spend, reward, regret and time.
         left = self.left.item(a) - 1.0
         self.left[a] = left
