@@ -698,15 +698,9 @@ class Sim1(Sim):
         P = params
         o = P.offsets
         self._o_time, self._o_progress, self._o_bpq = o["time"], o["stage_progress"], o["budget_per_query"]
-        self._o_cap, self._o_pulls, self._o_mr, self._o_mc = (
-            o["capacity_left"],
-            o["pulls"],
-            o["mean_reward"],
-            o["mean_cost"],
-        )
+        self._o_cap = o["capacity_left"]
         if P.typed:
             self._o_task = o["task"]
-            self._o_tp, self._o_tmr, self._o_tmc = o["task_pulls"], o["task_mean_reward"], o["task_mean_cost"]
         self._t, self._spent, self._total_reward, self._regret, self._f = 0, 0.0, 0.0, 0.0, 0
         self._load()
 
@@ -714,10 +708,13 @@ class Sim1(Sim):
         super()._bind()
         self.row = self.obs[0]
         self.mask_row = self.mask[0]
+        self.model_stats = (self.pulls, self.reward_sum, self.cost_sum)
+        if self.params.typed:
+            self.task_stats = (self.task_pulls, self.task_reward_sum, self.task_cost_sum)
         if self.params.delay:
             self.pending = (self.pend_model[0], self.pend_task[0], self.pend_reward[0], self.pend_cost[0])
 
-    _VIEWS = Sim._VIEWS + ["row", "mask_row", "pending"]
+    _VIEWS = Sim._VIEWS + ["row", "mask_row", "pending", "model_stats", "task_stats"]
 
     def _flush(self) -> None:
         """Write the row's Python numbers back to the arrays."""
@@ -773,13 +770,15 @@ class Sim1(Sim):
         return {key: buf[sl] for key, sl in self.params.slices}
 
     # ------------------------------------------------------------------ the route step, one row
-    def _observe_task(self, jm: int, reward: float, cost: float) -> None:
-        """Add an outcome to the (task, model) statistics at ``jm = j * N + m`` (typed worlds)."""
-        stats = self.task_state[:, jm] + (1.0, reward, cost)  # pulls, reward sum, cost sum
-        self.task_state[:, jm] = stats
-        n = stats[0]
-        row = self.row
-        row[self._o_tp + jm], row[self._o_tmr + jm], row[self._o_tmc + jm] = n, stats[1] / n, stats[2] / n
+    def _observe_one(self, stats, i: int, cols, reward: float, cost: float) -> None:
+        """Add an outcome to observed statistics: ``stats`` holds the pulls, reward sums and cost
+        sums (entry ``i``), ``cols`` the observation columns of the pulls, mean rewards and mean
+        costs (written at ``col + i``)."""
+        pulls, reward_sum, cost_sum = stats
+        n, rs, cs = pulls.item(i) + 1.0, reward_sum.item(i) + reward, cost_sum.item(i) + cost
+        pulls[i], reward_sum[i], cost_sum[i] = n, rs, cs
+        row, (c_n, c_r, c_c) = self.row, cols
+        row[c_n + i], row[c_r + i], row[c_c + i] = n, rs / n, cs / n
 
     def route(self, a: int) -> tuple[float, bool, dict[str, Any]]:
         """Route the current query to model ``a`` (any integer; invalid: :meth:`route_fallback`).
@@ -810,14 +809,9 @@ class Sim1(Sim):
         else:
             m, rj, r_reward, r_cost = a, task, reward, cost
         if m >= 0:
-            pulls, reward_sum, cost_sum = self.pulls, self.reward_sum, self.cost_sum
-            n, rs, cs = pulls.item(m) + 1.0, reward_sum.item(m) + r_reward, cost_sum.item(m) + r_cost
-            pulls[m], reward_sum[m], cost_sum[m] = n, rs, cs
-            row[self._o_pulls + m] = n
-            row[self._o_mr + m] = rs / n
-            row[self._o_mc + m] = cs / n
+            self._observe_one(self.model_stats, m, self._stat_cols, r_reward, r_cost)
             if P.typed:
-                self._observe_task(rj * N + m, r_reward, r_cost)
+                self._observe_one(self.task_stats, rj * N + m, self._task_stat_cols, r_reward, r_cost)
         # Throughput, spend, reward, regret and time.
         left = self.left.item(a) - 1.0
         self.left[a] = left
