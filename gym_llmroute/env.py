@@ -10,11 +10,10 @@ import numpy as np
 
 from .presets import make_scenario
 from .scenario import Scenario
-from .sim import DEPLOY, ROUTE, Sim1, SimParams, deploy_mask, mask_from_obs
+from .sim import DEPLOY, PHASES, ROUTE, Sim1, SimParams, deploy_mask, mask_from_obs
 
 __all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
 
-_PHASE_NAMES = ("deploy", "route")
 # Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set.
 SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode", "feedback_delay")
 
@@ -258,7 +257,7 @@ class LLMRouteEnv(gym.Env):
         names = s.model_names
         stage = st["stage"]
         routing = st["routing"]
-        phase = _PHASE_NAMES[ROUTE if routing else DEPLOY]
+        phase = PHASES[ROUTE if routing else DEPLOY]
         lines = [
             f"[{s.name}] stage {stage + 1}/{s.n_stages}  query {st['t']}/{s.horizon}  phase={phase}",
             f"  spent {st['spent']:.3f} of budget {P.total_budget:.3f} ({s.budget_mode})  "

@@ -47,10 +47,18 @@ __all__ = [
     "FINAL_INFO_KEYS",
 ]
 
-DEPLOY, ROUTE = 0, 1  # phase codes
+DEPLOY, ROUTE, RESET = 0, 1, 2  # phase codes (of the observation; and of the infos, with RESET)
+PHASES = ("deploy", "route", "reset")  # info["phase"] of each code
+_PHASE_NAMES = np.array(PHASES, dtype=object)
 MASK_CACHE = 4096  # deploy masks kept per Sim (the cache is emptied when full: memory stays bounded)
 FINAL_INFO_KEYS = ("oracle_value", "total_reward", "total_cost", "budget", "queries_served")
-_nnz = np.count_nonzero  # several times cheaper than ndarray.any() on a few dozen elements
+# Whether a bool array has a True, and how many: np.count_nonzero is several times cheaper than
+# ndarray.any() on a few dozen elements, and NumPy's C function under it ~4x cheaper again (no Python
+# wrapper); the batched step calls it about six times.
+try:
+    from numpy._core.multiarray import count_nonzero
+except ImportError:  # pragma: no cover (NumPy < 2)
+    count_nonzero = np.count_nonzero
 
 
 def deploy_mask(available, picked, throughput, max_deployed: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -106,6 +114,10 @@ def step_info(cost, phase, stage, model, action_mask, invalid, budget_left, regr
         "budget_left": budget_left,
         "regret": regret,
     }
+
+
+# The batched infos' "_key" masks, in the order SyncVectorEnv adds them.
+_INFO_MASKS = tuple("_" + key for key in step_info(*range(8)))
 
 
 # ---------------------------------------------------------------------------------------- constants
@@ -237,31 +249,6 @@ class SimParams:
         return spaces.Discrete(self.n_models + 1), spaces.Dict(obs)
 
 
-class DeployMasks:
-    """Deploy masks by (stage, picked set), the picked set as the bits ``sum 2**m``: computing one
-    costs as much as a whole route step, and only a few occur. Bounded: emptied when full."""
-
-    def __init__(self, params: SimParams):
-        self.params = params
-        self.slot: dict[int, int] = {}
-        self.table = np.zeros((MASK_CACHE, params.n_models + 1), dtype=bool)
-        self.can_add = [False] * MASK_CACHE  # some model can still be added
-
-    def get(self, stage: int, picked_key: int, picked: np.ndarray) -> int:
-        """The row of ``table`` holding the mask of this stage and picked set."""
-        P = self.params
-        key = picked_key * P.n_stages + stage
-        slot = self.slot.get(key)
-        if slot is None:
-            if len(self.slot) >= MASK_CACHE:
-                self.slot.clear()
-            slot = self.slot[key] = len(self.slot)
-            row = self.table[slot]
-            deploy_mask(P.availability[stage], picked, P.alpha, P.max_deployed, row)
-            self.can_add[slot] = bool(row[:-1].any())
-        return slot
-
-
 # ---------------------------------------------------------------------------------------- state
 class Sim:
     """``n`` episodes (rows) of one scenario, and the rules that move them.
@@ -314,7 +301,12 @@ class Sim:
         self.price_at = [0] * n  # index of row i's row of prices in force
         self.seeds = [0] * n  # the episode seeds (outcomes: world.chunk_outcomes(scenario, seed, chunk))
         self.obs = np.tile(P.obs_reset.astype(obs_dtype), (n, 1))
-        self.deploy_masks = DeployMasks(P)
+        # Deploy masks depend on (stage, picked set) only: cached, since computing one costs as much
+        # as a whole route step, and only a few occur. Key: the picked set as bits, times K, plus the
+        # stage; bounded (emptied when full), so memory stays flat.
+        self._mask_slot: dict[int, int] = {}
+        self._mask_table = np.zeros((MASK_CACHE, N + 1), dtype=bool)
+        self._can_add = [False] * MASK_CACHE  # some model can still be added
         self._sl = dict(P.slices)
         self._col = P.offsets
         # The batched route step's row offsets and constants. Constants enter the arithmetic as 0-d
@@ -326,6 +318,8 @@ class Sim:
         self._row_progress = self._row_obs + P.offsets["stage_progress"]
         self._row_bpq = self._row_obs + P.offsets["budget_per_query"]
         self._row_mask = rows * (N + 1)
+        self._row_mask_list = self._row_mask.tolist()
+        self._o_picked = P.offsets["picked"]
         self._row_model = rows * N
         self._row_task_model = rows * (J * N)
         o = P.offsets
@@ -335,6 +329,7 @@ class Sim:
         self._c_zero, self._c_one = np.array(0.0), np.array(1.0)
         self._c_T, self._c_B = np.array(float(P.horizon)), np.array(P.total_budget)
         self._c_N = np.array(N, dtype=np.int64)
+        self._true = np.ones(n, dtype=bool)
         self._c_delay = np.array(P.delay, dtype=np.int64)
         # The observation dict's views, obs[:, sl] per key, taken in one call (15+ keys: a tuple).
         self._obs_keys = [key for key, _ in P.slices]
@@ -343,7 +338,7 @@ class Sim:
 
     _VIEWS = (
         "t spent total_reward regret next_event stage stage_gap pulls reward_sum cost_sum left model_rows "
-        "mask_f obs_f task_pulls task_reward_sum task_cost_sum task_rows block_out"
+        "mask_f obs_f task_pulls task_reward_sum task_cost_sum task_rows block_out model_stats task_stats"
     ).split()
 
     def _bind(self) -> None:
@@ -355,9 +350,11 @@ class Sim:
         self.model_rows = self.model_state.reshape(4, n, N)  # [quantity, row, model]
         self.mask_f = self.mask.reshape(-1)
         self.obs_f = self.obs.reshape(-1)
+        self.model_stats = (self.pulls, self.reward_sum, self.cost_sum)
         if P.typed:
             self.task_pulls, self.task_reward_sum, self.task_cost_sum = self.task_state
             self.task_rows = self.task_state.reshape(3, n, -1)
+            self.task_stats = (self.task_pulls, self.task_reward_sum, self.task_cost_sum)
         size = self.block_rows
         self.block_out = [
             (
@@ -419,36 +416,61 @@ class Sim:
 
     def set_deploy_mask(self, i: int, stage: int) -> bool:
         """Set row i's mask to its deploy mask; returns whether some model can still be added."""
-        masks = self.deploy_masks
-        slot = masks.get(stage, self.picked_key[i], self.picked[i])
-        self.mask[i] = masks.table[slot]
-        return masks.can_add[slot]
+        key = self.picked_key[i] * self.params.n_stages + stage
+        slot = self._mask_slot.get(key)
+        if slot is None:
+            if len(self._mask_slot) >= MASK_CACHE:
+                self._mask_slot.clear()
+            slot = self._mask_slot[key] = len(self._mask_slot)
+            row = self._mask_table[slot]
+            P = self.params
+            deploy_mask(P.availability[stage], self.picked[i], P.alpha, P.max_deployed, row)
+            self._can_add[slot] = bool(row[:-1].any())
+        self.mask[i] = self._mask_table[slot]
+        return self._can_add[slot]
 
-    def deploy(self, i: int, a: int) -> tuple[float, bool]:
-        """Row i's deploy action ``a`` (any integer): add model a, or commit (a = N). An invalid
-        action commits if committing is valid, else adds the valid model with the largest cap
-        (first of ties). The set commits by itself once nothing is left to add. Returns the reward
-        (0, or minus the penalty) and whether the action was invalid."""
+    def deploy(self, rows: list[int], actions: list[int], stages: list[int]) -> list[int]:
+        """The deploy actions (any integers) of ``rows``, in the deploy phases of ``stages``: add
+        model a, or commit (a = N). An invalid action commits if committing is valid, else adds the
+        valid model with the largest cap (first of ties). The set commits by itself once nothing is
+        left to add. Returns the rows whose action was invalid (their reward: minus the penalty).
+        A loop: deploy actions concern a row or two per step."""
         P = self.params
         N = P.n_models
-        mask = self.mask[i]
-        invalid = not (0 <= a <= N and mask[a])
-        if invalid:
-            if mask[N]:
-                a = N
-            else:
-                adds = np.flatnonzero(mask[:N])
-                a = int(adds[np.argmax(P.alpha[adds])])  # argmax: first of the largest caps
-        stage = int(self.stage[i])
-        committed = a == N
-        if not committed:
-            self.picked[i, a] = True
-            self.obs[i, self._col["picked"] + a] = 1.0
-            self.picked_key[i] += 1 << a
-            committed = not self.set_deploy_mask(i, stage)
-        if committed:
-            self.commit(i, stage)
-        return (-self.penalty if invalid else 0.0), invalid
+        mask_f, row_mask, picked, obs, picked_key, o_picked = (
+            self.mask_f,
+            self._row_mask_list,
+            self.picked,
+            self.obs,
+            self.picked_key,
+            self._o_picked,
+        )
+        bad = []
+        for i, a, stage in zip(rows, actions, stages, strict=True):
+            if not (0 <= a <= N and mask_f.item(row_mask[i] + a)):
+                bad.append(i)
+                mask = self.mask[i]
+                if mask[N]:
+                    a = N
+                else:
+                    adds = np.flatnonzero(mask[:N])
+                    a = int(adds[np.argmax(P.alpha[adds])])  # argmax: first of the largest caps
+            committed = a == N
+            if not committed:
+                picked[i, a] = True
+                obs[i, o_picked + a] = 1.0
+                picked_key[i] += 1 << a
+                committed = not self.set_deploy_mask(i, stage)
+            if committed:
+                self.commit(i, stage)
+        return bad
+
+    def deploy_rows(self, D: np.ndarray, actions: list[int], rewards: np.ndarray, invalid: np.ndarray) -> None:
+        """:meth:`deploy` for the rows ``D``, writing the invalid ones' rewards and flags."""
+        bad = self.deploy(D.tolist(), actions, self.stage[D].tolist())
+        if bad:
+            rewards[bad] = -self.penalty
+            invalid[bad] = True
 
     def commit(self, i: int, stage: int) -> None:
         """Row i deploys its picked set for ``stage`` and enters the route phase."""
@@ -533,11 +555,17 @@ class Sim:
             "served": np.where(routing & deployed, P.caps[stage] - self.left[sl], 0.0).astype(np.int64),
         }
 
-    def final_info(self, i: int) -> dict[str, Any]:
-        """The final info of row i's episode: the oracle's expected total reward, the total reward,
-        the total cost, the budget B and the queries served."""
+    def final_values(self) -> tuple[Any, ...]:
+        """The final info's values (:data:`FINAL_INFO_KEYS`): the oracle's expected total reward,
+        the total reward, the total cost, the budget B and the queries served (as a float: the
+        infos make it an int); a float, or every row's as an array."""
         P = self.params
-        values = (P.oracle_value, self.total_reward.item(i), self.spent.item(i), P.total_budget, int(self.t.item(i)))
+        return P.oracle_value, self.total_reward, self.spent, P.total_budget, self.t
+
+    def final_info(self, i: int) -> dict[str, Any]:
+        """The final info of row i's episode, in Python numbers."""
+        values = [v if type(v) is float else v.item(i) for v in self.final_values()]
+        values[-1] = int(values[-1])
         return dict(zip(FINAL_INFO_KEYS, values, strict=True))
 
     def observations(self) -> dict[str, np.ndarray]:
@@ -545,25 +573,28 @@ class Sim:
         obs = self.obs.astype(np.float32)
         return dict(zip(self._obs_keys, self._obs_views(obs), strict=True))
 
-    def infos(self, phase, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
-        """Every row's info as ``SyncVectorEnv`` batches them: arrays with ``_key`` masks; with
-        ``terminated``, the final infos of the ending rows (zeros elsewhere)."""
-        n = self.n
+    def infos(self, code, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
+        """Every row's info as ``SyncVectorEnv`` batches them: arrays with ``_key`` masks (``code``:
+        the phase codes); with ``terminated``, the final infos of the ending rows (zeros elsewhere)."""
         infos = step_info(
-            cost, phase, stage, model, self.mask.copy(), invalid, self._c_B - self.spent, self.regret.copy()
+            cost,
+            _PHASE_NAMES[code],
+            stage,
+            model,
+            self.mask.copy(),
+            invalid,
+            self._c_B - self.spent,
+            self.regret.copy(),
         )
-        one = np.ones(n, dtype=bool)
-        for key in list(infos):
-            infos["_" + key] = one.copy()
+        true = self._true.copy  # a fresh True row per "_key" mask
+        for key in _INFO_MASKS:
+            infos[key] = true()
         if terminated is not None:
-            final = {key: np.zeros(n) for key in FINAL_INFO_KEYS}
-            for i in np.flatnonzero(terminated).tolist():
-                for key, value in self.final_info(i).items():
-                    final[key][i] = value
-            final["queries_served"] = final["queries_served"].astype(np.int64)
-            for key, value in final.items():
-                infos[key] = value
+            # The final infos of the ending rows, zeros elsewhere.
+            for key, value in zip(FINAL_INFO_KEYS, self.final_values(), strict=True):
+                infos[key] = np.where(terminated, value, 0.0)
                 infos["_" + key] = terminated.copy()
+            infos["queries_served"] = infos["queries_served"].astype(np.int64)
         return infos
 
     # ------------------------------------------------------------------ the route step, batched
@@ -571,7 +602,7 @@ class Sim:
         """Add outcomes to observed statistics: ``stats`` holds the flat pulls, reward sums and cost
         sums (entries ``f``), and ``cols`` the observation keys' columns of the pulls, mean rewards
         and mean costs (written at flat index ``o + col``)."""
-        pulls, reward_sum, cost_sum = stats[0], stats[1], stats[2]
+        pulls, reward_sum, cost_sum = stats
         n_obs = pulls[f] + self._c_one
         pulls[f] = n_obs
         r_sum = reward_sum[f] + reward
@@ -597,7 +628,7 @@ class Sim:
         if bad is not None:
             valid &= ~bad
         inv = None
-        if _nnz(valid) != k:
+        if count_nonzero(valid) != k:
             inv = ~valid
             a[inv] = self.route_fallback(R[inv])
             fw = self._row_mask[R] + a
@@ -629,11 +660,11 @@ class Sim:
         else:
             rows, m, rj, r_reward, r_cost, frm, rob = R, a, task, reward, cost, fm, ro
         if rows.size:
-            self._observe(self.model_state, frm, rob, self._stat_cols, r_reward, r_cost)
+            self._observe(self.model_stats, frm, rob, self._stat_cols, r_reward, r_cost)
             if P.typed:
                 jm = rj * self._c_N + m
                 ftm, rob = self._row_task_model[rows] + jm, self._row_obs[rows] + jm
-                self._observe(self.task_state, ftm, rob, self._task_stat_cols, r_reward, r_cost)
+                self._observe(self.task_stats, ftm, rob, self._task_stat_cols, r_reward, r_cost)
 
         # Throughput, spend, reward, regret and time.
         left = self.left[fm] - one
@@ -648,28 +679,35 @@ class Sim:
         self.foff[R] = foff + self._c_N
         event = t1 >= self.next_event[R]
         if P.hard_budget:
-            event |= spent > self._c_B
+            over = spent > self._c_B
+            event |= over
         length = P.lengths[st]
         obs[ro + col["capacity_left"]] = left / length
         mask_f[fw] = left > self._c_zero
         obs[self._row_time[R]] = t1 / self._c_T
         remaining = self._c_T - t1
         progress = (t1 - P.bounds_f[st]) / length
-        if not _nnz(event):
+        ended = events = None
+        if count_nonzero(event):
+            ended = t1 >= self._c_T
+            if P.hard_budget:
+                ended |= over
+            events = zip(R[event].tolist(), ended[event].tolist(), strict=True)
+            if not count_nonzero(ended):
+                ended = None
+        if ended is None:
             obs[self._row_bpq[R]] = (self._c_B - spent) / remaining
             obs[self._row_progress[R]] = progress
             live = R
         else:
-            ended = t1 >= self._c_T
-            if P.hard_budget:
-                ended |= spent > self._c_B
             obs[self._row_bpq[R]] = np.divide(self._c_B - spent, remaining, out=np.zeros(k), where=remaining > 0)
             # Stage progress is left as it was on a terminal step.
             going = ~ended
             live = R[going]
             obs[self._row_progress[live]] = progress[going]
             terminated[R] = ended
-            for i, end in zip(R[event].tolist(), ended[event].tolist(), strict=True):
+        if events is not None:
+            for i, end in events:
                 self.route_event(i, end)
         if P.typed:
             self.set_tasks(live)
@@ -708,13 +746,10 @@ class Sim1(Sim):
         super()._bind()
         self.row = self.obs[0]
         self.mask_row = self.mask[0]
-        self.model_stats = (self.pulls, self.reward_sum, self.cost_sum)
-        if self.params.typed:
-            self.task_stats = (self.task_pulls, self.task_reward_sum, self.task_cost_sum)
         if self.params.delay:
             self.pending = (self.pend_model[0], self.pend_task[0], self.pend_reward[0], self.pend_cost[0])
 
-    _VIEWS = Sim._VIEWS + ["row", "mask_row", "pending", "model_stats", "task_stats"]
+    _VIEWS = Sim._VIEWS + ["row", "mask_row", "pending"]
 
     def _flush(self) -> None:
         """Write the row's Python numbers back to the arrays."""
@@ -761,8 +796,8 @@ class Sim1(Sim):
     def deploy_step(self, a: int) -> tuple[float, dict[str, Any]]:
         """The deploy action ``a`` (:meth:`Sim.deploy`); returns the reward and the info."""
         stage = self._stage
-        reward, invalid = self.deploy(0, a)
-        return reward, self.info(0.0, "deploy", stage, -1, invalid)
+        invalid = bool(self.deploy([0], [a], [stage]))
+        return (-self.penalty if invalid else 0.0), self.info(0.0, "deploy", stage, -1, invalid)
 
     def observation(self) -> dict[str, np.ndarray]:
         """The observation: fresh float32 arrays, views of one copy of the row."""

@@ -26,13 +26,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .env import LLMRouteEnv, scenario_for_options
-from .sim import Sim, SimParams
+from .sim import RESET, Sim, SimParams, count_nonzero
 
 __all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
-
-_RESET = 2  # phase codes of infos["phase"]: 0 deploy, 1 route, 2 reset
-_PHASE_NAMES = np.array(["deploy", "route", "reset"], dtype=object)
-_nnz = np.count_nonzero  # several times cheaper than ndarray.any() on a few dozen elements
 
 
 class LLMRouteVectorEnv(VectorEnv):
@@ -168,13 +164,13 @@ class LLMRouteVectorEnv(VectorEnv):
             self._build(scenario_for_options(self.scenario, options))
         self._reset_rows(rows, [seeds[i] for i in rows])
         self._started = True
-        code = np.full(n, _RESET, dtype=np.int64)
-        infos = self._infos(
+        code = np.full(n, RESET, dtype=np.int64)
+        infos = self.sim.infos(
             code, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool), self.sim.stage.copy()
         )
         if reset_mask is not None:
             infos = _restrict(infos, reset_mask)
-        return self._observations(), infos
+        return self.sim.observations(), infos
 
     def step(self, actions):
         if not self._started:
@@ -189,19 +185,19 @@ class LLMRouteVectorEnv(VectorEnv):
         # Outside [0, N] is invalid in both phases; such actions are checked as N (never valid in a
         # route phase) and flagged, so a range test is one comparison here instead of one per phase.
         bad = a.view(np.uint64) > self._c_Nu
-        if _nnz(bad):
+        if count_nonzero(bad):
             raw = a.tolist()  # deploy actions are checked as given
             a[bad] = N
         else:
             bad = None
             raw = None
         mode = self.autoreset_mode
-        if mode is AutoresetMode.DISABLED and _nnz(self._ended):
+        if mode is AutoresetMode.DISABLED and count_nonzero(self._ended):
             raise RuntimeError(
                 f"sub-envs {np.flatnonzero(self._ended).tolist()} have ended; with autoreset_mode=DISABLED reset them "
                 "with reset(options={'reset_mask': mask}) before stepping"
             )
-        resetting = self._autoreset if mode is AutoresetMode.NEXT_STEP and _nnz(self._autoreset) else None
+        resetting = self._autoreset if mode is AutoresetMode.NEXT_STEP and count_nonzero(self._autoreset) else None
         sim = self.sim
         if resetting is not None:
             route = sim.routing & ~resetting
@@ -220,10 +216,7 @@ class LLMRouteVectorEnv(VectorEnv):
         invalid = np.zeros(n, dtype=bool)
         terminated = np.zeros(n, dtype=bool)
         if D.size:
-            # Deploy actions and commits concern a sub-env or two per step: a loop over those.
-            raw_d = a[D].tolist() if raw is None else [raw[i] for i in D.tolist()]
-            for i, ai in zip(D.tolist(), raw_d, strict=True):
-                rewards[i], invalid[i] = sim.deploy(i, ai)
+            sim.deploy_rows(D, a[D].tolist() if raw is None else [raw[i] for i in D.tolist()], rewards, invalid)
         if R.size == n:
             sim.route_rows(R, a, bad, rewards, cost, model, invalid, terminated)
         elif R.size:
@@ -238,37 +231,43 @@ class LLMRouteVectorEnv(VectorEnv):
         if resetting is not None:
             rows = np.flatnonzero(resetting)
             self._reset_rows(rows, [None] * rows.size)
-            code[rows] = _RESET
+            code[rows] = RESET
             stage[rows] = 0
         done = terminated | truncated
-        final = terminated if _nnz(terminated) else None
+        final = terminated if count_nonzero(terminated) else None
         if mode is not AutoresetMode.SAME_STEP:
             # NEXT_STEP resets the ended sub-envs on the next step; DISABLED waits for reset(reset_mask).
             if mode is AutoresetMode.NEXT_STEP:
                 self._autoreset = done
             else:
                 self._ended = done
-            infos = self._infos(code, cost, model, invalid, stage, final)
-            return self._observations(), rewards, terminated, truncated, infos
+            infos = self.sim.infos(code, cost, model, invalid, stage, final)
+            return self.sim.observations(), rewards, terminated, truncated, infos
         # SAME_STEP: keep what the ending step returned, then reset those sub-envs within this step.
-        if not _nnz(done):
-            return self._observations(), rewards, terminated, truncated, self._infos(code, cost, model, invalid, stage)
-        final_infos = _restrict(self._infos(code, cost, model, invalid, stage, final), done)
-        final_obs_all = self._observations()
+        if not count_nonzero(done):
+            return (
+                self.sim.observations(),
+                rewards,
+                terminated,
+                truncated,
+                self.sim.infos(code, cost, model, invalid, stage),
+            )
+        final_infos = _restrict(self.sim.infos(code, cost, model, invalid, stage, final), done)
+        final_obs_all = self.sim.observations()
         rows = np.flatnonzero(done)
         final_obs = np.full(n, None, dtype=object)
         for i in rows:
             final_obs[i] = {key: value[i] for key, value in final_obs_all.items()}
         self._reset_rows(rows, [None] * rows.size)
-        code[rows] = _RESET
+        code[rows] = RESET
         stage[rows] = 0
         cost[rows] = 0.0
         model[rows] = -1
         invalid[rows] = False
-        infos = self._infos(code, cost, model, invalid, stage)
+        infos = self.sim.infos(code, cost, model, invalid, stage)
         infos["final_obs"], infos["_final_obs"] = final_obs, done.copy()
         infos["final_info"], infos["_final_info"] = final_infos, done.copy()
-        return self._observations(), rewards, terminated, truncated, infos
+        return self.sim.observations(), rewards, terminated, truncated, infos
 
     def action_masks(self) -> np.ndarray:
         """Valid actions of every sub-env's next step, bool array of shape (num_envs, N + 1)."""
@@ -284,13 +283,6 @@ class LLMRouteVectorEnv(VectorEnv):
             self._elapsed[i] = 0
             self._autoreset[i] = False
             self._ended[i] = False
-
-    # ------------------------------------------------------------------ outputs
-    def _observations(self) -> dict[str, np.ndarray]:
-        return self.sim.observations()
-
-    def _infos(self, code, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
-        return self.sim.infos(_PHASE_NAMES[code], cost, model, invalid, stage, terminated)
 
 
 def _restrict(infos: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
