@@ -207,7 +207,7 @@ class LLMRouteEnv(gym.Env):
         self.scenario = scenario
         self.n_models = scenario.n_models
         self.params = SimParams.of(scenario)
-        self.action_space, self.observation_space = self.params.spaces()
+        self.action_space, self.observation_space = self.params.make_spaces()
         # The simulation core (gym_llmroute/sim.py): this env is its batch of one.
         self.sim = Sim1(self.params, self.invalid_action_penalty)
 

@@ -38,6 +38,8 @@ from .world import OutcomeBlocks
 __all__ = [
     "DEPLOY",
     "ROUTE",
+    "RESET",
+    "PHASES",
     "SimParams",
     "Sim",
     "Sim1",
@@ -240,7 +242,7 @@ class SimParams:
             obs_reset=obs_reset,
         )
 
-    def spaces(self) -> tuple[spaces.Discrete, spaces.Dict]:
+    def make_spaces(self) -> tuple[spaces.Discrete, spaces.Dict]:
         """The action space, ``Discrete(N + 1)``, and the observation space of one episode."""
         obs = {
             key: spaces.Box(np.float32(lo), np.float32(hi), shape=(size,), dtype=np.float32)
@@ -430,11 +432,11 @@ class Sim:
         return self._can_add[slot]
 
     def deploy(self, rows: list[int], actions: list[int], stages: list[int]) -> list[int]:
-        """The deploy actions (any integers) of ``rows``, in the deploy phases of ``stages``: add
-        model a, or commit (a = N). An invalid action commits if committing is valid, else adds the
-        valid model with the largest cap (first of ties). The set commits by itself once nothing is
-        left to add. Returns the rows whose action was invalid (their reward: minus the penalty).
-        A loop: deploy actions concern a row or two per step."""
+        """The deploy actions (any integers) of ``rows``, in the deploy phases of ``stages``: action
+        a < N adds model a, a = N commits. An invalid action commits if committing is valid, else
+        adds the valid model with the largest cap (first of ties). The set commits by itself once
+        nothing is left to add. Returns the rows whose action was invalid (their reward: minus the
+        penalty). A loop: deploy actions concern a row or two per step."""
         P = self.params
         N = P.n_models
         mask_f, row_mask, picked, obs, picked_key, o_picked = (

@@ -121,7 +121,7 @@ class LLMRouteVectorEnv(VectorEnv):
         self.scenario = scenario
         self.n_models = scenario.n_models
         self.params = SimParams.of(scenario)
-        self.single_action_space, self.single_observation_space = self.params.spaces()
+        self.single_action_space, self.single_observation_space = self.params.make_spaces()
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.sim = Sim(self.params, self.num_envs, self.invalid_action_penalty)
