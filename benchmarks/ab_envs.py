@@ -14,6 +14,9 @@ second copy of itself: the harness's own bias, which should read 1.00.
            bench_perf.py's policy), 1,000 steps a round, resets included.
   batched  gym.make_vec(id, 64, vectorization_mode="vector_entry_point"), random valid actions,
            200 steps a round.
+  stageroute  agents.run_episode of this checkout's StageRoute on gym.make(id, horizon=20_000,
+           n_stages=27) (bench_perf.py's setup), one episode a round (seeds 0 and 1), 20 rounds by
+           default; queries per CPU second, and the episodes' results must agree.
 
 Worlds: paper (LLMRoute-v0), average (its average budget), typed, market, market-delay,
 market-drift (the presets of those names).
@@ -87,8 +90,34 @@ def batched_round(envs, steps: int, seed: int) -> float:
     return time.process_time() - start
 
 
-def compare(section: str, ids: dict[str, str], kwargs: dict, rounds: int) -> tuple[float, float, float]:
-    if section == "single":
+def stageroute_round(side: tuple, seed: int) -> float:
+    import agents
+
+    env, agent, results = side
+    start = time.process_time()
+    out = agents.run_episode(agent, env, seed=seed)
+    elapsed = time.process_time() - start
+    results.setdefault(seed, (out["reward"], out["cost"], out["regret"]))
+    return elapsed
+
+
+def compare(section: str, ids: dict[str, str], kwargs: dict, rounds: int):
+    """Speed ratios new/base (best per seed, p10, median) and each side's fastest round."""
+    if section == "stageroute":
+        import agents
+        import agents.base
+
+        # The agents accept this checkout's Scenario class only; the base's is another class with the
+        # same fields.
+        scenario_classes = {type(gym.make(env_id, **kwargs).unwrapped.scenario) for env_id in ids.values()}
+        agents.base.Scenario = tuple(scenario_classes)
+        sides = {}
+        for side, env_id in ids.items():
+            env = gym.make(env_id, **{"horizon": 20_000, "n_stages": 27, **kwargs})
+            sides[side] = (env, agents.make("stageroute", env), {})
+        play = stageroute_round
+        seeds = 2
+    elif section == "single":
         sides = {side: gym.make(env_id, **kwargs) for side, env_id in ids.items()}
         play = lambda env, seed: single_round(env, 1000, seed)  # noqa: E731
     else:
@@ -97,16 +126,19 @@ def compare(section: str, ids: dict[str, str], kwargs: dict, rounds: int) -> tup
             for side, env_id in ids.items()
         }
         play = lambda envs, seed: batched_round(envs, 200, seed)  # noqa: E731
+    if section != "stageroute":
+        seeds = SEEDS
     times: dict[str, list[float]] = {"new": [], "base": []}
     for r in range(rounds):
         for side in ("new", "base") if r % 2 else ("base", "new"):
-            times[side].append(play(sides[side], r % SEEDS))
-    for env in sides.values():
-        env.close()
+            times[side].append(play(sides[side], r % seeds))
+    if section == "stageroute":
+        assert sides["new"][2] == sides["base"][2], "StageRoute's episodes differ between the two versions"
     new, base = np.array(times["new"]), np.array(times["base"])
-    seeds = np.arange(rounds) % SEEDS
-    best = sum(base[seeds == s].min() for s in range(SEEDS)) / sum(new[seeds == s].min() for s in range(SEEDS))
-    return best, np.percentile(base, 10) / np.percentile(new, 10), np.median(base) / np.median(new)
+    per_seed = np.arange(rounds) % seeds
+    best = sum(base[per_seed == s].min() for s in range(seeds)) / sum(new[per_seed == s].min() for s in range(seeds))
+    ratios = best, np.percentile(base, 10) / np.percentile(new, 10), np.median(base) / np.median(new)
+    return ratios, (new.min(), base.min())
 
 
 def main() -> None:
@@ -115,6 +147,7 @@ def main() -> None:
     parser.add_argument("--only", default="single,batched")
     parser.add_argument("--worlds", default="paper,average,typed,market-delay")
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--stageroute-rounds", type=int, default=20)
     parser.add_argument("--aa", action="store_true", help="compare the base with a copy of itself")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,10 +156,16 @@ def main() -> None:
         print(f"new: {'a copy of the base' if args.aa else 'this checkout'}; base: {args.base}; CPU time")
         for world in args.worlds.split(","):
             for section in args.only.split(","):
-                best, p10, median = compare(section, ids, WORLDS[world], args.rounds)
+                rounds = args.stageroute_rounds if section == "stageroute" else args.rounds
+                (best, p10, median), fastest = compare(section, ids, WORLDS[world], rounds)
+                rates = ""
+                if section == "stageroute":  # one episode of 20,000 queries a round
+                    rates = (
+                        f"  (fastest episode: new {20_000 / fastest[0]:,.0f} q/s, base {20_000 / fastest[1]:,.0f} q/s)"
+                    )
                 print(
                     f"{section:<8} {world:<13} speed new/base: best per seed {best:.3f}  p10 {p10:.3f}  "
-                    f"median {median:.3f}",
+                    f"median {median:.3f}{rates}",
                     flush=True,
                 )
 
