@@ -1,29 +1,31 @@
-"""The simulated world: queries, potential outcomes, stages, throughput, budget and regret.
+"""The simulated world's potential outcomes: the one place they are drawn.
 
-:class:`World` is the simulator behind :class:`~gym_llmroute.env.LLMRouteEnv`; it knows nothing of
-actions spaces or observations. Given a seed it fixes, in advance and independently of what is
-routed, the task type of every query and every model's potential outcome (reward and cost) for it
-(common random numbers): two agents on the same seed face the same world, as with a replayed trace.
+Given a seed, the task type of every query and every model's potential outcome (reward and cost)
+for it are fixed in advance and independently of what is routed (common random numbers): two agents
+on the same seed face the same world, as with a replayed trace. The episode's rules (stages,
+throughput, budget, regret) are the simulation core's, :mod:`gym_llmroute.sim`.
 
 Outcomes are drawn in chunks of :data:`CHUNK` queries, each from its own generator seeded by
 ``SeedSequence(seed, spawn_key=(chunk,))``, so memory does not grow with the horizon and query t's
 outcomes do not depend on which queries were looked at before. :class:`OutcomeBlocks` hands them
 out a block of at most :data:`BLOCK` queries at a time, drawing only the blocks an episode reaches.
-
-With ``scenario.feedback_delay = d > 0`` the outcome of query t enters the observed statistics
-(``pulls``, ``reward_sum``, ``cost_sum`` and their per-task versions) only once query t + d has been
-routed; ``revealed`` names the model whose statistics the last routed query changed.
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 
 from .scenario import Scenario
 
-__all__ = ["World", "CHUNK", "BLOCK", "OutcomeBlocks", "sample_outcomes", "sample_rewards", "chunk_outcomes"]
+__all__ = [
+    "CHUNK",
+    "BLOCK",
+    "OutcomeBlocks",
+    "sample_outcomes",
+    "sample_rewards",
+    "chunk_outcomes",
+    "potential_outcomes",
+]
 
 CHUNK = 1024
 BLOCK = 512  # queries per block handed out by OutcomeBlocks (the default sampler; see there)
@@ -96,7 +98,8 @@ def chunk_outcomes(scenario: Scenario, seed: int, chunk: int):
 
 class OutcomeBlocks:
     """The potential outcomes of one seeded episode, handed out in consecutive blocks of queries: the
-    one place the chunk scheme lives (:class:`World` and the batched env both draw through it).
+    one place the chunk scheme lives (the simulation core, :class:`gym_llmroute.sim.Sim`, draws
+    every episode's outcomes through it).
 
     The outcomes are those of :func:`chunk_outcomes`, to the bit. With the default sampler
     (``scenario.outcomes`` None) a block is at most :data:`BLOCK` queries, and only the blocks asked
@@ -186,178 +189,12 @@ class OutcomeBlocks:
         self._bg_cost.advance(offset + size * self.n_models)
 
 
-class World:
-    """State of one episode: time, stage, deployment, throughput counts, spend, statistics, regret.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        The validated scenario; its oracle is solved (once, cached on the scenario) here.
-    """
-
-    def __init__(self, scenario: Scenario):
-        self.scenario = scenario
-        self.n_models = scenario.n_models
-        self.horizon = scenario.horizon
-        self.n_stages = scenario.n_stages
-        self.bounds = [int(b) for b in scenario.stage_bounds]
-        self.stage_caps = scenario.stage_caps
-        self.total_budget = scenario.budget * scenario.horizon
-        self.hard_budget = scenario.budget_mode == "hard"
-        self._stage_quality = scenario.stage_quality
-        self.quality = self._stage_quality[0]
-        self.delay = scenario.feedback_delay
-        self.typed = scenario.n_tasks > 1
-        oracle = scenario.oracle
-        self.vstar = [float(v) for v in oracle.values]
-        # Oracle reward of every query from the start of stage k to the horizon.
-        tail = np.cumsum((oracle.values * scenario.stage_lengths)[::-1])[::-1]
-        self._tail = [float(v) for v in tail] + [0.0]
-        self.oracle_value = oracle.total
-        N = self.n_models
-        self.pulls = np.zeros(N, dtype=np.int64)
-        self.reward_sum = np.zeros(N)
-        self.cost_sum = np.zeros(N)
-        self.counts = np.zeros(N, dtype=np.int64)
-        self.deployed = np.zeros(N, dtype=bool)
-        J = scenario.n_tasks
-        # Per (task, model) statistics, kept for typed scenarios only.
-        self.task_pulls = np.zeros((J, N), dtype=np.int64)
-        self.task_reward_sum = np.zeros((J, N))
-        self.task_cost_sum = np.zeros((J, N))
-        self._pending: deque = deque()
-        # The outcomes of the current block of queries (see OutcomeBlocks), rows from _block_start on.
-        self._blocks = OutcomeBlocks(scenario)
-        rows = self._blocks.rows
-        self._tasks = np.zeros(rows, dtype=np.int64)
-        self._rewards = np.zeros((rows, N))
-        self._costs = np.zeros((rows, N))
-        self.reset(0)
-
-    # ------------------------------------------------------------------ episode
-    def reset(self, seed: int) -> None:
-        """Start an episode whose outcomes are fixed by ``seed`` (an int >= 0)."""
-        self.seed = int(seed)
-        self.t = 0
-        self.stage = 0
-        self.spent = 0.0
-        self.total_reward = 0.0
-        self.regret = 0.0
-        self.budget_exhausted = False
-        self.pulls[:] = 0
-        self.reward_sum[:] = 0.0
-        self.cost_sum[:] = 0.0
-        self.counts[:] = 0
-        self.deployed[:] = False
-        self.task_pulls[:] = 0
-        self.task_reward_sum[:] = 0.0
-        self.task_cost_sum[:] = 0.0
-        self._pending.clear()
-        self.revealed = -1
-        self.revealed_task = 0
-        self.quality = self._stage_quality[0]
-        self._blocks.reset(self.seed)
-        self._next_block()
-
-    def _next_block(self) -> None:
-        self._block_start, self._block_end = self._blocks.draw(self._tasks, self._rewards, self._costs)
-
-    def potential_outcomes(self, t: int):
-        """Task type of query t and every model's (reward, cost) for it: ``(task, rewards, costs)``.
-        Depends only on the seed and t, never on what was routed."""
-        if not 0 <= t < self.horizon:
-            raise IndexError(f"query index t must be in [0, {self.horizon}), got {t}")
-        tasks, rewards, costs = chunk_outcomes(self.scenario, self.seed, t // CHUNK)
-        i = t % CHUNK
-        return int(tasks[i]), rewards[i].copy(), costs[i].copy()
-
-    @property
-    def task(self) -> int:
-        """Task type of the current query."""
-        return int(self._tasks[self.t - self._block_start])
-
-    @property
-    def done(self) -> bool:
-        return self.t >= self.horizon or self.budget_exhausted
-
-    @property
-    def stage_start(self) -> int:
-        return self.bounds[self.stage]
-
-    @property
-    def stage_length(self) -> int:
-        return self.bounds[self.stage + 1] - self.bounds[self.stage]
-
-    @property
-    def at_boundary(self) -> bool:
-        """True when the next query starts a stage (a deployment must be chosen first)."""
-        return self.t == self.bounds[self.stage] and not self.done
-
-    # ------------------------------------------------------------------ actions
-    def deploy(self, models) -> None:
-        """Freeze the deployment of the current stage (indices or a bool mask)."""
-        self.deployed[:] = False
-        self.deployed[models] = True
-
-    def route(self, m: int) -> tuple[float, float]:
-        """Serve the current query with model ``m``; returns its (reward, cost) and advances time.
-
-        The caller guarantees that ``m`` is deployed and below its throughput cap.
-        """
-        i = self.t - self._block_start
-        task = self._tasks.item(i)
-        reward = self._rewards.item(i, m)
-        cost = self._costs.item(i, m)
-        if self.delay:
-            self._pending.append((m, task, reward, cost))
-            if len(self._pending) > self.delay:
-                self._reveal(*self._pending.popleft())
-            else:
-                self.revealed = -1
-        elif self.typed:
-            self._reveal(m, task, reward, cost)
-        else:
-            # _reveal without its per-task part, inlined: this is the env's hot path. Read-modify-write
-            # through Python scalars (.item() and a scalar store) is the same arithmetic as ``+=`` on
-            # the arrays, several times cheaper.
-            self.revealed = m
-            pulls, reward_sum, cost_sum = self.pulls, self.reward_sum, self.cost_sum
-            n, rs, cs = pulls.item(m) + 1, reward_sum.item(m) + reward, cost_sum.item(m) + cost
-            pulls[m], reward_sum[m], cost_sum[m] = n, rs, cs
-            self.revealed_stats = (n, rs, cs)
-        counts = self.counts
-        count = counts.item(m) + 1
-        counts[m] = count
-        self.routed_count = count
-        self.spent = spent = self.spent + cost
-        self.total_reward += reward
-        stage = self.stage
-        self.regret += self.vstar[stage] - self.quality.item(task, m)
-        self.t = t = self.t + 1
-        if self.hard_budget and spent > self.total_budget:
-            # Every query left unserved costs the oracle's value for it.
-            self.budget_exhausted = True
-            self.regret += self.vstar[stage] * (self.bounds[stage + 1] - t) + self._tail[stage + 1]
-        elif t < self.horizon:
-            if t == self.bounds[stage + 1]:
-                self.stage += 1
-                counts[:] = 0
-                self.quality = self._stage_quality[self.stage]
-            if t == self._block_end:
-                self._next_block()
-        return reward, cost
-
-    def _reveal(self, m: int, task: int, reward: float, cost: float) -> None:
-        """Add one outcome to the observed statistics. ``revealed_stats`` (and, typed,
-        ``revealed_task_stats``) hold model m's new (pulls, reward sum, cost sum) as Python numbers."""
-        self.revealed = m
-        self.revealed_task = task
-        n, rs, cs = self.pulls.item(m) + 1, self.reward_sum.item(m) + reward, self.cost_sum.item(m) + cost
-        self.pulls[m], self.reward_sum[m], self.cost_sum[m] = n, rs, cs
-        self.revealed_stats = (n, rs, cs)
-        if self.typed:
-            n = self.task_pulls.item(task, m) + 1
-            rs = self.task_reward_sum.item(task, m) + reward
-            cs = self.task_cost_sum.item(task, m) + cost
-            self.task_pulls[task, m], self.task_reward_sum[task, m], self.task_cost_sum[task, m] = n, rs, cs
-            self.revealed_task_stats = (n, rs, cs)
+def potential_outcomes(scenario: Scenario, seed: int, t: int):
+    """Task type of query t of the episode seeded by ``seed`` (an env's is ``env.sim.seeds[0]``) and
+    every model's (reward, cost) for it: ``(task, rewards, costs)``. Depends only on the seed and t,
+    never on what was routed."""
+    if not 0 <= t < scenario.horizon:
+        raise IndexError(f"query index t must be in [0, {scenario.horizon}), got {t}")
+    tasks, rewards, costs = chunk_outcomes(scenario, seed, t // CHUNK)
+    i = t % CHUNK
+    return int(tasks[i]), rewards[i].copy(), costs[i].copy()

@@ -109,29 +109,30 @@ class EnvMachine(RuleBasedStateMachine):
 
     @invariant()
     def throughput_and_mmax_are_never_exceeded(self):
-        w = self.env.world
-        assert np.all(w.counts <= w.stage_caps[w.stage])
-        assert w.deployed.sum() <= self.env.scenario.max_deployed
-        assert self.env._picked.sum() <= self.env.scenario.max_deployed
+        w = self.env.sim.state(0)
+        assert np.all(w["served"] <= self.env.scenario.stage_caps[w["stage"]])
+        assert w["deployed"].sum() <= self.env.scenario.max_deployed
+        assert w["picked"].sum() <= self.env.scenario.max_deployed
         assert self.deploy_run <= self.env.scenario.max_deployed + 1
 
     @invariant()
     def budget_and_regret_accounting_is_exact(self):
-        w = self.env.world
-        assert abs(self.cost_sum - w.spent) <= 1e-9 * max(1.0, w.spent)
-        assert abs(self.info["budget_left"] - (w.total_budget - w.spent)) <= 1e-9 * max(1.0, w.spent)
-        if not w.budget_exhausted:
+        w = self.env.sim.state(0)
+        spent, total_budget = w["spent"], self.env.scenario.budget * self.env.scenario.horizon
+        assert abs(self.cost_sum - spent) <= 1e-9 * max(1.0, spent)
+        assert abs(self.info["budget_left"] - (total_budget - spent)) <= 1e-9 * max(1.0, spent)
+        if not w["budget_exhausted"]:
             assert abs(self.info["regret"] - self.regret) <= 1e-9 * max(1.0, abs(self.regret))
         else:
             assert self.info["regret"] >= self.regret - 1e-9  # unserved queries add V* >= 0
 
     @invariant()
     def episode_ends_exactly_at_the_horizon_or_the_hard_budget(self):
-        w = self.env.world
+        w = self.env.sim.state(0)
         s = self.env.scenario
         if self.done and self.n_steps:
-            assert w.t == s.horizon or (s.budget_mode == "hard" and w.spent > w.total_budget)
-            assert self.info["queries_served"] == w.t
+            assert w["t"] == s.horizon or (s.budget_mode == "hard" and w["spent"] > s.budget * s.horizon)
+            assert self.info["queries_served"] == w["t"]
 
 
 TestEnvMachine = EnvMachine.TestCase

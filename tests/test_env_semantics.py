@@ -8,6 +8,7 @@ import pytest
 
 import gym_llmroute  # noqa: F401
 from gym_llmroute.env import LLMRouteEnv, mask_from_obs
+from gym_llmroute.world import potential_outcomes
 
 from .helpers import rollout, tiny_scenario
 
@@ -49,7 +50,7 @@ def test_potential_outcomes_do_not_depend_on_the_actions_taken():
             t += 1
     assert matches > 40  # the two random policies overlap on many (query, model) pairs
     # And the world exposes the same outcomes directly.
-    task, rewards, costs = env_a.world.potential_outcomes(0)
+    task, rewards, costs = potential_outcomes(env_a.unwrapped.scenario, env_a.unwrapped.sim.seeds[0], 0)
     t0_model = next(k[1] for k in seen if k[0] == 0)
     assert (rewards[t0_model], costs[t0_model]) == seen[(0, t0_model)]
 
@@ -102,8 +103,9 @@ def test_throughput_and_mmax_are_never_exceeded_and_masks_match_observation():
                 stage = info["stage"]
             served[info["model"]] += 1
             assert np.all(served <= s.stage_caps[stage])
-            assert env.world.deployed.sum() <= s.max_deployed
-            assert env.world.deployed[info["model"]]
+            deployed = env.unwrapped.sim.state(0)["deployed"]
+            assert deployed.sum() <= s.max_deployed
+            assert deployed[info["model"]]
 
 
 def test_deploy_phase_adds_commits_and_autocommits_at_mmax():
@@ -125,7 +127,7 @@ def test_invalid_deploy_actions_fall_back_to_commit_or_largest_cap():
     obs, info = env.reset(seed=0)
     _, _, _, _, info = env.step(3)  # commit on an empty set: invalid, adds the largest cap (index 0 on ties)
     assert info["invalid_action"]
-    assert env._picked[0]
+    assert env.sim.state(0)["picked"][0]
 
 
 def test_invalid_route_action_goes_to_the_cheapest_listed_valid_model():

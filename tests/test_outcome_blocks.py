@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 import gym_llmroute  # noqa: F401
 from gym_llmroute import make_scenario
+from gym_llmroute.env import LLMRouteEnv
 from gym_llmroute.scenario import Scenario
-from gym_llmroute.world import BLOCK, CHUNK, OutcomeBlocks, World, chunk_outcomes
+from gym_llmroute.world import BLOCK, CHUNK, OutcomeBlocks, chunk_outcomes
 
 SEEDS = (0, 1, 12345, 2**32 + 7, 2**63 - 2)
 
@@ -147,17 +148,22 @@ def test_block_size_is_validated(block):
 
 
 @pytest.mark.parametrize("name", ["paper-T2500", "drift-and-prices", "typed-default-sampler", "typed"])
-def test_the_world_routes_the_outcomes_of_chunk_outcomes(name):
-    """World (the single env's simulator) serves query t with chunk_outcomes' values for t, across
-    block and chunk ends, and its task type is the drawn one."""
+def test_the_env_routes_the_outcomes_of_chunk_outcomes(name):
+    """The single env (the simulation core's batch of one) serves query t with chunk_outcomes'
+    values for t, across block and chunk ends, and shows the drawn task type."""
     scenario = SCENARIOS[name].replace(budget_mode="average")
-    world = World(scenario)
-    world.reset(77)
-    tasks, rewards, costs = _reference(scenario, 77)
+    env = LLMRouteEnv(scenario)
+    obs, info = env.reset(seed=77)
+    tasks, rewards, costs = _reference(scenario, env.sim.seeds[0])
     rng = np.random.default_rng(0)
-    N = scenario.n_models
-    while not world.done:
-        t, m = world.t, int(rng.integers(N))  # World.route does not check deployments or caps
-        assert world.task == tasks[t]
-        assert world.route(m) == (rewards[t, m], costs[t, m])
-    assert world.t == scenario.horizon
+    t = 0
+    done = False
+    while not done:
+        if obs["phase"][0] > 0.5 and scenario.n_tasks > 1:
+            assert obs["task"].argmax() == tasks[t]
+        obs, reward, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        if info["phase"] == "route":
+            m = info["model"]
+            assert (reward, info["cost"]) == (rewards[t, m], costs[t, m])
+            t += 1
+    assert t == info["queries_served"] == scenario.horizon

@@ -27,7 +27,7 @@ from gym_llmroute.trace import (
     write_demo_trace,
     write_trace,
 )
-from gym_llmroute.world import World, sample_outcomes
+from gym_llmroute.world import potential_outcomes, sample_outcomes
 
 HEADER = "sample_id,task,cheap,cheap|cost,strong,strong|cost,coder,coder|cost"
 ROWS = [
@@ -273,21 +273,20 @@ def test_trace_scenario_refuses_unknown_models_and_drift(small):
 def test_replayed_queries_are_rows_of_the_table_drawn_with_the_seed(small):
     tr = load_trace(small)
     s = trace_scenario(tr, cost_unit=0.01, budget=1.0, horizon=3000, n_stages=3, max_deployed=2)
-    w = World(s)
     rows = {
         (int(t), tuple(r), tuple(np.round(c, 9))) for t, r, c in zip(tr.tasks, tr.rewards, tr.costs / 0.01, strict=True)
     }
-    w.reset(seed=5)
     counts: dict = {}
     for t in range(3000):
-        task, rewards, costs = w.potential_outcomes(t)
+        task, rewards, costs = potential_outcomes(s, 5, t)
         key = (task, tuple(rewards), tuple(np.round(costs, 9)))
         assert key in rows
         counts[key] = counts.get(key, 0) + 1
     assert len(counts) == 6 and min(counts.values()) > 400  # each row about 500 times
-    w2 = World(s)
-    w2.reset(seed=5)
-    assert all(np.array_equal(w.potential_outcomes(t)[1], w2.potential_outcomes(t)[1]) for t in range(0, 3000, 97))
+    s2 = trace_scenario(tr, cost_unit=0.01, budget=1.0, horizon=3000, n_stages=3, max_deployed=2)
+    assert all(
+        np.array_equal(potential_outcomes(s, 5, t)[1], potential_outcomes(s2, 5, t)[1]) for t in range(0, 3000, 97)
+    )
 
 
 def test_price_change_scales_replayed_costs_and_the_oracles_stage_cost(small):

@@ -19,6 +19,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import gym_llmroute
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.views import DeployLevelEnv, LagrangianReward, RouteLevelEnv
+from gym_llmroute.world import potential_outcomes
 
 from .helpers import tiny_scenario
 
@@ -156,8 +157,8 @@ def test_view_seed_plays_the_same_world_as_the_base_env():
     view.reset(seed=9)
     base.reset(seed=9)
     for t in (0, 17, 399):
-        a = view.unwrapped.base_env.world.potential_outcomes(t)
-        b = base.unwrapped.world.potential_outcomes(t)
+        a = potential_outcomes(view.unwrapped.scenario, view.unwrapped.base_env.sim.seeds[0], t)
+        b = potential_outcomes(base.unwrapped.scenario, base.unwrapped.sim.seeds[0], t)
         assert a[0] == b[0]
         np.testing.assert_array_equal(a[1], b[1])
         np.testing.assert_array_equal(a[2], b[2])

@@ -1,0 +1,214 @@
+"""Recorded trajectories: same seeds, same numbers.
+
+Each case plays seeded episodes with a seeded masked-random policy that also sends invalid actions
+(any integer in [-2, N + 2]), and hashes everything the env returns: observations (float32 bytes, in
+the dict's key order), rewards, terminated and truncated flags, and every info value with its type
+(arrays with their dtype and shape), final infos and final observations included. The hashes below
+were recorded on the code before the simulation core was shared by the single and the batched env
+(gym_llmroute/sim.py); any change of a number, a type, a key or its order changes them. To see
+which step differs, compare against that commit with the single env's ``rollout``/``lockstep``
+helpers of tests/test_vector.py.
+
+``python -m tests.test_recorded_trajectories`` prints the current hashes (to re-record after a
+deliberate change of the world's numbers, and only then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import agents
+import gym_llmroute  # noqa: F401  (registers the ids)
+
+P_INVALID = 0.15
+
+
+def _feed(h, value: Any) -> None:
+    """Feed a value into the hash with its type: arrays by dtype, shape and bytes (object arrays by
+    their elements), dicts by key order, Python scalars by their exact repr."""
+    if isinstance(value, dict):
+        h.update(b"{")
+        for key, item in value.items():
+            h.update(repr(key).encode())
+            _feed(h, item)
+        h.update(b"}")
+    elif isinstance(value, np.ndarray):
+        h.update(f"<{value.dtype.str}{value.shape}>".encode())
+        if value.dtype == object:
+            for item in value.reshape(-1):
+                _feed(h, item)
+        else:
+            h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, (list, tuple)):
+        h.update(f"{type(value).__name__}[".encode())
+        for item in value:
+            _feed(h, item)
+        h.update(b"]")
+    else:
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def _action(rng: np.random.Generator, mask: np.ndarray) -> int:
+    n = mask.size
+    if rng.random() < P_INVALID or not mask.any():
+        return int(rng.integers(-2, n + 2))
+    return int(rng.choice(np.flatnonzero(mask)))
+
+
+def single_hash(env_id: str, seeds, kwargs: dict, options: dict | None = None) -> str:
+    """One episode per seed on one env (reset with the seed, so the env is reused across episodes)."""
+    env = gym.make(env_id, **kwargs)
+    h = hashlib.sha256()
+    rng = np.random.default_rng(1234)
+    for seed in seeds:
+        obs, info = env.reset(seed=seed, options=options)
+        _feed(h, (obs, info))
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(_action(rng, info["action_mask"]))
+            _feed(h, (obs, reward, terminated, truncated, info))
+            done = terminated or truncated
+    # An unseeded reset continues the env's own generator.
+    _feed(h, env.reset())
+    env.close()
+    return h.hexdigest()
+
+
+def vector_hash(env_id: str, n: int, steps: int, kwargs: dict, mode=AutoresetMode.NEXT_STEP) -> str:
+    """The native batched env for ``steps`` steps from ``reset(seed=7)``, autoresetting sub-envs (with
+    ``DISABLED``, ended sub-envs are reset by ``reset_mask`` after the step)."""
+    envs = gym.make_vec(env_id, n, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
+    h = hashlib.sha256()
+    rng = np.random.default_rng(4321)
+    obs, info = envs.reset(seed=7)
+    _feed(h, (obs, info))
+    for _ in range(steps):
+        actions = np.array([_action(rng, m) for m in info["action_mask"]])
+        obs, rewards, terminated, truncated, info = envs.step(actions)
+        _feed(h, (obs, rewards, terminated, truncated, info))
+        done = terminated | truncated
+        if mode is AutoresetMode.DISABLED and done.any():
+            obs, info = envs.reset(options={"reset_mask": done})
+            _feed(h, (obs, info))
+            info = {**info, "action_mask": envs.unwrapped.action_masks()}
+    envs.close()
+    return h.hexdigest()
+
+
+SINGLE_CASES = {
+    "paper-hard": ("LLMRoute-v0", range(4), {}),
+    "paper-average": ("LLMRoute-v0", range(2), {"budget_mode": "average"}),
+    "paper-penalty": ("LLMRoute-v0", range(2), {"invalid_action_penalty": 0.25, "horizon": 900}),
+    "market": ("LLMRoute-Market-v0", range(3), {}),
+    "market-average": ("LLMRoute-Market-v0", range(1), {"budget_mode": "average"}),
+    "typed": ("LLMRoute-Typed-v0", range(3), {}),
+    "typed-average": ("LLMRoute-Typed-v0", range(1), {"budget_mode": "average"}),
+    "market-delay": ("LLMRoute-v0", range(3), {"scenario": "market-delay"}),
+    "market-delay-average": ("LLMRoute-v0", range(1), {"scenario": "market-delay", "budget_mode": "average"}),
+    "market-drift": ("LLMRoute-v0", range(3), {"scenario": "market-drift"}),
+    "realdata": ("LLMRoute-RealData-v0", range(3), {"horizon": 600}),
+    "deploy-view": ("LLMRoute-Deploy-v0", range(2), {"horizon": 600}),
+    "route-view": ("LLMRoute-Route-v0", range(2), {"horizon": 600}),
+    "max-episode-steps": ("LLMRoute-v0", range(2), {"max_episode_steps": 150}),
+    "reset-options": ("LLMRoute-v0", range(2), {}, {"horizon": 700, "n_stages": 5, "budget": 0.08}),
+}
+
+VECTOR_CASES = {
+    "paper-hard": ("LLMRoute-v0", 5, 1500, {}, AutoresetMode.NEXT_STEP),
+    "paper-average": ("LLMRoute-v0", 3, 2000, {"budget_mode": "average", "horizon": 600}, AutoresetMode.NEXT_STEP),
+    "paper-same-step": ("LLMRoute-v0", 4, 1200, {"invalid_action_penalty": 0.5}, AutoresetMode.SAME_STEP),
+    "paper-truncated": ("LLMRoute-v0", 3, 600, {"max_episode_steps": 120}, AutoresetMode.SAME_STEP),
+    "market": ("LLMRoute-Market-v0", 4, 1500, {}, AutoresetMode.NEXT_STEP),
+    "typed": ("LLMRoute-Typed-v0", 4, 1500, {}, AutoresetMode.NEXT_STEP),
+    "typed-same-step": (
+        "LLMRoute-Typed-v0",
+        3,
+        1000,
+        {"budget_mode": "average", "horizon": 500},
+        AutoresetMode.SAME_STEP,
+    ),
+    "market-delay": ("LLMRoute-v0", 4, 1500, {"scenario": "market-delay"}, AutoresetMode.NEXT_STEP),
+    "market-drift": ("LLMRoute-v0", 4, 1500, {"scenario": "market-drift"}, AutoresetMode.NEXT_STEP),
+    "realdata": ("LLMRoute-RealData-v0", 3, 1500, {"horizon": 600}, AutoresetMode.NEXT_STEP),
+    "paper-disabled": ("LLMRoute-v0", 3, 1200, {"feedback_delay": 3}, AutoresetMode.DISABLED),
+}
+
+# sha256 of each case, recorded on the code before the refactor (commit 4a28fb0's env.py, world.py, vector.py).
+SINGLE_HASHES: dict[str, str] = {
+    "deploy-view": "c25b35ccfb540ab9d9b0cab9e992bb1a7a27bbf8a799b794569f3c7ac3a15b1f",
+    "market": "d463279ab3a2eb8f80cd119855d7e5a58b93f133afab0d244ffa87a26dd7696f",
+    "market-average": "1c73f1ced98da33551b758e711d94a4d3664f233c2037976ecb24613d2c47b04",
+    "market-delay": "7e89f3b9a2eee8351dedd9f85eb7301231ceb85ff335c9714b4c5217df626719",
+    "market-delay-average": "d368aaebbd5803083c2ee4684683c9a2cfd4e346dd2f51032c11089e1dd1ff64",
+    "market-drift": "8b0eebe202db1d90330406af53658a66a63785260cae30d7f34c7368d3a3c4b9",
+    "max-episode-steps": "af0b59918482ef6304daae09bb5a9dcf4f3908185ace5db9539a58b48900e680",
+    "paper-average": "c9b291a02813bed86ba09e2b122bcda0d275c81165c44f9d043a2d6801a13d00",
+    "paper-hard": "cbc82c84b67d077ad8d17c15cdca2ea6a03a3492afbc0946469ae954c54f1242",
+    "paper-penalty": "163b3ab1d11c878bc1f3e14b04519e80ded5471da2686d89a71311f8b0239259",
+    "realdata": "6e80b911e7c2ec70d9021cf36d822f1d1cefc758c88c624c6e54622729514f71",
+    "reset-options": "1adf4f5f1157d4f2f366b4319633b86fa50fcea83383e6829201c8e372ca88c9",
+    "route-view": "11936304d29b980d586597faaa12d29bf477207ecf4510919e44306d7939dd1e",
+    "typed": "c39994a0f3ff630bb55984302e8a6298d7ed1180c65b8b20f75f46a7809cb16e",
+    "typed-average": "416dd9e5f569716e0ea816906090728d7f7bf17e3a4f715c064d4c2527730e63",
+}
+VECTOR_HASHES: dict[str, str] = {
+    "market": "cbb80f0fe77da0d3d6c40931cb3d4903a961dece11a47e1cb7a9e9e9bfe72b06",
+    "market-delay": "5e2d428bd018c9f7e86450cf524e7622679aed09a797cdd80346117a9bc47eff",
+    "market-drift": "6280ced36abd50e7e3d6fe1bf0937ff79a536b582c5ac01a19e26cb69194bf41",
+    "paper-average": "467a6cf97a6a5ace0da90fe1d64ad9eed2f491f1a8b8a8196364af0955373c1e",
+    "paper-disabled": "a17743aa2ba3ef40fd4e49642533e3985876e53a1289e76454aae658b041fe85",
+    "paper-hard": "fd06fef304d56a8c9494011579c452205e1a86738aff744e3f67f2ab4dcd1c18",
+    "paper-same-step": "4515eb4fe05235e0700eab930a635df19d809faca44c1e090ccab9f6ec154038",
+    "paper-truncated": "81c2fe14ed13345fdada317afeb3aa7f06fbe85cc6f2fa302676e771174f5514",
+    "realdata": "9e58781be7d9cedaebedd9ab7aa9b4e6eb2f6f5f89ed90263ecb9b39df610efa",
+    "typed": "7895af4b749cd3df258707290a9bc0abe4e9d35b025c49c0d95155f111904a07",
+    "typed-same-step": "b92d7448eb10f348ec9d2ea64c8ace783027b9cd30d58c5b30f75d4d596b2dc9",
+}
+# agents.run_episode(agents.make("stageroute", env, seed=0), env, 0) on gym.make("LLMRoute-v0").
+STAGEROUTE = {
+    "reward": 1394.0,
+    "cost": 86.39276586643622,
+    "regret": 21.71644809384989,
+    "queries_served": 1728,
+    "steps": 1776,
+    "invalid_actions": 0,
+}
+
+
+def stageroute_summary() -> dict[str, float]:
+    env = gym.make("LLMRoute-v0")
+    result = agents.run_episode(agents.make("stageroute", env, seed=0), env, 0)
+    env.close()
+    return {key: result[key] for key in ("reward", "cost", "regret", "queries_served", "steps", "invalid_actions")}
+
+
+@pytest.mark.parametrize("case", sorted(SINGLE_CASES))
+def test_single_env_trajectories_are_the_recorded_ones(case):
+    assert single_hash(*SINGLE_CASES[case]) == SINGLE_HASHES[case]
+
+
+@pytest.mark.parametrize("case", sorted(VECTOR_CASES))
+def test_vector_env_trajectories_are_the_recorded_ones(case):
+    assert vector_hash(*VECTOR_CASES[case]) == VECTOR_HASHES[case]
+
+
+def test_stageroute_episode_is_the_recorded_one():
+    assert stageroute_summary() == STAGEROUTE
+
+
+if __name__ == "__main__":
+    print("SINGLE_HASHES = {")
+    for name in sorted(SINGLE_CASES):
+        print(f'    "{name}": "{single_hash(*SINGLE_CASES[name])}",')
+    print("}")
+    print("VECTOR_HASHES = {")
+    for name in sorted(VECTOR_CASES):
+        print(f'    "{name}": "{vector_hash(*VECTOR_CASES[name])}",')
+    print("}")
+    print(f"STAGEROUTE = {stageroute_summary()!r}")
