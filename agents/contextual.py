@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.oracle import solve_typed_deploy
 from gym_llmroute.routing import (
     DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
@@ -31,10 +30,11 @@ from gym_llmroute.routing import (
     paced_budget,
     sample_under_mask,
 )
+from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
 
 from .stageroute import RouterContext, StageRouteAgent
 
-__all__ = ["ContextualStageRouteAgent", "ContextualContext", "typed_route_lp", "task_mix_estimate"]
+__all__ = ["ContextualStageRouteAgent", "ContextualContext", "task_mix_estimate"]
 
 
 def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
@@ -49,46 +49,6 @@ def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
     if total <= 0.0:
         return np.full(n.size, 1.0 / n.size)
     return (n + prior) / total
-
-
-def typed_route_lp(ucb, lcb, weights, caps, budget: float) -> np.ndarray | None:
-    """The typed routing LP over a fixed deployed set, solved by scipy's HiGHS (``linprog``)::
-
-        max_p  sum_j w_j sum_m UCB_jm p_jm
-        s.t.   sum_j w_j sum_m LCB_jm p_jm <= b,   sum_m p_jm = 1 (every j),
-               sum_j w_j p_jm <= alpha_m (every m),   p >= 0
-
-    ``ucb`` and ``lcb`` have shape (J, n) (the deployed models' columns), ``weights`` (J,), ``caps``
-    (n,). Returns ``p`` of shape (J, n) (rows sum to one) or None if the LP is infeasible.
-    """
-    from scipy.optimize import linprog
-
-    u = np.asarray(ucb, dtype=np.float64)
-    c = np.asarray(lcb, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    J, n = u.shape
-    if n == 0:
-        return None
-    a_ub = np.zeros((1 + n, J * n))
-    a_ub[0] = (w[:, None] * c).ravel()
-    for m in range(n):
-        a_ub[1 + m, m::n] = w
-    a_eq = np.zeros((J, J * n))
-    for j in range(J):
-        a_eq[j, j * n : (j + 1) * n] = 1.0
-    res = linprog(
-        -(w[:, None] * u).ravel(),
-        A_ub=a_ub,
-        b_ub=np.concatenate([[budget], np.asarray(caps, dtype=np.float64)]),
-        A_eq=a_eq,
-        b_eq=np.ones(J),
-        bounds=(0.0, 1.0),
-        method="highs",
-    )
-    if res.status != 0 or res.x is None:
-        return None
-    p = np.clip(res.x.reshape(J, n), 0.0, None)
-    return p / p.sum(axis=1, keepdims=True)
 
 
 class ContextualContext(RouterContext):
@@ -122,7 +82,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     """Contextual StageRoute: StageRoute with statistics, bounds and LPs per (task type, model).
 
     * **Deployer: typed DeployOPT.** At each stage boundary, the typed deployment MILP of the oracle
-      (:func:`gym_llmroute.oracle.solve_typed_deploy`, HiGHS): one routing distribution per task
+      (:func:`gym_llmroute.solvers.solve_typed_deploy`, HiGHS): one routing distribution per task
       type, sharing the budget b and the throughput caps (``sum_j w_j d_jm <= alpha_m``), at most
       ``k = min(M_max, |pool|)`` models, value and cost weighted by the estimated task mix w, with the
       per-(task, model) UCB and LCB in place of the true means. Models that carry mass for some type
@@ -132,7 +92,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
       DeployOPT on the mix-weighted bounds picks the slots (its cheapest-by-LCB fallback; counted in
       ``stats()["deploy_infeasible"]``).
     * **Router: typed RouteOPT.** The same typed LP restricted to the deployed set
-      (:func:`typed_route_lp`, scipy's HiGHS), solved for all types at once and cached; the current
+      (:func:`gym_llmroute.solvers.typed_route_lp`, scipy's HiGHS), solved for all types at once and cached; the current
       query's row ``p_j`` is sampled among the models below their throughput cap (saturated models
       drop out, the rest renormalised). An infeasible LP, or no valid model with mass, routes to the
       valid deployed model with the smallest LCB for the query's type

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .solvers import solve_deploy
+from .solvers import solve_deploy, solve_typed_deploy
 
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["StageOracle", "stage_oracle", "solve_pool", "solve_typed_deploy"]
+__all__ = ["StageOracle", "stage_oracle", "solve_pool"]
 
 
 @dataclass(frozen=True)
@@ -55,51 +55,6 @@ class StageOracle:
     deployed: np.ndarray
     routing: np.ndarray
     total: float
-
-
-def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
-    """Typed deployment MILP by HiGHS. ``quality`` and ``cost`` have shape (J, n). Returns
-    ``(value, d)`` with ``d`` of shape (J, n), or ``(-inf, None)`` if infeasible."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    quality = np.asarray(quality, dtype=np.float64)
-    cost = np.asarray(cost, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    J, n = quality.shape
-    nd = J * n
-    # Variables: d[j, m] (row-major, J*n), then z[m] (n).
-    obj = np.concatenate([(w[:, None] * quality).ravel(), np.zeros(n)])
-    simplex = np.zeros((J, nd + n))
-    for j in range(J):
-        simplex[j, j * n : (j + 1) * n] = 1.0
-    budget_row = np.concatenate([(w[:, None] * cost).ravel(), np.zeros(n)])[None, :]
-    through = np.zeros((n, nd + n))
-    link = np.zeros((nd, nd + n))
-    for m in range(n):
-        through[m, m:nd:n] = w
-        through[m, nd + m] = -caps[m]
-        for j in range(J):
-            link[j * n + m, j * n + m] = 1.0
-            link[j * n + m, nd + m] = -1.0
-    card = np.concatenate([np.zeros(nd), np.ones(n)])[None, :]
-    res = milp(
-        c=-obj,
-        constraints=[
-            LinearConstraint(simplex, 1.0, 1.0),
-            LinearConstraint(budget_row, -np.inf, budget),
-            LinearConstraint(through, -np.inf, 0.0),
-            LinearConstraint(link, -np.inf, 0.0),
-            LinearConstraint(card, 0.0, min(k, n)),
-        ],
-        integrality=np.concatenate([np.zeros(nd), np.ones(n)]),
-        bounds=Bounds(np.zeros(nd + n), np.ones(nd + n)),
-        options={"mip_rel_gap": 1e-9},
-    )
-    if res.x is None:
-        return -np.inf, None
-    d = np.clip(res.x[:nd].reshape(J, n), 0.0, 1.0)
-    d /= d.sum(axis=1, keepdims=True)
-    return float(obj[:nd] @ d.ravel()), d
 
 
 def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .solvers import solve_deploy, solve_route_lp
+from .solvers import linprog_route, solve_deploy, solve_route_lp
 
 __all__ = [
     "DEFAULT_GAMMA",
@@ -55,7 +55,6 @@ __all__ = [
     "OptimisticRouter",
     "stageroute_router",
     "paced_budget",
-    "linprog_route",
     "sample_under_mask",
     "ROUTE_SOLVERS",
 ]
@@ -264,27 +263,6 @@ def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available
 
 
 # ---------------------------------------------------------------------------------------- RouteOPT
-def linprog_route(u, c, caps, budget: float) -> np.ndarray | None:
-    """The route LP solved by :func:`scipy.optimize.linprog` (HiGHS): the reference that
-    ``benchmarks/bench_agents.py`` compares the exact solver with. Returns ``p`` or None."""
-    from scipy.optimize import linprog
-
-    u = np.asarray(u, dtype=np.float64)
-    n = u.size
-    if n == 0:
-        return None
-    res = linprog(
-        -u,
-        A_ub=np.asarray(c, dtype=np.float64)[None, :],
-        b_ub=[budget],
-        A_eq=np.ones((1, n)),
-        b_eq=[1.0],
-        bounds=np.column_stack([np.zeros(n), np.asarray(caps, dtype=np.float64)]),
-        method="highs",
-    )
-    return res.x if res.status == 0 else None
-
-
 def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
     return solve_route_lp(u, c, caps, budget).p
 
