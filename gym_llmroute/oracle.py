@@ -18,21 +18,56 @@ Non-stationary scenarios (price changes, quality drift) are solved per stage wit
 that a price change inside a stage counts for the queries after it. These are the exact expected
 reward and spend of a routing distribution held fixed over the stage, which is what the oracle plays;
 the pseudo-regret of a routed query then uses the routed model's stage mean too.
+
+This module knows nothing of :class:`~gym_llmroute.scenario.Scenario`: it reads the arrays of an
+:class:`OracleProblem` (which a scenario is), and the scenario solves its own oracle
+(``Scenario.oracle``) by calling :func:`stage_oracle` on itself. The dependency goes one way,
+scenario -> oracle -> solvers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from .solvers import solve_deploy, solve_typed_deploy
 
-if TYPE_CHECKING:
-    from .scenario import Scenario
+__all__ = ["OracleProblem", "StageOracle", "stage_oracle", "solve_pool"]
 
-__all__ = ["StageOracle", "stage_oracle", "solve_pool"]
+
+class OracleProblem(Protocol):
+    """What the oracle reads of a world (a :class:`~gym_llmroute.scenario.Scenario` has all of it)."""
+
+    @property
+    def n_stages(self) -> int: ...
+    @property
+    def n_models(self) -> int: ...
+    @property
+    def n_tasks(self) -> int: ...
+    @property
+    def budget(self) -> float: ...
+    @property
+    def max_deployed(self) -> int: ...
+    @property
+    def stationary(self) -> bool: ...
+    @property
+    def availability(self) -> np.ndarray: ...
+    @property
+    def throughput(self) -> np.ndarray: ...
+    @property
+    def task_weights(self) -> np.ndarray: ...
+    @property
+    def quality_matrix(self) -> np.ndarray: ...
+    @property
+    def cost_matrix(self) -> np.ndarray: ...
+    @property
+    def stage_quality(self) -> np.ndarray: ...
+    @property
+    def stage_cost(self) -> np.ndarray: ...
+    @property
+    def stage_lengths(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +92,7 @@ class StageOracle:
     total: float
 
 
-def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
+def solve_pool(scenario: OracleProblem, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
     """V* and the routing (n_tasks, N) for one candidate pool, with the given (n_tasks, N) means
     (default: the scenario's stationary means)."""
     quality = scenario.quality_matrix if quality is None else quality
@@ -87,7 +122,7 @@ def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) ->
     return value, routing
 
 
-def stage_oracle(scenario: Scenario) -> StageOracle:
+def stage_oracle(scenario: OracleProblem) -> StageOracle:
     """Solve the oracle of every stage of ``scenario`` (one solve per distinct candidate pool)."""
     K, N, J = scenario.n_stages, scenario.n_models, scenario.n_tasks
     values = np.empty(K)

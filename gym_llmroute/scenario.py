@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .oracle import StageOracle, stage_oracle
+from .solvers import min_cost
+
 __all__ = ["ModelSpec", "Scenario", "BUDGET_MODES"]
 
 BUDGET_MODES = ("hard", "average")
@@ -322,8 +325,6 @@ class Scenario:
         bad = np.flatnonzero(~np.isfinite(self.oracle.values))
         if bad.size:
             k = int(bad[0])
-            from .solvers import min_cost
-
             pool = np.flatnonzero(avail[k])
             c = self.stage_cost[k][:, pool].T @ self.task_weights
             cheapest = min_cost(c, self.throughput[pool], self.max_deployed)
@@ -550,10 +551,8 @@ class Scenario:
         return tuple(times), out
 
     @cached_property
-    def oracle(self):
+    def oracle(self) -> StageOracle:
         """The stage oracle (:class:`gym_llmroute.oracle.StageOracle`), solved once per scenario."""
-        from .oracle import stage_oracle  # the oracle depends on this module, not the reverse
-
         return stage_oracle(self)
 
     # ------------------------------------------------------------------ edits
