@@ -11,8 +11,8 @@ Training (:func:`train`):
 * a vector env of ``n_envs`` copies made from the ``"gym_llmroute:<id>"`` form (so
   ``SubprocVecEnv`` workers import the package themselves), each wrapped in ``Monitor`` (episode
   reward, length, final regret and spend, written to ``monitor/*.monitor.csv``: the learning
-  curves), then optionally :class:`~gym_llmroute.views.LagrangianReward`, then
-  :class:`ScaledObservation`;
+  curves), then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
+  :class:`~gym_llmroute.wrappers.ScaledObservation`;
 * ``VecNormalize`` of the reward only where the table says so (the deploy view);
 * TensorBoard logs in ``<out_dir>/tb``; the model in ``<out_dir>/model.zip`` and what it was trained
   on in ``<out_dir>/train.json`` (both written atomically, ``train.json`` last: its presence marks a
@@ -42,14 +42,13 @@ from gymnasium import spaces
 
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.scenario import Scenario
+from gym_llmroute.wrappers import OBS_SCALING_VERSION, LagrangianReward, ScaledObservation, scale_observation
 
 from .hyperparams import ALGOS, hyperparams_for
 from .sweep import atomic_write_text
 
 __all__ = [
     "ALGOS",
-    "ScaledObservation",
-    "scale_observation",
     "TrainResult",
     "train",
     "make_train_env",
@@ -60,52 +59,6 @@ __all__ = [
 
 # Keys of the final info that Monitor writes to its CSV (the learning curves).
 _MONITOR_KEYS = ("regret", "total_cost", "budget", "oracle_value", "queries_served")
-# Bump if the scaling changes: a model trained with another version is refused at load.
-OBS_SCALING_VERSION = 1
-
-
-# ---------------------------------------------------------------------------------------- observations
-def scale_observation(obs: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
-    """The observation with raw quantities mapped to O(1) ranges (a new dict; works on one
-    observation or a batch). Every other key is already in [0, 1] and is passed through.
-
-    * ``pulls`` -> ``log1p(pulls) / log1p(T)`` in [0, 1]: a raw count up to T would dominate the
-      network's input, and the log keeps the difference between 0, 1 and 10 pulls (what matters for
-      exploration) visible.
-    * ``mean_cost`` -> ``log1p(cost / b) / log1p(c_2 / b)`` in [0, 1]: costs span three orders of
-      magnitude (0.004 to 1.5 on ``paper``) and what matters is their ratio to the budget b.
-    * ``budget_per_query`` -> ``clip(value / b, -1, 4)``: 1 means on pace.
-    """
-    b = scenario.budget
-    out = dict(obs)
-    out["pulls"] = (
-        np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))
-    ).astype(np.float32)
-    c2 = max(scenario.cost_range[1], 1e-12)
-    cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
-    out["mean_cost"] = (np.log1p(cost / np.float32(b)) / np.float32(math.log1p(c2 / b))).astype(np.float32)
-    out["budget_per_query"] = np.clip(np.asarray(obs["budget_per_query"], dtype=np.float32) / np.float32(b), -1.0, 4.0)
-    return out
-
-
-class ScaledObservation(gym.ObservationWrapper):
-    """Apply :func:`scale_observation` (fixed and stateless, so a saved model needs no statistics).
-    ``action_masks()`` is forwarded for MaskablePPO."""
-
-    def __init__(self, env: gym.Env):
-        super().__init__(env)
-        self.scenario = env.unwrapped.scenario
-        boxes = dict(env.observation_space.spaces)
-        boxes["pulls"] = spaces.Box(0.0, 1.0, shape=boxes["pulls"].shape, dtype=np.float32)
-        boxes["mean_cost"] = spaces.Box(0.0, 1.0, shape=boxes["mean_cost"].shape, dtype=np.float32)
-        boxes["budget_per_query"] = spaces.Box(-1.0, 4.0, shape=(1,), dtype=np.float32)
-        self.observation_space = spaces.Dict(boxes)
-
-    def observation(self, observation):
-        return scale_observation(observation, self.scenario)
-
-    def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()
 
 
 # ---------------------------------------------------------------------------------------- training
@@ -139,8 +92,6 @@ class _EnvFactory:
 
     def __call__(self) -> gym.Env:
         from stable_baselines3.common.monitor import Monitor
-
-        from gym_llmroute.views import LagrangianReward
 
         env = gym.make(_env_id(self.env_id), **self.env_kwargs)
         path = None if self.monitor_dir is None else os.path.join(self.monitor_dir, str(self.rank))
@@ -241,7 +192,7 @@ def train(
     hyperparams : dict, optional
         Overrides of :func:`agents.hyperparams.hyperparams_for`.
     lagrangian : dict or False, optional
-        Keyword arguments of :class:`~gym_llmroute.views.LagrangianReward` (``multiplier``,
+        Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (``multiplier``,
         ``step_size``, ...) to train on ``reward - multiplier * cost``; None takes the table's
         (dual ascent from 0), False trains on the raw reward.
     tensorboard : bool

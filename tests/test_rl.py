@@ -13,8 +13,9 @@ import pytest
 import agents
 import gym_llmroute  # noqa: F401
 from agents.hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
-from agents.rl import SB3Agent, ScaledObservation, load_agent, read_monitor, scale_observation, train
+from agents.rl import SB3Agent, load_agent, read_monitor, train
 from agents.sweep import record_episode
+from gym_llmroute.wrappers import ScaledObservation, scale_observation
 
 SHORT = {"horizon": 200, "n_stages": 4}
 # Tiny rollouts so that a few hundred steps make several updates.
