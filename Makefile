@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The main job: StageRoute, Greedy, Random, the oracle and a briefly trained MaskablePPO on LLMRoute-v0
-# (3 seeds), the results table and the plots in results/demo (agents/demo.py). About 2 minutes.
+# (3 seeds), the results table and the plots in results/demo (agents/experiments/demo.py). About 2 minutes.
 demo: $(STAMP)
-	$(BIN)/python -m agents.demo --out results/demo
+	$(BIN)/python -m agents.experiments.demo --out results/demo
 
 # The RL results of docs/results/: every agent on LLMRoute-v0 and both single-level views, 5 seeds,
 # RL agents trained per seed (resumable: runs and models are kept in results/full). About an hour.

@@ -116,7 +116,7 @@ class Agent:
 
     # ------------------------------------------------------------------ setup
     def bind(self, scenario: Scenario) -> None:
-        """Read the public parameters of ``scenario`` (the harness calls this if the env's scenario
+        """Read the public parameters of ``scenario`` (the evaluation loop calls this if the env's scenario
         changed, e.g. through ``reset(options=...)``)."""
         self.params = PublicParams.of(scenario)
         self.scenario_id = id(scenario)

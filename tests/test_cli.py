@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import cli, sweep
+from agents import cli
 from agents.cli import build_parser, main, parse_seeds
+from agents.experiments import jobs, ray_backend, sweep
 
 TINY_WORLD = ["--horizon", "120", "--n-stages", "3"]
 
@@ -154,7 +155,7 @@ def test_bench_rerun_recomputes_nothing_and_only_missing_runs(tmp_path, capsys):
 
 
 def test_bench_interrupted_by_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, capsys, monkeypatch):
-    real_run = sweep.EvalRun.run
+    real_run = jobs.EvalRun.run
     calls = {"n": 0}
 
     def flaky_run(self, out):
@@ -163,13 +164,13 @@ def test_bench_interrupted_by_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tm
             raise KeyboardInterrupt
         return real_run(self, out)
 
-    monkeypatch.setattr(sweep.EvalRun, "run", flaky_run)
+    monkeypatch.setattr(jobs.EvalRun, "run", flaky_run)
     assert main(bench_args(tmp_path)) == 130
     assert "resume" in capsys.readouterr().err
     kept = run_files(tmp_path)
     assert len(kept) == 2
     assert not list((tmp_path / "runs").glob(".*"))  # no temp file left behind
-    monkeypatch.setattr(sweep.EvalRun, "run", real_run)
+    monkeypatch.setattr(jobs.EvalRun, "run", real_run)
     assert main(bench_args(tmp_path)) == 0
     assert "2 job(s) run, 2 already done" in capsys.readouterr().out
     done = run_files(tmp_path)
@@ -249,17 +250,15 @@ def test_real_ctrl_c_on_a_parallel_bench_exits_130_and_the_rerun_does_only_what_
 
 def test_bench_backend_ray_hands_the_pending_jobs_and_the_address_to_the_ray_runner(tmp_path, capsys, monkeypatch):
     """The Ray runner itself is tested with Ray; here a stand-in runs the jobs in this process."""
-    import agents.ray_backend
-
     calls = []
 
     def fake_run_ray(todo, out, bar, counts, address=None):
         calls.append(([job.name for job in todo], address))
         for job in todo:
-            sweep._execute(job, str(out))
+            jobs.execute(job, str(out))
             counts["ran"] += 1
 
-    monkeypatch.setattr(agents.ray_backend, "run_ray", fake_run_ray)
+    monkeypatch.setattr(ray_backend, "run_ray", fake_run_ray)
     args = [*bench_args(tmp_path), "--backend", "ray", "--ray-address", "10.0.0.1:6379"]
     assert main(args) == 0
     assert len(calls) == 1 and len(calls[0][0]) == 4 and calls[0][1] == "10.0.0.1:6379"

@@ -9,7 +9,7 @@ import numpy as np
 
 from gym_llmroute.oracle import solve_pool
 
-from .base import Agent, Context
+from ..base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
 
 __all__ = ["GreedyAgent", "RandomAgent", "OracleAgent", "StaticAgent", "CheapestAgent", "StrongestAgent"]

@@ -17,7 +17,7 @@ import numpy as np
 from gym_llmroute.routing import DEFAULT_GAMMA, deploy_opt, paced_budget
 from gym_llmroute.solvers import solve_route_lp
 
-from .base import Agent, Context
+from ..base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
 
 __all__ = ["UcbBwkAgent", "PrimalDualAgent", "ThompsonAgent"]

@@ -24,7 +24,7 @@ from gym_llmroute.routing import (
     check_prior,
 )
 
-from .base import Agent, Context
+from ..base import Agent, Context
 
 __all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
