@@ -32,16 +32,20 @@ results: $(STAMP)
 		--envs LLMRoute-Deploy-v0 --train-steps 20000 \
 		--agents stageroute,greedy,random,oracle,static,maskableppo,ppo,a2c,dqn
 
+# Lint (ruff, formatting, import architecture), then the test suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_env.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
