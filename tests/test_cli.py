@@ -288,3 +288,68 @@ def test_run_on_a_world_id_uses_its_scenario(tmp_path, capsys):
     n_trace, n_paper = make_scenario("trace").n_models, make_scenario("paper").n_models
     assert n_trace != n_paper
     assert f"random on LLMRoute-Trace-v0 (N={n_trace} models" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------- your own agent
+MY_AGENT = """
+import numpy as np
+import agents
+
+
+class LowestIndexAgent(agents.Agent):
+    name = "lowest_index"
+
+    def plan_deployment(self, obs, ctx):
+        return np.flatnonzero(obs["available"] > 0.5)[: self.max_deployed].tolist()
+
+    def route(self, obs, ctx):
+        return int(np.flatnonzero(self.valid_routes(obs))[0])
+"""
+
+
+@pytest.fixture
+def my_package(tmp_path, monkeypatch):
+    """A package of the user's, my_pkg.my_module, importable from ``tmp_path``."""
+    (tmp_path / "my_pkg").mkdir()
+    (tmp_path / "my_pkg" / "__init__.py").write_text("")
+    (tmp_path / "my_pkg" / "my_module.py").write_text(MY_AGENT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_run_and_bench_take_an_agent_class_by_import_path(my_package, tmp_path, capsys):
+    spec = "my_pkg.my_module:LowestIndexAgent"
+    assert main(["run", "--agent", spec, "--seeds", "0-1", "--no-progress", *TINY_WORLD]) == 0
+    assert f"{spec} on LLMRoute-v0" in capsys.readouterr().out
+    out = tmp_path / "bench"
+    assert main(bench_args(out, agents=f"stageroute,{spec}")) == 0
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["agent"] for r in rows] == ["stageroute", spec] and rows[1]["n"] == "2"
+    assert (
+        out / "runs" / "LLMRoute-v0__paper__my_pkg.my_module-LowestIndexAgent__s1__horizon-120_n_stages-3.json"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("my_pkg.nowhere:Agent", "cannot import the module"),
+        ("my_pkg.my_module:Missing", "has no attribute 'Missing'"),
+        ("my_pkg.my_module:", "must look like"),
+    ],
+)
+def test_a_bad_import_path_exits_2_naming_the_option(my_package, spec, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--agents", f"random,{spec}", "--no-plots", *TINY_WORLD])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --agents" in err and message in err
+
+
+def test_console_script_imports_an_agent_from_the_current_folder(my_package):
+    script = Path(sys.executable).with_name("llmroute")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "agents.cli"]
+    cmd += ["run", "--agent", "my_pkg.my_module:LowestIndexAgent", "--no-progress", *TINY_WORLD]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=my_package)
+    assert out.returncode == 0, out.stderr
+    assert "my_pkg.my_module:LowestIndexAgent on LLMRoute-v0" in out.stdout
