@@ -398,7 +398,6 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.name not in presets:
         parser.error(f"argument name: unknown scenario {args.name!r}; presets are {', '.join(sorted(presets))}")
     s = make_scenario(args.name)
-    oracle = s.oracle
     models = [
         {
             "index": i,
@@ -414,6 +413,7 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         for i, m in enumerate(s.models)
     ]
     if args.json:
+        oracle = s.oracle
         print(
             json.dumps(
                 {
@@ -434,6 +434,13 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             )
         )
         return 0
+    _print_scenario(s, models)
+    return 0
+
+
+def _print_scenario(s: Any, models: list[dict[str, Any]]) -> None:
+    """``llmroute scenarios NAME``: the summary, the models and the oracle per stage, as text."""
+    oracle = s.oracle
     print(s.summary())
     print(f"\n  {'#':>2} {'model':<24} {'quality':>7} {'cost':>8} {'alpha':>5} {'arrival':>7} {'retires':>7}  release")
     for m in models:
@@ -449,7 +456,6 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     print(
         f"\n  oracle value over the horizon: {oracle.total:.1f} (arrival/retirement as fractions of T; cost per query in normalised units)"
     )
-    return 0
 
 
 def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):

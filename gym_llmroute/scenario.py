@@ -31,6 +31,11 @@ def _is_real(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _is_count(x: Any, low: int) -> bool:
+    """An integer (Python or NumPy, not a bool) at least ``low``."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= low
+
+
 def _as_per_task(value: Any, where: str) -> float | tuple[float, ...]:
     """A scalar, or a sequence of per-task values, as a float or a tuple of floats."""
     if _is_real(value):
@@ -117,6 +122,10 @@ class ModelSpec:
             raise ValueError(f"{where}.list_price must be None or >= 0, got {self.list_price!r}")
         if not isinstance(self.release, str):
             raise TypeError(f"{where}.release must be a string, got {self.release!r}")
+        self._check_drift(where, quality)
+        self._check_price_changes(where)
+
+    def _check_drift(self, where: str, quality: float | tuple[float, ...]) -> None:
         if not _is_real(self.drift) or not math.isfinite(self.drift):
             raise ValueError(f"{where}.drift must be a finite number (quality change per horizon), got {self.drift!r}")
         end = np.atleast_1d(quality) + self.drift * (1.0 - self.arrival)
@@ -125,6 +134,8 @@ class ModelSpec:
                 f"{where}.drift={self.drift!r} takes quality {self.quality!r} outside [0, 1] before the horizon "
                 f"(it reaches {end.tolist()})"
             )
+
+    def _check_price_changes(self, where: str) -> None:
         changes = self.price_changes
         try:
             changes = tuple((float(t), float(f)) for t, f in changes)
@@ -206,6 +217,23 @@ class Scenario:
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
+        # Each step may normalise fields the later ones read (tuples, ints, floats); the order is
+        # the order in which errors are reported.
+        self._check_models()
+        self._check_tasks()
+        self._check_sizes()
+        self._check_budget()
+        self._check_stage_starts()
+        self._check_hooks()
+        bounds = self.stage_bounds
+        if np.any(np.diff(bounds) < 1):
+            raise ValueError(
+                f"Scenario.stage_starts: with horizon={self.horizon} two stages start at the same query; "
+                "use fewer stages or a longer horizon"
+            )
+        self._check_feasible()
+
+    def _check_models(self) -> None:
         models = self.models
         if isinstance(models, ModelSpec) or not isinstance(models, (list, tuple)):
             raise TypeError(f"Scenario.models must be a sequence of ModelSpec, got {type(models).__name__}")
@@ -221,11 +249,12 @@ class Scenario:
             raise ValueError(f"Scenario.models: model names must be unique, repeated: {dup}")
         object.__setattr__(self, "models", models)
 
+    def _check_tasks(self) -> None:
         if isinstance(self.task_types, str) or not isinstance(self.task_types, (list, tuple)) or not self.task_types:
             raise TypeError(f"Scenario.task_types must be a non-empty tuple of names, got {self.task_types!r}")
         object.__setattr__(self, "task_types", tuple(str(t) for t in self.task_types))
         n_tasks = len(self.task_types)
-        for i, m in enumerate(models):
+        for i, m in enumerate(self.models):
             for attr in ("quality", "cost"):
                 v = getattr(m, attr)
                 if isinstance(v, tuple) and len(v) != n_tasks:
@@ -242,9 +271,10 @@ class Scenario:
                 )
             object.__setattr__(self, "task_mix", mix)
 
-        if not isinstance(self.horizon, (int, np.integer)) or isinstance(self.horizon, bool) or self.horizon < 1:
+    def _check_sizes(self) -> None:
+        if not _is_count(self.horizon, 1):
             raise ValueError(f"Scenario.horizon must be an integer >= 1, got {self.horizon!r}")
-        if not isinstance(self.n_stages, (int, np.integer)) or isinstance(self.n_stages, bool) or self.n_stages < 1:
+        if not _is_count(self.n_stages, 1):
             raise ValueError(f"Scenario.n_stages must be an integer >= 1, got {self.n_stages!r}")
         if self.n_stages > self.horizon:
             raise ValueError(
@@ -253,38 +283,40 @@ class Scenario:
             )
         object.__setattr__(self, "horizon", int(self.horizon))
         object.__setattr__(self, "n_stages", int(self.n_stages))
-        if (
-            not isinstance(self.max_deployed, (int, np.integer))
-            or isinstance(self.max_deployed, bool)
-            or self.max_deployed < 1
-        ):
+        if not _is_count(self.max_deployed, 1):
             raise ValueError(f"Scenario.max_deployed must be an integer >= 1, got {self.max_deployed!r}")
         object.__setattr__(self, "max_deployed", int(self.max_deployed))
+
+    def _check_budget(self) -> None:
         if not _is_real(self.budget) or not (self.budget > 0 and math.isfinite(self.budget)):
             raise ValueError(f"Scenario.budget must be a finite number > 0 (per query), got {self.budget!r}")
         object.__setattr__(self, "budget", float(self.budget))
         if self.budget_mode not in BUDGET_MODES:
             raise ValueError(f"Scenario.budget_mode must be one of {BUDGET_MODES}, got {self.budget_mode!r}")
-        if self.stage_starts is not None:
-            starts = (
-                tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+
+    def _check_stage_starts(self) -> None:
+        if self.stage_starts is None:
+            return
+        starts = tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+        if (
+            starts is None
+            or len(starts) != self.n_stages
+            or starts[0] != 0.0
+            or any(b <= a for a, b in zip(starts, starts[1:], strict=False))
+            or starts[-1] >= 1.0
+        ):
+            raise ValueError(
+                f"Scenario.stage_starts must be n_stages={self.n_stages} increasing fractions in [0, 1) "
+                f"starting at 0.0, got {self.stage_starts!r}"
             )
-            if (
-                starts is None
-                or len(starts) != self.n_stages
-                or starts[0] != 0.0
-                or any(b <= a for a, b in zip(starts, starts[1:], strict=False))
-                or starts[-1] >= 1.0
-            ):
-                raise ValueError(
-                    f"Scenario.stage_starts must be n_stages={self.n_stages} increasing fractions in [0, 1) "
-                    f"starting at 0.0, got {self.stage_starts!r}"
-                )
-            object.__setattr__(self, "stage_starts", starts)
+        object.__setattr__(self, "stage_starts", starts)
+
+    def _check_hooks(self) -> None:
+        """The name, the description, the feedback delay and the outcome sampler."""
         if not isinstance(self.name, str) or not isinstance(self.description, str):
             raise TypeError("Scenario.name and Scenario.description must be strings")
         delay = self.feedback_delay
-        if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or not 0 <= delay < self.horizon:
+        if not _is_count(delay, 0) or not delay < self.horizon:
             raise ValueError(
                 f"Scenario.feedback_delay must be an integer in [0, horizon={self.horizon}) (queries), got {delay!r}"
             )
@@ -298,14 +330,6 @@ class Scenario:
             validate = getattr(self.outcomes, "validate", None)
             if callable(validate):
                 validate(self)
-
-        bounds = self.stage_bounds
-        if np.any(np.diff(bounds) < 1):
-            raise ValueError(
-                f"Scenario.stage_starts: with horizon={self.horizon} two stages start at the same query; "
-                "use fewer stages or a longer horizon"
-            )
-        self._check_feasible()
 
     def _check_feasible(self) -> None:
         """Refuse a world in which some stage has no deployment that meets the caps and the budget."""

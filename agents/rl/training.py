@@ -189,18 +189,7 @@ def train(
     cls = algo_class(algo)
     if not isinstance(total_timesteps, int) or total_timesteps < 1:
         raise ValueError(f"total_timesteps must be an integer >= 1, got {total_timesteps!r}")
-    params = hyperparams_for(algo, env_id)
-    params.update(hyperparams or {})
-    config = dict(params)
-    n_envs = int(params.pop("n_envs"))
-    vec_env = params.pop("vec_env")
-    normalize_reward = bool(params.pop("normalize_reward"))
-    table_lagrangian = params.pop("lagrangian", None)
-    if lagrangian is None:
-        lagrangian = table_lagrangian
-    elif lagrangian is False:
-        lagrangian = None
-    config["lagrangian"] = lagrangian
+    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     monitor_dir = out / "monitor"
@@ -210,34 +199,28 @@ def train(
             f.unlink()
     torch.set_num_threads(torch_threads)
     env_kwargs = dict(env_kwargs or {})
+    env_seed = seed if env_seed is None else env_seed
     start = time.perf_counter()
     venv = make_train_env(
         env_id,
-        n_envs,
-        seed if env_seed is None else env_seed,
+        setup.n_envs,
+        env_seed,
         env_kwargs=env_kwargs,
-        vec_env=vec_env,
+        vec_env=setup.vec_env,
         monitor_dir=monitor_dir,
-        lagrangian=lagrangian,
+        lagrangian=setup.lagrangian,
     )
     try:
-        if normalize_reward:
+        if setup.normalize_reward:
             from stable_baselines3.common.vec_env import VecNormalize
 
-            venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=params.get("gamma", 0.99))
-        model = cls(
-            "MultiInputPolicy",
-            venv,
-            seed=seed,
-            verbose=verbose,
-            tensorboard_log=str(out / "tb") if tensorboard else None,
-            **params,
-        )
+            venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=setup.params.get("gamma", 0.99))
+        tb_dir = str(out / "tb") if tensorboard else None
+        model = cls("MultiInputPolicy", venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
         model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
         model_path = out / "model.zip"
-        tmp = out / ".model.tmp.zip"
-        model.save(tmp)
-        os.replace(tmp, model_path)
+        model.save(out / ".model.tmp.zip")
+        os.replace(out / ".model.tmp.zip", model_path)
     finally:
         venv.close()
     result = TrainResult(
@@ -246,9 +229,9 @@ def train(
         env_kwargs={k: v for k, v in env_kwargs.items() if not isinstance(v, Scenario)},
         total_timesteps=total_timesteps,
         seed=seed,
-        env_seed=seed if env_seed is None else env_seed,
-        hyperparams=config,
-        lagrangian=lagrangian,
+        env_seed=env_seed,
+        hyperparams=setup.config,
+        lagrangian=setup.lagrangian,
         out_dir=str(out),
         model_path=str(model_path),
         monitor_dir=str(monitor_dir),
@@ -257,6 +240,36 @@ def train(
     )
     atomic_write_text(out / "train.json", json.dumps(asdict(result), indent=2, default=str))
     return result
+
+
+@dataclass
+class _TrainSetup:
+    """The table's hyperparameters with the overrides, split into the SB3 constructor's arguments
+    (``params``) and the keys :func:`train` reads itself; ``config`` is what ``train.json`` records."""
+
+    params: dict[str, Any]
+    n_envs: int
+    vec_env: str
+    normalize_reward: bool
+    lagrangian: dict[str, float] | None
+    config: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls, algo: str, env_id: str, hyperparams: dict[str, Any] | None, lagrangian: dict[str, float] | bool | None
+    ) -> _TrainSetup:
+        params = hyperparams_for(algo, env_id)
+        params.update(hyperparams or {})
+        config = dict(params)
+        n_envs = int(params.pop("n_envs"))
+        vec_env = params.pop("vec_env")
+        normalize_reward = bool(params.pop("normalize_reward"))
+        table_lagrangian = params.pop("lagrangian", None)
+        chosen = table_lagrangian if lagrangian is None else (None if lagrangian is False else lagrangian)
+        if chosen is True:
+            raise TypeError("lagrangian must be a dict of LagrangianReward arguments, False or None, got True")
+        config["lagrangian"] = chosen
+        return cls(params, n_envs, vec_env, normalize_reward, chosen, config)
 
 
 def read_monitor(monitor_dir: str | os.PathLike) -> dict[str, np.ndarray]:
