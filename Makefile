@@ -32,16 +32,18 @@ results: $(STAMP)
 		--envs LLMRoute-Deploy-v0 --train-steps 20000 \
 		--agents stageroute,greedy,random,oracle,static,maskableppo,ppo,a2c,dqn
 
-# Lint (ruff, formatting, import architecture), then the test suite.
+# Lint (ruff, formatting, types, import architecture), then the test suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
 bench: $(STAMP)

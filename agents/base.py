@@ -10,6 +10,9 @@ An :class:`Agent` acts only through the observation and the scenario's public pa
   is added, so the agent never sends an invalid action.
 * :meth:`Agent.route` at a route phase: the model for the current query (a valid one).
 
+The hooks receive the agent's per-env context (``ctx``): a :class:`Context` unless the agent makes its
+own (``new_context``); ``Agent[MyContext]`` says which to the type checker.
+
 ``predict`` accepts one observation (a dict of arrays, as ``env.step`` returns) and returns an
 ``int``, or a batch (a dict of arrays with a leading ``n_envs`` axis, as a VecEnv and SB3's
 ``evaluate_policy`` pass) and returns an int array; each env of a batch has its own context (plan,
@@ -19,7 +22,7 @@ router caches), kept by position.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -71,7 +74,7 @@ class PublicParams:
             max_deployed=scenario.max_deployed,
             throughput=np.array(scenario.throughput),
             stage_bounds=np.array(scenario.stage_bounds),
-            cost_range=tuple(scenario.cost_range),
+            cost_range=scenario.cost_range,
             list_prices=np.array(scenario.list_prices),
             n_tasks=scenario.n_tasks,
         )
@@ -85,7 +88,10 @@ class Context:
         self.plan: tuple[int, ...] = ()
 
 
-class Agent:
+ContextT = TypeVar("ContextT", bound=Context)
+
+
+class Agent(Generic[ContextT]):
     """Base class of every reference agent.
 
     Parameters
@@ -108,11 +114,11 @@ class Agent:
     router = ""
 
     def __init__(self, env: Any, seed: int | None = None):
-        self.scenario_id = None
+        self.scenario_id: int | None = None
         self.bind(scenario_of(env))
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self._contexts: list[Context] = []
+        self._contexts: list[ContextT] = []
 
     # ------------------------------------------------------------------ setup
     def bind(self, scenario: Scenario) -> None:
@@ -133,9 +139,10 @@ class Agent:
             self.rng = np.random.default_rng(seed)
         self._contexts = []
 
-    def new_context(self) -> Context:
-        """A fresh per-env context (subclasses extend it)."""
-        return Context()
+    def new_context(self) -> ContextT:
+        """A fresh per-env context: a plain :class:`Context` here; an agent whose hooks keep more
+        state returns its own subclass."""
+        return cast(ContextT, Context())
 
     def stats(self) -> dict[str, int]:
         """Counters of notable events summed over contexts (e.g. infeasible LPs); empty by default."""
@@ -176,16 +183,16 @@ class Agent:
             actions[i] = self._act({key: value[i] for key, value in observation.items()}, ctx)
         return actions, state
 
-    def _act(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+    def _act(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         if obs["phase"][0] >= 0.5:
             return self.route(obs, ctx)
         return self._deploy_action(obs, ctx)
 
-    def on_episode_start(self, ctx: Context) -> None:
+    def on_episode_start(self, ctx: ContextT) -> None:
         """Called when SB3 flags an episode start for this context (a hook; does nothing here)."""
 
     # ------------------------------------------------------------------ deploy phase
-    def _deploy_action(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+    def _deploy_action(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         picked = obs["picked"] > 0.5
         if not picked.any():
             # A fresh deploy phase: plan it (also at a fresh episode, whose first step is one).
@@ -208,22 +215,22 @@ class Agent:
                 return int(m)
         return int(np.flatnonzero(mask)[0])
 
-    def _by_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+    def _by_priority(self, obs: dict[str, np.ndarray], ctx: ContextT) -> list[int]:
         score = np.asarray(self.deploy_priority(obs, ctx), dtype=np.float64)
         idx = np.arange(self.n_models)
         return idx[np.lexsort((idx, -score))].tolist()
 
-    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: ContextT) -> list[int]:
         """The models to deploy for the stage that starts (indices of available models)."""
         raise NotImplementedError
 
-    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: ContextT) -> np.ndarray:
         """Score of every model for filling a deployment the plan could not complete (higher first);
         by default the empirical mean reward, untried models first."""
         return np.where(obs["pulls"] > 0, obs["mean_reward"], 2.0)
 
     # ------------------------------------------------------------------ route phase
-    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+    def route(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         """The model for the current query (must be deployed and below its throughput cap)."""
         raise NotImplementedError
 

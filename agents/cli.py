@@ -483,6 +483,7 @@ def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import gymnasium as gym
 
+    from .base import scenario_of
     from .evaluation import mean_ci, run_episode
     from .files import atomic_write_json
 
@@ -495,7 +496,7 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tqdm.auto import tqdm
 
     records = []
-    print(f"{args.agent} on {args.env} ({env.unwrapped.scenario.summary().splitlines()[1].strip()})")
+    print(f"{args.agent} on {args.env} ({scenario_of(env).summary().splitlines()[1].strip()})")
     print(
         f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}"
     )
@@ -612,11 +613,29 @@ COMMANDS = {"scenarios": cmd_scenarios, "run": cmd_run, "bench": cmd_bench, "tra
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``llmroute`` console script; returns the exit status."""
+    """Entry point of the ``llmroute`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (bad arguments exit with status 2 before returning).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's parser, for its errors
-    return COMMANDS[args.command](args, sub)
+    return COMMANDS[args.command](args, _subcommand_parser(parser, args.command))
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one command (its errors name the command's usage)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise KeyError(command)
 
 
 if __name__ == "__main__":

@@ -255,6 +255,7 @@ def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available
     if not sol.feasible:  # the caps of any k models sum below one: nothing is feasible
         return DeployPlan(tuple(int(m) for m in _rank(ucb, lcb, pool)[:k]), False, -np.inf)
     d = sol.d
+    assert d is not None  # feasible
     carry = d > 1e-12
     chosen = pool[carry][np.lexsort((pool[carry], -d[carry]))]
     rest = _rank(ucb, lcb, pool[~carry])[: k - chosen.size]
@@ -429,7 +430,7 @@ class OptimisticRouter:
                 return
             old[last] = prev
         if old is None or old.dtype != pulls.dtype or old.shape != pulls.shape:
-            changed = range(pulls.size)
+            changed: range | list[int] = range(pulls.size)
         else:
             changed = np.flatnonzero(pulls != old).tolist()
         self._pulls = np.array(pulls, copy=True)
@@ -681,7 +682,7 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
         nu = u[i] - lam * c[i]
         p[i] = min(max(pi, 0.0), a[i])
         p[j] = min(max(pj, 0.0), a[j])
-        skip = (i, j)
+        skip: tuple[int, ...] = (i, j)
     else:
         f = basis[2]
         if not -_EPS <= mass <= a[f] + _EPS:

@@ -33,7 +33,7 @@ def _is_real(x: Any) -> bool:
 
 def _is_count(x: Any, low: int) -> bool:
     """An integer (Python or NumPy, not a bool) at least ``low``."""
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= low
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and bool(x >= low)
 
 
 def _as_per_task(value: Any, where: str) -> float | tuple[float, ...]:
@@ -566,7 +566,9 @@ class Scenario:
         factor_rows = [np.ones(self.n_models)]
         times: list[int] = sorted({int(t) for _, at, _ in self._price_steps for t in at})
         for t in times:
-            factor_rows.append(self.price_factor(t, 1)[0])
+            factor = self.price_factor(t, 1)
+            assert factor is not None  # a price changes at t
+            factor_rows.append(factor[0])
         prices = self.list_prices[None, :] * np.array(factor_rows)
         known = np.isfinite(prices)
         top = prices[known].max() if known.any() else 0.0

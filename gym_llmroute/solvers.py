@@ -172,8 +172,8 @@ def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
     # Both bracketing fills maximise the Lagrangian at the breakpoint between them: the mix that spends
     # exactly the budget is optimal (weight theta on the expensive fill).
     theta = min(max((budget - cost_b) / (cost_a - cost_b), 0.0), 1.0)
-    p = np.array(p_a) * theta + np.array(p_b) * (1.0 - theta)
-    return RouteSolution(p, _cost(u, p.tolist()))
+    mix = np.array(p_a) * theta + np.array(p_b) * (1.0 - theta)
+    return RouteSolution(mix, _cost(u, mix.tolist()))
 
 
 def linprog_route(u, c, caps, budget: float) -> np.ndarray | None:

@@ -129,7 +129,8 @@ def _read_csv(path: Path, name: str) -> _Table:
         if header is None:
             raise TraceError(f"trace file {name!r} is empty (no header line)")
         header = [h.strip() for h in header]
-        rows, lines = [], []
+        rows: list[list[str]] = []
+        lines: list[int] = []
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
@@ -432,6 +433,8 @@ def load_routerbench(
     needs no opt-in. ``task_map="family"`` (default) maps each ``eval_name`` to its family with
     :func:`routerbench_family`; None keeps the raw ``eval_name``."""
     mapper = routerbench_family if task_map == "family" else task_map
+    if isinstance(mapper, str):
+        raise TypeError(f"task_map must be 'family', a mapping, a callable or None, got {task_map!r}")
     return load_trace(
         path,
         format=format,

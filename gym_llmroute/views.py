@@ -70,6 +70,7 @@ class StageRouteRouter:
         self._router = stageroute_router(scenario, self.gamma, rng)
 
     def route(self, obs: dict[str, np.ndarray]) -> int:
+        assert self._router is not None, "reset() first"
         return self._router.route_obs(obs)
 
 
@@ -128,6 +129,7 @@ class StageRouteDeployer:
         self._router = stageroute_router(scenario, self.gamma, rng)
 
     def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        assert self._router is not None, "reset() first"
         return self._router.plan(obs, self.scenario.max_deployed).models
 
 

@@ -14,6 +14,7 @@ views, wrapped or not.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -25,6 +26,11 @@ __all__ = ["LagrangianReward", "ScaledObservation", "scale_observation", "OBS_SC
 
 # Bump if the scaling changes: a model trained with another version is refused at load.
 OBS_SCALING_VERSION = 1
+
+
+def _base(env: gym.Env) -> Any:
+    """The innermost env (an LLMRoute env or view: its ``scenario`` and ``action_masks()``)."""
+    return env.unwrapped
 
 
 # ---------------------------------------------------------------------------------------- cost
@@ -71,7 +77,7 @@ class LagrangianReward(gym.Wrapper):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
                 raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
         if budget is None:
-            budget = env.unwrapped.scenario.budget
+            budget = _base(env).scenario.budget
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf:
             raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
         self.multiplier = float(multiplier)
@@ -93,7 +99,7 @@ class LagrangianReward(gym.Wrapper):
         return obs, float(reward - info["lagrange_multiplier"] * cost), terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()
+        return _base(self.env).action_masks()
 
 
 # ---------------------------------------------------------------------------------------- observations
@@ -126,8 +132,8 @@ class ScaledObservation(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
-        self.scenario = env.unwrapped.scenario
-        boxes = dict(env.observation_space.spaces)
+        self.scenario = _base(env).scenario
+        boxes = dict(cast(spaces.Dict, env.observation_space).spaces)
         boxes["pulls"] = spaces.Box(0.0, 1.0, shape=boxes["pulls"].shape, dtype=np.float32)
         boxes["mean_cost"] = spaces.Box(0.0, 1.0, shape=boxes["mean_cost"].shape, dtype=np.float32)
         boxes["budget_per_query"] = spaces.Box(-1.0, 4.0, shape=(1,), dtype=np.float32)
@@ -137,4 +143,4 @@ class ScaledObservation(gym.ObservationWrapper):
         return scale_observation(observation, self.scenario)
 
     def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()
+        return _base(self.env).action_masks()

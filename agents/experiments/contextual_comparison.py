@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..base import scenario_of
 from ..evaluation import mean_ci, run_episode
 from ..registry import make
 
@@ -66,7 +67,7 @@ def compare(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget-mode", default=None, choices=["hard", "average"], help="default: the world's")
     args = parser.parse_args(argv)
     extra = {} if args.budget_mode is None else {"budget_mode": args.budget_mode}
-    base = gym.make(args.env, **extra).unwrapped.scenario
+    base = scenario_of(gym.make(args.env, **extra))
     print(f"{args.env} ({base.budget_mode} budget), seeds 0..{args.seeds - 1}, mean ± 95% t-interval over seeds\n")
     print("| T | K | agent | regret | reward/oracle | spend/budget | served | LP solves | queries/s |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")

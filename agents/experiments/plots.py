@@ -270,6 +270,7 @@ def plot_bench(
 
     import gymnasium as gym
 
+    from ..base import scenario_of
     from ..rl import read_monitor
     from .jobs import slug
 
@@ -283,7 +284,7 @@ def plot_bench(
         written.append(plot_regret(rs, out_dir / f"regret_{tag}.png"))
         written.append(plot_spend(rs, out_dir / f"spend_{tag}.png"))
         env = gym.make(env_id, scenario=scenario_name, **rs[0].get("env_kwargs", {}))
-        written.append(plot_deployments(rs, env.unwrapped.scenario, out_dir / f"deployment_{tag}.png"))
+        written.append(plot_deployments(rs, scenario_of(env), out_dir / f"deployment_{tag}.png"))
     if models_dir is not None and Path(models_dir).is_dir():
         curves: dict[tuple[str, str], list[dict[str, np.ndarray]]] = {}
         used = {r.get("model") for r in records if r.get("model")}

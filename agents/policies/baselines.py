@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.oracle import solve_pool
+from gym_llmroute.routing import OptimisticRouter
 
 from ..base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
@@ -49,6 +50,12 @@ class GreedyAgent(StageRouteAgent):
         return self.utility(ctx)
 
 
+class _StaticContext(RouterContext):
+    def __init__(self, router: OptimisticRouter) -> None:
+        super().__init__(router)
+        self.first: tuple[int, ...] | None = None  # the deployment of the first stage
+
+
 class StaticAgent(StageRouteAgent):
     """A deployment chosen once and kept: never adopts newcomers.
 
@@ -63,16 +70,14 @@ class StaticAgent(StageRouteAgent):
     deployer = "DeployOPT once at stage 0, then the same set (minus retired models)"
     router = "RouteOPT (as StageRoute)"
 
-    def new_context(self) -> RouterContext:
-        ctx = super().new_context()
-        ctx.first = None
-        return ctx
+    def new_context(self) -> _StaticContext:
+        return _StaticContext(super().new_context().router)
 
-    def on_episode_start(self, ctx: RouterContext) -> None:
+    def on_episode_start(self, ctx: _StaticContext) -> None:
         super().on_episode_start(ctx)
         ctx.first = None
 
-    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: _StaticContext) -> list[int]:
         if ctx.first is None:
             ctx.first = tuple(super().plan_deployment(obs, ctx))
             return list(ctx.first)
@@ -80,7 +85,7 @@ class StaticAgent(StageRouteAgent):
         return [m for m in ctx.first if available[m]]
 
 
-class RandomAgent(Agent):
+class RandomAgent(Agent[Context]):
     """The paper's Random baseline: uniformly random valid actions.
 
     * **Deployer:** a uniformly random set of ``min(M_max, |pool|)`` available models (random valid
@@ -115,7 +120,7 @@ class _QuotaContext(Context):
         self.routing: list[list[float]] = []  # routing distribution per task type this stage
 
 
-class OracleAgent(Agent):
+class OracleAgent(Agent[_QuotaContext]):
     """The paper's Oracle: knows the true means (the only agent that may read them).
 
     * **Deployer:** the stage oracle's deployment ``scenario.oracle.deployed[k]`` (best <= M_max
@@ -206,7 +211,7 @@ class OracleAgent(Agent):
         return chosen
 
 
-class CheapestAgent(Agent):
+class CheapestAgent(Agent[Context]):
     """Always the cheapest, by public list price.
 
     * **Deployer:** the ``min(M_max, |pool|)`` available models with the lowest public list price
@@ -237,7 +242,7 @@ class CheapestAgent(Agent):
         return int(_order(self._score(obs), valid)[0])
 
 
-class StrongestAgent(Agent):
+class StrongestAgent(Agent[Context]):
     """Always the strongest, by observed mean reward, blind to cost.
 
     * **Deployer:** the ``min(M_max, |pool|)`` available models with the highest empirical mean

@@ -13,7 +13,7 @@ docs/results/contextual.md (``--help`` for the options).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from gym_llmroute.routing import (
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
+    OptimisticRouter,
     confidence_bounds,
     cost_floor,
     deploy_opt,
@@ -55,7 +56,7 @@ class ContextualContext(RouterContext):
     ``router`` (the plain StageRoute router) serves untyped scenarios only.
     """
 
-    def __init__(self, router) -> None:
+    def __init__(self, router: OptimisticRouter) -> None:
         super().__init__(router)
         self.clear()
         self.route_infeasible = 0
@@ -206,7 +207,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     def stats(self) -> dict[str, int]:
         out = super().stats()
         if self.n_tasks > 1:
-            for ctx in self._contexts:
+            for ctx in cast(list[ContextualContext], self._contexts):
                 out["route_infeasible"] += ctx.route_infeasible
                 out["route_saturated"] += ctx.route_saturated
                 out["lp_solves"] += ctx.lp_solves

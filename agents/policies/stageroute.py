@@ -38,7 +38,7 @@ class RouterContext(Context):
         self.deploy_infeasible = 0
 
 
-class StageRouteAgent(Agent):
+class StageRouteAgent(Agent[RouterContext]):
     """StageRoute (docs/stageroute.md), with exact solvers.
 
     * **Deployer: DeployOPT.** At each stage boundary, the deployment MILP with the reward UCB and

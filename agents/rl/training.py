@@ -22,6 +22,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def make_train_env(
         raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {vec_env!r}")
     if monitor_dir is not None:
         os.makedirs(monitor_dir, exist_ok=True)
-    fns = [
+    fns: list[Callable[[], gym.Env]] = [
         _EnvFactory(
             env_id, dict(env_kwargs or {}), i, seed, None if monitor_dir is None else str(monitor_dir), lagrangian
         )
