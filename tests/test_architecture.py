@@ -89,3 +89,14 @@ def test_the_cycle_check_finds_a_cycle():
     graph.add_import(importer="pkg.c", imported="pkg.a")
     graph.add_import(importer="pkg", imported="pkg.a")
     assert _cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+def test_the_version_is_declared_once():
+    import tomllib
+
+    import gym_llmroute
+
+    project = tomllib.loads(PYPROJECT.read_text())
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gym_llmroute.__version__"}
+    assert gym_llmroute.__version__.count(".") == 2
