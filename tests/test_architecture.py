@@ -100,3 +100,25 @@ def test_the_version_is_declared_once():
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gym_llmroute.__version__"}
     assert gym_llmroute.__version__.count(".") == 2
+
+
+def test_code_and_docs_speak_of_the_project_not_of_its_issue_tracker():
+    import re
+
+    root = PYPROJECT.parent
+    pattern = re.compile(r"\bissues? #?\d", re.IGNORECASE)
+    found = []
+    for folder in ("agents", "gym_llmroute", "benchmarks", "examples", "docs", "tests"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".py", ".md") and path.name != "test_architecture.py":
+                found += [
+                    f"{path.relative_to(root)}:{i}"
+                    for i, line in enumerate(path.read_text().splitlines(), 1)
+                    if pattern.search(line)
+                ]
+    found += [
+        f"README.md:{i}"
+        for i, line in enumerate((root / "README.md").read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []
