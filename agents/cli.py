@@ -13,6 +13,7 @@ option. Bad arguments exit with status 2 and a message that names the argument.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -500,10 +501,13 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(
         f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}"
     )
-    for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=args.no_progress, leave=False):
+    # The bar only on a terminal: piped or redirected, the rows are plain lines, each as it is done.
+    bar = not args.no_progress and sys.stdout.isatty() and sys.stderr.isatty()
+    write = tqdm.write if bar else functools.partial(print, flush=True)
+    for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=not bar, leave=False):
         r = run_episode(agent, env, seed, record=True, deterministic=None)
         records.append(r)
-        tqdm.write(
+        write(
             f"{seed:>5} {r['reward']:>8.1f} {r['oracle_value']:>8.1f} {r['regret']:>8.1f} {r['cost']:>8.2f} "
             f"{r['budget']:>8.2f} {r['queries_served']:>7d} {r['invalid_actions']:>7d}"
         )

@@ -109,6 +109,15 @@ def test_run_prints_one_row_per_seed_and_writes_the_episodes(tmp_path, capsys):
     assert all(e["horizon"] == 120 and e["agent"] == "greedy" for e in episodes)
 
 
+def test_run_piped_prints_plain_rows_and_no_progress_bar(capsys):
+    # Under capsys, as in a pipe, stdout and stderr are not terminals.
+    assert main(["run", "--agent", "random", "--seeds", "0-2", *TINY_WORLD]) == 0
+    captured = capsys.readouterr()
+    rows = [line for line in captured.out.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert [row.split()[0] for row in rows] == ["0", "1", "2"]
+    assert "\r" not in captured.out and "episodes" not in captured.err and "\r" not in captured.err
+
+
 def bench_args(out: Path, agents: str = "random,oracle", seeds: str = "0-1") -> list[str]:
     return [
         "bench",
