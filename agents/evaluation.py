@@ -310,7 +310,13 @@ class Evaluation:
         return self.summary[metric]
 
     def table(self) -> str:
-        """The summary as ``metric: mean ± half-width`` lines."""
+        """The summary as text.
+
+        Returns
+        -------
+        str
+            A title line, then one ``metric  mean ± half-width`` line per metric.
+        """
         width = max(len(k) for k in self.summary)
         lines = [f"{self.agent} over {len(self.seeds)} seeds (mean ± 95% CI)"]
         for key, (mean, half) in self.summary.items():

@@ -449,8 +449,20 @@ class Scenario:
         return tuple(steps)
 
     def price_factor(self, start: int, size: int) -> np.ndarray | None:
-        """Cost multiplier of every model for queries ``start .. start+size-1``, shape (size, N), or
-        None if no price changes (all ones)."""
+        """The cost multiplier of every model over a run of queries.
+
+        Parameters
+        ----------
+        start : int
+            The first query's index.
+        size : int
+            The number of queries.
+
+        Returns
+        -------
+        ndarray of shape (size, N), or None
+            The multiplier of queries ``start .. start+size-1``; None if no price changes (all ones).
+        """
         if not self._price_steps:
             return None
         out = np.ones((size, self.n_models))
@@ -468,8 +480,21 @@ class Scenario:
         return drift, np.array([m.arrival for m in self.models])
 
     def drift_offset(self, start: int, size: int) -> np.ndarray | None:
-        """Quality drift of every model for queries ``start .. start+size-1``, shape (size, N), or
-        None if no model drifts: ``drift * max(0, t / horizon - arrival)``."""
+        """The quality drift of every model over a run of queries.
+
+        Parameters
+        ----------
+        start : int
+            The first query's index.
+        size : int
+            The number of queries.
+
+        Returns
+        -------
+        ndarray of shape (size, N), or None
+            ``drift * max(0, t / horizon - arrival)`` for queries ``start .. start+size-1``; None if
+            no model drifts.
+        """
         if self._drift_rates is None:
             return None
         drift, arrival = self._drift_rates
@@ -583,7 +608,23 @@ class Scenario:
 
     # ------------------------------------------------------------------ edits
     def replace(self, **changes: Any) -> Scenario:
-        """A validated copy with some fields changed; unknown field names raise ``TypeError``."""
+        """A validated copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            New values of Scenario fields.
+
+        Returns
+        -------
+        Scenario
+            The copy (validated like any Scenario).
+
+        Raises
+        ------
+        TypeError
+            An unknown field name.
+        """
         known = {f.name for f in dataclasses.fields(self) if not f.name.startswith("_")}
         unknown = sorted(set(changes) - known)
         if unknown:
@@ -591,7 +632,13 @@ class Scenario:
         return dataclasses.replace(self, **changes)
 
     def summary(self) -> str:
-        """A few lines describing the scenario."""
+        """A description of the scenario.
+
+        Returns
+        -------
+        str
+            A few lines: name and description, the run's parameters, the non-stationary options.
+        """
         lines = [
             f"{self.name}: {self.description}".rstrip(": "),
             f"  N={self.n_models} models, T={self.horizon} queries, K={self.n_stages} stages, "

@@ -122,3 +122,40 @@ def test_code_and_docs_speak_of_the_project_not_of_its_issue_tracker():
         if pattern.search(line)
     ]
     assert found == []
+
+
+def _public_api():
+    """The functions and methods of the public API: what ``agents``, ``agents.rl`` and ``gym_llmroute``
+    export, and the public methods of the classes they export (inherited docstrings count)."""
+    import inspect
+
+    import agents
+    import agents.rl
+    import gym_llmroute
+
+    found = {}
+    for module in (agents, agents.rl, gym_llmroute):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                found[f"{module.__name__}.{name}"] = obj
+            elif inspect.isclass(obj) and obj.__module__.split(".")[0] in ("agents", "gym_llmroute"):
+                for attr, value in vars(obj).items():
+                    func = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+                    if not attr.startswith("_") and inspect.isfunction(func):
+                        found[f"{obj.__module__}.{obj.__qualname__}.{attr}"] = func
+    return found
+
+
+def test_the_public_api_has_numpydoc_parameters_and_returns_sections():
+    import inspect
+
+    missing = []
+    for name, func in sorted(_public_api().items()):
+        doc = inspect.getdoc(func) or ""
+        signature = inspect.signature(func)
+        if [p for p in signature.parameters if p not in ("self", "cls")] and "Parameters\n----------" not in doc:
+            missing.append(f"{name}: Parameters")
+        if signature.return_annotation not in (None, "None", inspect.Signature.empty) and "Returns\n-------" not in doc:
+            missing.append(f"{name}: Returns")
+    assert len(_public_api()) > 40 and missing == []

@@ -38,6 +38,18 @@ class GreedyAgent(StageRouteAgent):
     router = "RouteOPT (as StageRoute)"
 
     def utility(self, ctx: RouterContext) -> np.ndarray:
+        """Greedy's score of every model.
+
+        Parameters
+        ----------
+        ctx : RouterContext
+            This env's context (its router holds the current bounds).
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            ``UCB / LCB``, the LCB floored at 1e-12.
+        """
         return ctx.router.ucb / np.maximum(ctx.router.lcb, 1e-12)
 
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:

@@ -172,8 +172,21 @@ ALGOS = tuple(HYPERPARAMS)
 
 
 def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0") -> dict[str, Any]:
-    """A fresh copy of the hyperparameters of ``algo`` (a key of :data:`HYPERPARAMS`) on ``env_id``
-    (a ``"gym_llmroute:"`` prefix is ignored)."""
+    """The hyperparameters of an algorithm on an env.
+
+    Parameters
+    ----------
+    algo : str
+        A key of :data:`HYPERPARAMS` (``"maskableppo"``, ``"ppo"``, ``"a2c"``, ``"dqn"``).
+    env_id : str
+        The env id (a ``"gym_llmroute:"`` prefix is ignored); ids without an entry of their own get
+        the algorithm's ``"default"`` (``LLMRoute-v0``'s).
+
+    Returns
+    -------
+    dict
+        A fresh copy: the SB3 constructor's arguments and the keys :func:`agents.rl.train` reads.
+    """
     algo = algo.lower()
     if algo not in HYPERPARAMS:
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {list(ALGOS)}")

@@ -63,14 +63,39 @@ class SB3Agent:
         self.seed: int | None = None
 
     def reset(self, seed: int | None = None) -> None:
-        """Reseed the policy's sampling: SB3 samples from the global generators of torch, numpy and
-        ``random`` and from the action space (DQN's exploration), all seeded by
-        ``model.set_random_seed``."""
+        """Reseed the policy's sampling.
+
+        SB3 samples from the global generators of torch, numpy and ``random`` and from the action
+        space (DQN's exploration), all seeded by ``model.set_random_seed``.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The seed; None leaves the generators as they are.
+        """
         self.seed = seed
         if seed is not None:
             self.model.set_random_seed(int(seed))
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool | None = None):
+        """The action for a raw observation (or a batch), SB3's policy interface.
+
+        Parameters
+        ----------
+        observation : dict of str to ndarray
+            One raw observation of an LLMRoute env, or a batch; it is scaled as in training.
+        state : object, optional
+            Passed to the model (recurrent state).
+        episode_start : ndarray of bool, optional
+            Passed to the model.
+        deterministic : bool, optional
+            The greedy action if True; None takes the agent's default.
+
+        Returns
+        -------
+        (int or ndarray, object)
+            The action (an ``int``, or an int64 array for a batch) and the model's state.
+        """
         det = self.deterministic if deterministic is None else bool(deterministic)
         batched = np.asarray(observation["phase"]).ndim == 2
         scaled = scale_observation(observation, self.scenario)
@@ -102,11 +127,35 @@ def load_agent(
     deterministic: bool | None = None,
     name: str | None = None,
 ) -> SB3Agent:
-    """Load a model saved by :func:`train` as an agent.
+    """Load a model saved by :func:`~agents.rl.train` as an agent.
 
-    ``path`` is the run directory or its ``model.zip``; ``train.json`` beside it gives the algorithm
-    and the env it was trained on. ``env`` (an env or a Scenario) sets the world the agent acts in;
-    by default the training env's scenario. The agent's spaces must match the model's.
+    Parameters
+    ----------
+    path : path
+        The run directory or its ``model.zip``; ``train.json`` beside it gives the algorithm and the
+        env it was trained on.
+    env : gymnasium.Env or Scenario, optional
+        The world the agent acts in; by default the training env's. Its spaces must match the
+        model's.
+    algo : str, optional
+        The algorithm, if no ``train.json`` says it.
+    deterministic : bool, optional
+        The agent's default for ``predict`` (see :class:`SB3Agent`).
+    name : str, optional
+        Shown in result tables (default: the algorithm's name).
+
+    Returns
+    -------
+    SB3Agent
+        The agent.
+
+    Raises
+    ------
+    FileNotFoundError
+        No model at ``path``.
+    ValueError
+        Unknown algorithm, a model trained with another observation scaling, or spaces that do not
+        match the env's.
     """
     p = Path(path)
     run_dir = p if p.is_dir() else p.parent

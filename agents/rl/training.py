@@ -95,9 +95,30 @@ def make_train_env(
     monitor_dir: str | os.PathLike | None = None,
     lagrangian: dict[str, float] | None = None,
 ):
-    """The SB3 vector env used for training: ``n_envs`` copies of ``gym_llmroute:<env_id>``, each
-    ``Monitor`` -> (``LagrangianReward``) -> ``ScaledObservation``, in a ``DummyVecEnv`` or a
-    ``SubprocVecEnv`` (``vec_env="subproc"``). Env i is seeded ``seed + i``."""
+    """The SB3 vector env used for training.
+
+    Parameters
+    ----------
+    env_id : str
+        The env id (made as ``gym_llmroute:<env_id>``).
+    n_envs : int
+        Copies of the env, each ``Monitor`` -> (``LagrangianReward``) -> ``ScaledObservation``.
+    seed : int
+        Env i is seeded ``seed + i``.
+    env_kwargs : dict, optional
+        ``gym.make`` keyword arguments.
+    vec_env : {"dummy", "subproc"}
+        ``DummyVecEnv`` or ``SubprocVecEnv``.
+    monitor_dir : path, optional
+        Where ``Monitor`` writes ``<i>.monitor.csv`` (None: no file).
+    lagrangian : dict, optional
+        Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (None: the raw reward).
+
+    Returns
+    -------
+    stable_baselines3.common.vec_env.VecEnv
+        The vector env.
+    """
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     if vec_env not in ("dummy", "subproc"):
@@ -183,6 +204,11 @@ def train(
     torch_threads : int
         ``torch.set_num_threads``: 1 by default, since the networks are small and the machine is
         shared with the env workers.
+
+    Returns
+    -------
+    TrainResult
+        The paths written and the configuration (also in ``train.json``).
     """
     import torch
 
@@ -274,9 +300,19 @@ class _TrainSetup:
 
 
 def read_monitor(monitor_dir: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The episodes of a training run from its ``Monitor`` CSVs, merged in order of wall time:
-    ``timesteps`` (cumulative env steps at each episode's end), ``reward``, ``length`` and the
-    final-info keys (``regret``, ``total_cost``, ...). Empty arrays if there are none."""
+    """The episodes of a training run, from its ``Monitor`` CSVs merged in order of wall time.
+
+    Parameters
+    ----------
+    monitor_dir : path
+        The run's ``monitor/`` folder.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``timesteps`` (cumulative env steps at each episode's end), ``reward``, ``length`` and the
+        final-info keys (``regret``, ``total_cost``, ...); empty arrays if there are none.
+    """
     rows = []
     for f in sorted(Path(monitor_dir).glob("*.monitor.csv")):
         lines = f.read_text().splitlines()
