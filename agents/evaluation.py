@@ -105,18 +105,27 @@ def run_episode(
         agent.bind(scenario)
     if hasattr(agent, "reset"):
         agent.reset(seed=seed)
-    log = _EpisodeLog(scenario, keep_steps=trace or record, record=record)
+    log = _EpisodeLog(scenario, detailed=trace or record, record=record)
     log.start(obs)
     state = None
-    first, later = np.ones(1, dtype=bool), np.zeros(1, dtype=bool)
-    episode_start = first
+    episode_start: np.ndarray | None = np.ones(1, dtype=bool)  # then None: no episode starts
     terminated = truncated = False
+    steps = invalid = 0
     while not (terminated or truncated):
         action, state = agent.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        episode_start = later
+        episode_start = None
         next_obs, _, terminated, truncated, info = env.step(action)
-        log.step(obs, next_obs, info, terminated)
+        steps += 1
+        if info["invalid_action"]:
+            invalid += 1
+        if info["model"] >= 0 and info["stage"] == log.stage and not log.detailed:
+            log.served += 1  # the hot path: one more query of the current stage
+            log.last = info
+        else:
+            log.step(obs, next_obs, info)
         obs = next_obs
+    log.close()
+    log.steps, log.invalid = steps, invalid
     out = _summary(agent, seed, scenario, info, log)
     if trace:
         out["regret_trace"] = np.array(log.regrets[1:])
@@ -135,21 +144,23 @@ def _stage_of(obs: dict[str, np.ndarray], n_stages: int) -> int:
 class _EpisodeLog:
     """What :func:`run_episode` collects step by step.
 
-    A step serves ``n`` queries: one on a route step (``info["model"] >= 0``), a whole stage on a
-    committing step of the deploy view (``info["routed"]``), none on a deploy step. A stage's
-    deployment is the set the env shows once it is committed; on the route view, which never shows
-    a deploy phase, it is the set of the observation the stage's first query was routed from.
+    A step serves one query (a route step, ``info["model"] >= 0``), a whole stage (a committing step
+    of the deploy view, ``info["routed"]``) or none (a deploy step). A stage's deployment is the set
+    the env shows once it is committed; on the route view, which never shows a deploy phase, the set
+    of the observation its first query was routed from. A stage of route steps ends where the next
+    stage's first query is routed, or with the episode.
     """
 
-    def __init__(self, scenario: Scenario, keep_steps: bool, record: bool):
-        self.K, self.N = scenario.n_stages, scenario.n_models
+    def __init__(self, scenario: Scenario, detailed: bool, record: bool):
+        self.K = scenario.n_stages
         self.total_budget = scenario.budget * scenario.horizon
         self.horizon = scenario.horizon
-        self.keep_steps, self.record = keep_steps, record
+        self.detailed, self.record = detailed, record  # detailed: every step through step()
         self.steps = self.invalid = self.served = 0
+        self.stage = -1  # the stage whose queries are being served
+        self.last: dict[str, Any] | None = None  # the info of the last query served
         self.deployments: list[list[int]] = []
-        self.deployed_stage = -1  # stage of the last deployment noted
-        self.stage_value = -1.0  # the observation's "stage" in that stage
+        self.deployed_stage = -1  # the stage of the last deployment noted
         self.ends_t: list[int] = []
         self.ends_regret: list[float] = []
         self.ends_spend: list[float] = []
@@ -158,12 +169,66 @@ class _EpisodeLog:
         self.regrets: list[float] = [0.0]
         self.spends: list[float] = [0.0]
         if record:
-            self.deployed = np.zeros((self.K, self.N), dtype=np.int8)
-            self.routed = np.zeros((self.K, self.N), dtype=np.int64)
+            self.deployed = np.zeros((self.K, scenario.n_models), dtype=np.int8)
+            self.routed = np.zeros((self.K, scenario.n_models), dtype=np.int64)
 
     def start(self, obs: dict[str, np.ndarray]) -> None:
         if self.record:
             self._note_deployed(obs)
+
+    def step(self, obs: dict[str, np.ndarray], next_obs: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+        """Account one ``env.step`` from ``obs`` to ``next_obs`` (the loop counts steps and invalid
+        actions, and the queries of a stage itself unless ``detailed``)."""
+        model = info["model"]
+        if model < 0:
+            self._deploy_step(next_obs, info)
+            return
+        stage = info["stage"]
+        if stage != self.stage:  # the first query of a stage
+            self.close()
+            self.stage = stage
+            if stage != self.deployed_stage:  # the route view's deployer committed a new set
+                self._new_deployment(obs, stage)
+        if self.record:
+            self.routed[stage, model] += 1
+            self._note_deployed(next_obs)
+        self.served += 1
+        self.last = info
+        if self.detailed:
+            self._keep_step(info)
+
+    def _deploy_step(self, next_obs: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+        routed = info.get("routed")
+        if routed is None:  # a deploy step of the two-level env
+            if next_obs["phase"][0] >= 0.5:  # this step committed the set
+                self._new_deployment(next_obs, _stage_of(next_obs, self.K))
+            if self.record:
+                self._note_deployed(next_obs)
+            return
+        n = int(routed.sum())  # the deploy view: a committing step routes a whole stage
+        if n:
+            stage = info["stage"]
+            self._new_deployment(next_obs, stage)
+            if self.record:
+                self.routed[stage] += routed
+                self.deployed[stage] = next_obs["deployed"] > 0.5
+            self.served += n
+            if self.detailed:
+                self._keep_step(info)
+            self.last = info
+            self._stage_end()
+
+    def close(self) -> None:
+        """End the stage being served, if any, at its last query."""
+        if self.stage >= 0:
+            self._stage_end()
+            self.stage = -1
+
+    def _stage_end(self) -> None:
+        assert self.last is not None
+        self.ends_t.append(self.served)
+        self.ends_regret.append(float(self.last["regret"]))
+        self.ends_spend.append(float(self.total_budget - self.last["budget_left"]))
 
     def _note_deployed(self, obs: dict[str, np.ndarray]) -> None:
         if obs["phase"][0] >= 0.5:
@@ -172,54 +237,11 @@ class _EpisodeLog:
     def _new_deployment(self, obs: dict[str, np.ndarray], stage: int) -> None:
         self.deployments.append(np.flatnonzero(obs["deployed"] > 0.5).tolist())
         self.deployed_stage = stage
-        self.stage_value = obs["stage"][0]
 
-    def _stage_end(self, info: dict[str, Any]) -> None:
-        self.ends_t.append(self.served)
-        self.ends_regret.append(float(info["regret"]))
-        self.ends_spend.append(float(self.total_budget - info["budget_left"]))
-
-    def step(self, obs: dict[str, np.ndarray], next_obs: dict[str, np.ndarray], info: dict[str, Any], terminated: bool):
-        """Account one ``env.step`` from ``obs`` to ``next_obs``."""
-        self.steps += 1
-        self.invalid += bool(info["invalid_action"])
-        routed = info.get("routed")
-        if routed is not None:  # the deploy view: a committing step routes a whole stage
-            n = int(routed.sum())
-            if n:
-                stage = info["stage"]
-                self._new_deployment(next_obs, stage)
-                if self.record:
-                    self.routed[stage] += routed
-                    self.deployed[stage] = next_obs["deployed"] > 0.5
-                self._served(n, info)
-                self._stage_end(info)
-            return
-        model = info["model"]
-        if model < 0:  # a deploy step of the two-level env
-            if next_obs["phase"][0] >= 0.5:  # this step committed the set
-                self._new_deployment(next_obs, _stage_of(next_obs, self.K))
-            if self.record:
-                self._note_deployed(next_obs)
-            return
-        stage = info["stage"]
-        if stage != self.deployed_stage:  # the route view's deployer committed a new set
-            self._new_deployment(obs, stage)
-        if self.record:
-            self.routed[stage, model] += 1
-            self._note_deployed(next_obs)
-        self._served(1, info)
-        # The stage ends with the episode, at a deploy phase, or (route view) when the next query's
-        # stage differs.
-        if terminated or next_obs["phase"][0] < 0.5 or next_obs["stage"][0] != self.stage_value:
-            self._stage_end(info)
-
-    def _served(self, n: int, info: dict[str, Any]) -> None:
-        self.served += n
-        if self.keep_steps:
-            self.ts.append(self.served)
-            self.regrets.append(float(info["regret"]))
-            self.spends.append(float(self.total_budget - info["budget_left"]))
+    def _keep_step(self, info: dict[str, Any]) -> None:
+        self.ts.append(self.served)
+        self.regrets.append(float(info["regret"]))
+        self.spends.append(float(self.total_budget - info["budget_left"]))
 
     def recording(self, info: dict[str, Any], trace_points: int) -> dict[str, Any]:
         """The ``record=True`` keys (see :func:`run_episode`)."""
