@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The main job: StageRoute, Greedy, Random, the oracle and a briefly trained MaskablePPO on LLMRoute-v0
-# (3 seeds), the results table and the plots in results/demo (agents/demo.py). About 2 minutes.
+# (3 seeds), the results table and the plots in results/demo (agents/experiments/demo.py). About 2 minutes.
 demo: $(STAMP)
-	$(BIN)/python -m agents.demo --out results/demo
+	$(BIN)/python -m agents.experiments.demo --out results/demo
 
 # The RL results of docs/results/: every agent on LLMRoute-v0 and both single-level views, 5 seeds,
 # RL agents trained per seed (resumable: runs and models are kept in results/full). About an hour.
@@ -32,16 +32,22 @@ results: $(STAMP)
 		--envs LLMRoute-Deploy-v0 --train-steps 20000 \
 		--agents stageroute,greedy,random,oracle,static,maskableppo,ppo,a2c,dqn
 
+# Lint (ruff, formatting, types, import architecture), then the test suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_env.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

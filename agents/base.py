@@ -10,6 +10,9 @@ An :class:`Agent` acts only through the observation and the scenario's public pa
   is added, so the agent never sends an invalid action.
 * :meth:`Agent.route` at a route phase: the model for the current query (a valid one).
 
+The hooks receive the agent's per-env context (``ctx``): a :class:`Context` unless the agent makes its
+own (``new_context``); ``Agent[MyContext]`` says which to the type checker.
+
 ``predict`` accepts one observation (a dict of arrays, as ``env.step`` returns) and returns an
 ``int``, or a batch (a dict of arrays with a leading ``n_envs`` axis, as a VecEnv and SB3's
 ``evaluate_policy`` pass) and returns an int array; each env of a batch has its own context (plan,
@@ -19,7 +22,7 @@ router caches), kept by position.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -30,7 +33,24 @@ __all__ = ["Agent", "Context", "PublicParams", "scenario_of"]
 
 
 def scenario_of(env: Any) -> Scenario:
-    """The scenario behind an env (wrapped or not), a Gymnasium or SB3 vector env, or a Scenario."""
+    """The scenario behind an env.
+
+    Parameters
+    ----------
+    env : gymnasium.Env, vector env or Scenario
+        An LLMRoute env or view (wrapped or not), a Gymnasium or SB3 vector env of them, or a
+        Scenario (returned as it is).
+
+    Returns
+    -------
+    Scenario
+        The world the env plays.
+
+    Raises
+    ------
+    TypeError
+        Nothing in ``env`` holds a scenario.
+    """
     if isinstance(env, Scenario):
         return env
     unwrapped = getattr(env, "unwrapped", None)
@@ -63,6 +83,18 @@ class PublicParams:
 
     @classmethod
     def of(cls, scenario: Scenario) -> PublicParams:
+        """The public parameters of a scenario.
+
+        Parameters
+        ----------
+        scenario : Scenario
+            The world.
+
+        Returns
+        -------
+        PublicParams
+            Its run parameters and public metadata (copies of the arrays).
+        """
         return cls(
             n_models=scenario.n_models,
             budget=scenario.budget,
@@ -71,7 +103,7 @@ class PublicParams:
             max_deployed=scenario.max_deployed,
             throughput=np.array(scenario.throughput),
             stage_bounds=np.array(scenario.stage_bounds),
-            cost_range=tuple(scenario.cost_range),
+            cost_range=scenario.cost_range,
             list_prices=np.array(scenario.list_prices),
             n_tasks=scenario.n_tasks,
         )
@@ -85,7 +117,10 @@ class Context:
         self.plan: tuple[int, ...] = ()
 
 
-class Agent:
+ContextT = TypeVar("ContextT", bound=Context)
+
+
+class Agent(Generic[ContextT]):
     """Base class of every reference agent.
 
     Parameters
@@ -108,16 +143,23 @@ class Agent:
     router = ""
 
     def __init__(self, env: Any, seed: int | None = None):
-        self.scenario_id = None
+        self.scenario_id: int | None = None
         self.bind(scenario_of(env))
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self._contexts: list[Context] = []
+        self._contexts: list[ContextT] = []
 
     # ------------------------------------------------------------------ setup
     def bind(self, scenario: Scenario) -> None:
-        """Read the public parameters of ``scenario`` (the harness calls this if the env's scenario
-        changed, e.g. through ``reset(options=...)``)."""
+        """Read the public parameters of ``scenario`` and forget every context.
+
+        The evaluation loop calls this when the env's scenario changed (``reset(options=...)``).
+
+        Parameters
+        ----------
+        scenario : Scenario
+            The world the agent acts in from now on.
+        """
         self.params = PublicParams.of(scenario)
         self.scenario_id = id(scenario)
         p = self.params
@@ -128,17 +170,37 @@ class Agent:
         self._contexts = []
 
     def reset(self, seed: int | None = None) -> None:
-        """Start afresh: forget every per-env context; reseed the draws if ``seed`` is given."""
+        """Start afresh: forget every per-env context.
+
+        Parameters
+        ----------
+        seed : int, optional
+            Reseed the agent's draws (``self.rng``); None keeps the current generator.
+        """
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         self._contexts = []
 
-    def new_context(self) -> Context:
-        """A fresh per-env context (subclasses extend it)."""
-        return Context()
+    def new_context(self) -> ContextT:
+        """A fresh per-env context.
+
+        Returns
+        -------
+        Context
+            A plain :class:`Context` here; an agent whose hooks keep more state returns its own
+            subclass.
+        """
+        return cast(ContextT, Context())
 
     def stats(self) -> dict[str, int]:
-        """Counters of notable events summed over contexts (e.g. infeasible LPs); empty by default."""
+        """Counters of notable events, summed over contexts.
+
+        Returns
+        -------
+        dict of str to int
+            E.g. ``route_infeasible`` (LPs without a solution); empty by default.
+            :func:`agents.run_episode` adds them to its result.
+        """
         return {}
 
     # ------------------------------------------------------------------ SB3 interface
@@ -151,10 +213,25 @@ class Agent:
     ) -> tuple[int | np.ndarray, Any]:
         """The action for an observation (or a batch of them), SB3's policy interface.
 
-        Returns ``(action, state)``: an ``int`` for one observation, an int64 array of shape
-        ``(n_envs,)`` for a batch; ``state`` is passed through. These agents are randomised
-        policies by design (the routing LP mixes models to meet the budget), so ``deterministic``
-        is accepted and ignored; seed the agent for reproducible runs.
+        These agents are randomised policies by design (the routing LP mixes models to meet the
+        budget), so ``deterministic`` is accepted and ignored; seed the agent for reproducible runs.
+
+        Parameters
+        ----------
+        observation : dict of str to ndarray
+            One observation of an LLMRoute env, or a batch (arrays with a leading ``n_envs`` axis).
+        state : object, optional
+            Passed through (SB3's recurrent state).
+        episode_start : ndarray of bool, optional
+            Per env, whether an episode starts: its context's :meth:`on_episode_start` is called.
+        deterministic : bool
+            Ignored.
+
+        Returns
+        -------
+        (int or ndarray, object)
+            The action (an ``int`` for one observation, an int64 array of shape ``(n_envs,)`` for a
+            batch) and ``state``.
         """
         phase = observation["phase"]
         if phase.ndim == 1:
@@ -176,16 +253,22 @@ class Agent:
             actions[i] = self._act({key: value[i] for key, value in observation.items()}, ctx)
         return actions, state
 
-    def _act(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+    def _act(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         if obs["phase"][0] >= 0.5:
             return self.route(obs, ctx)
         return self._deploy_action(obs, ctx)
 
-    def on_episode_start(self, ctx: Context) -> None:
-        """Called when SB3 flags an episode start for this context (a hook; does nothing here)."""
+    def on_episode_start(self, ctx: ContextT) -> None:
+        """A hook, called when an episode starts in this context (does nothing here).
+
+        Parameters
+        ----------
+        ctx : Context
+            The context whose episode starts.
+        """
 
     # ------------------------------------------------------------------ deploy phase
-    def _deploy_action(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
+    def _deploy_action(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         picked = obs["picked"] > 0.5
         if not picked.any():
             # A fresh deploy phase: plan it (also at a fresh episode, whose first step is one).
@@ -208,38 +291,111 @@ class Agent:
                 return int(m)
         return int(np.flatnonzero(mask)[0])
 
-    def _by_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+    def _by_priority(self, obs: dict[str, np.ndarray], ctx: ContextT) -> list[int]:
         score = np.asarray(self.deploy_priority(obs, ctx), dtype=np.float64)
         idx = np.arange(self.n_models)
         return idx[np.lexsort((idx, -score))].tolist()
 
-    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
-        """The models to deploy for the stage that starts (indices of available models)."""
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: ContextT) -> list[int]:
+        """The hook of the deploy phase: the models to deploy for the stage that starts.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            A deploy-phase observation (``available`` holds the stage's candidate pool).
+        ctx : Context
+            This env's context.
+
+        Returns
+        -------
+        list of int
+            Indices of available models, at most ``max_deployed``; the base class adds them in
+            order while the mask allows and completes the set by :meth:`deploy_priority` if the
+            caps fall short.
+        """
         raise NotImplementedError
 
-    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
-        """Score of every model for filling a deployment the plan could not complete (higher first);
-        by default the empirical mean reward, untried models first."""
+    def deploy_priority(self, obs: dict[str, np.ndarray], ctx: ContextT) -> np.ndarray:
+        """Score of every model for completing a deployment the plan could not complete.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            A deploy-phase observation.
+        ctx : Context
+            This env's context.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            Higher first; by default the empirical mean reward, untried models first.
+        """
         return np.where(obs["pulls"] > 0, obs["mean_reward"], 2.0)
 
     # ------------------------------------------------------------------ route phase
-    def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
-        """The model for the current query (must be deployed and below its throughput cap)."""
+    def route(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
+        """The hook of the route phase: the model that serves the current query.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            A route-phase observation.
+        ctx : Context
+            This env's context.
+
+        Returns
+        -------
+        int
+            A model that is deployed and below its throughput cap (:meth:`valid_routes`).
+        """
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
     def stage_of(self, obs: dict[str, np.ndarray]) -> int:
-        """Index of the current (or about to start) stage."""
+        """The stage an observation is in.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            An observation.
+
+        Returns
+        -------
+        int
+            Index of the current (or about to start) stage.
+        """
         return min(int(round(float(obs["stage"][0]) * self.params.n_stages)), self.params.n_stages - 1)
 
     def task_of(self, obs: dict[str, np.ndarray]) -> int:
-        """Task type of the current query (0 for untyped scenarios)."""
+        """The task type of the current query.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            A route-phase observation.
+
+        Returns
+        -------
+        int
+            Its task type (0 for untyped scenarios).
+        """
         task = obs.get("task")
         return 0 if task is None else int(np.argmax(task))
 
     @staticmethod
     def valid_routes(obs: dict[str, np.ndarray]) -> np.ndarray:
-        """Models that can serve the current query: deployed and below their throughput cap."""
+        """The models that can serve the current query.
+
+        Parameters
+        ----------
+        obs : dict of str to ndarray
+            A route-phase observation.
+
+        Returns
+        -------
+        ndarray of bool, shape (N,)
+            Deployed and below their throughput cap.
+        """
         return (obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)
 
     def __repr__(self) -> str:

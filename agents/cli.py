@@ -5,21 +5,24 @@
     llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench
     llmroute train --algo maskableppo [--env LLMRoute-v0] --steps 100000 --out runs/mppo
 
-``llmroute <command> --help`` explains every option. Bad arguments exit with status 2 and a message
-that names the argument.
+An agent of your own runs by import path, ``--agent my_pkg.my_module:MyAgent`` (a subclass of
+``agents.Agent``; the current folder is importable). ``llmroute <command> --help`` explains every
+option. Bad arguments exit with status 2 and a message that names the argument.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import re
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 from gym_llmroute import ENV_IDS
+
+from .experiments.sweep import parse_seeds
 
 __all__ = ["main", "build_parser", "parse_seeds"]
 
@@ -45,26 +48,6 @@ class _Parser(argparse.ArgumentParser):
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     pass
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"1,3,7"`` -> [1, 3, 7]; ``"0-2,10"`` -> [0, 1, 2, 10]."""
-    seeds: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part[1:]:
-            lo, hi = part.split("-", 1) if not part.startswith("-") else (part, "")
-            a, b = int(lo), int(hi)
-            if b < a:
-                raise ValueError(f"seed range {part!r} is empty")
-            seeds.extend(range(a, b + 1))
-        else:
-            seeds.append(int(part))
-    if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(f"seeds must be non-negative integers like '0-4' or '1,3,7', got {text!r}")
-    return list(dict.fromkeys(seeds))
 
 
 def _seeds_arg(text: str) -> list[int]:
@@ -138,10 +121,25 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``llmroute`` and its four commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``parse_args`` gives ``command`` and the chosen command's options.
+    """
     parser = _Parser(prog="llmroute", description=__doc__)
     parser.add_argument("--version", action="version", version="%(prog)s " + _version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_scenarios_command(sub)
+    _add_run_command(sub)
+    _add_bench_command(sub)
+    _add_train_command(sub)
+    return parser
 
+
+def _add_scenarios_command(sub: Any) -> None:
+    """``llmroute scenarios``: list or describe the presets."""
     p = sub.add_parser(
         "scenarios",
         help="list the scenario presets, or describe one",
@@ -151,18 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="a preset to describe (omit to list them all)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
 
+
+def _add_run_command(sub: Any) -> None:
+    """``llmroute run``: one agent, one world, one episode per seed."""
     p = sub.add_parser(
         "run",
         help="run one agent on one env and scenario over seeds",
         description="Run one agent for one episode per seed and print its reward, regret and spend, then the "
         "mean with a 95%% confidence interval.\n\nexample:\n  llmroute run --agent stageroute --seeds 0-4\n"
-        "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2",
+        "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2\n"
+        "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4",
     )
     p.add_argument(
         "--agent",
         required=True,
         help="a reference agent (stageroute, greedy, random, oracle, ucb_bwk, primal_dual, thompson, static, "
-        "cheapest, strongest) or an RL algorithm (maskableppo, ppo, a2c, dqn) with --model",
+        "cheapest, strongest, ...), an RL algorithm (maskableppo, ppo, a2c, dqn) with --model, or the import path "
+        "of an agent class of your own (my_pkg.my_module:MyAgent)",
     )
     p.add_argument(
         "--model",
@@ -183,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_world_options(p, many=False)
 
+
+def _add_bench_command(sub: Any) -> None:
+    """``llmroute bench``: agents x envs x scenarios x seeds, table and plots."""
     p = sub.add_parser(
         "bench",
         help="benchmark agents x envs x scenarios x seeds; table, CSV and plots",
@@ -198,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_csv,
         required=True,
         metavar="NAMES",
-        help="comma-separated agent names: reference agents (see `llmroute run --help`) and RL algorithms",
+        help="comma-separated agents: reference agents (see `llmroute run --help`), RL algorithms, and import "
+        "paths of agent classes of your own (my_pkg.my_module:MyAgent)",
     )
     p.add_argument("--seeds", type=_seeds_arg, default=[0, 1, 2], metavar="SEEDS", help="episode seeds, e.g. '0-4'")
     p.add_argument(
@@ -212,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--vec-env",
         choices=("table", "dummy", "subproc"),
         default="table",
-        help="RL training vector env; 'table' uses agents/hyperparams.py",
+        help="RL training vector env; 'table' uses agents/rl/hyperparams.py",
     )
     p.add_argument(
         "--deterministic",
@@ -240,10 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _add_world_options(p, many=True)
 
+
+def _add_train_command(sub: Any) -> None:
+    """``llmroute train``: train an SB3 algorithm."""
     p = sub.add_parser(
         "train",
         help="train an SB3 algorithm; TensorBoard logs and a saved model",
-        description="Train PPO, A2C, DQN or MaskablePPO with the hyperparameters of agents/hyperparams.py and save "
+        description="Train PPO, A2C, DQN or MaskablePPO with the hyperparameters of agents/rl/hyperparams.py and save "
         "OUT/model.zip, OUT/train.json, the episode monitor OUT/monitor/ and TensorBoard logs OUT/tb/ "
         "(tensorboard --logdir OUT/tb). The model then runs with `llmroute run --agent ALGO --model OUT`.\n\n"
         "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo",
@@ -282,7 +292,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="SB3 verbosity")
     _add_world_options(p, many=False)
-    return parser
 
 
 def _version() -> str:
@@ -304,7 +313,7 @@ def _opt_list(name: str | None) -> list[str]:
 
 
 def _default_scenario(env_id: str) -> str:
-    from .sweep import default_scenario
+    from .experiments.jobs import default_scenario
 
     return default_scenario(env_id)
 
@@ -325,9 +334,7 @@ def _check_world(
     for env_id in env_ids:
         if env_id not in ENV_CHOICES:
             parser.error(f"argument {env_flag}: unknown env id {env_id!r}; choose from {', '.join(ENV_CHOICES)}")
-    from .sweep import default_scenario
-
-    scenarios = scenarios or sorted({default_scenario(env_id) for env_id in env_ids})
+    scenarios = scenarios or sorted({_default_scenario(env_id) for env_id in env_ids})
     known = list_scenarios()
     for name in scenarios:
         if name not in known:
@@ -353,12 +360,27 @@ def _blame(message: str, env_kwargs: dict[str, Any], default: str) -> str:
 
 
 def _check_agents(parser: argparse.ArgumentParser, names: list[str], flag: str) -> None:
-    import agents
+    """Every name is a reference agent, an RL algorithm or an importable agent class."""
+    from .registry import AGENTS, agent_factory, is_import_path
 
-    known = set(agents.AGENTS) | set(RL_ALGOS)
+    known = set(AGENTS) | set(RL_ALGOS)
     for name in names:
-        if name.lower().replace("-", "_") not in known:
+        if is_import_path(name):
+            _import_from_cwd()
+            try:
+                agent_factory(name)
+            except (ValueError, TypeError) as e:
+                parser.error(f"argument {flag}: {e}")
+        elif name.lower().replace("-", "_") not in known:
             parser.error(f"argument {flag}: unknown agent {name!r}; choose from {', '.join(sorted(known))}")
+
+
+def _import_from_cwd() -> None:
+    """Let agents of the current folder be imported by path, as ``python -m`` would (the console
+    script's own folder is first on ``sys.path``, not the current one)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -377,7 +399,6 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.name not in presets:
         parser.error(f"argument name: unknown scenario {args.name!r}; presets are {', '.join(sorted(presets))}")
     s = make_scenario(args.name)
-    oracle = s.oracle
     models = [
         {
             "index": i,
@@ -393,6 +414,7 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         for i, m in enumerate(s.models)
     ]
     if args.json:
+        oracle = s.oracle
         print(
             json.dumps(
                 {
@@ -413,6 +435,13 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             )
         )
         return 0
+    _print_scenario(s, models)
+    return 0
+
+
+def _print_scenario(s: Any, models: list[dict[str, Any]]) -> None:
+    """``llmroute scenarios NAME``: the summary, the models and the oracle per stage, as text."""
+    oracle = s.oracle
     print(s.summary())
     print(f"\n  {'#':>2} {'model':<24} {'quality':>7} {'cost':>8} {'alpha':>5} {'arrival':>7} {'retires':>7}  release")
     for m in models:
@@ -428,7 +457,6 @@ def cmd_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     print(
         f"\n  oracle value over the horizon: {oracle.total:.1f} (arrival/retirement as fractions of T; cost per query in normalised units)"
     )
-    return 0
 
 
 def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
@@ -444,11 +472,11 @@ def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
             parser.error(f"argument --model: {e}")
     if args.model:
         parser.error(f"argument --model: only RL agents ({', '.join(RL_ALGOS)}) load a model, not {args.agent!r}")
-    import agents
+    from .registry import is_import_path, make
 
     kwargs = {} if args.gamma is None else {"gamma": args.gamma}
     try:
-        return agents.make(name, env, **kwargs)
+        return make(args.agent if is_import_path(args.agent) else name, env, **kwargs)
     except (TypeError, ValueError) as e:
         parser.error(f"argument --gamma: {e}" if kwargs else f"argument --agent: {e}")
 
@@ -456,8 +484,9 @@ def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import gymnasium as gym
 
-    from .harness import mean_ci
-    from .sweep import atomic_write_json, record_episode
+    from .base import scenario_of
+    from .evaluation import mean_ci, run_episode
+    from .files import atomic_write_json
 
     env_kwargs = _env_kwargs(args)
     _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
@@ -468,14 +497,17 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tqdm.auto import tqdm
 
     records = []
-    print(f"{args.agent} on {args.env} ({env.unwrapped.scenario.summary().splitlines()[1].strip()})")
+    print(f"{args.agent} on {args.env} ({scenario_of(env).summary().splitlines()[1].strip()})")
     print(
         f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}"
     )
-    for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=args.no_progress, leave=False):
-        r = record_episode(agent, env, seed)
+    # The bar only on a terminal: piped or redirected, the rows are plain lines, each as it is done.
+    bar = not args.no_progress and sys.stdout.isatty() and sys.stderr.isatty()
+    write = tqdm.write if bar else functools.partial(print, flush=True)
+    for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=not bar, leave=False):
+        r = run_episode(agent, env, seed, record=True, deterministic=None)
         records.append(r)
-        tqdm.write(
+        write(
             f"{seed:>5} {r['reward']:>8.1f} {r['oracle_value']:>8.1f} {r['regret']:>8.1f} {r['cost']:>8.2f} "
             f"{r['budget']:>8.2f} {r['queries_served']:>7d} {r['invalid_actions']:>7d}"
         )
@@ -499,7 +531,8 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     env_kwargs = _env_kwargs(args)
     _check_world(parser, args.envs, args.scenarios, env_kwargs, "--envs", "--scenarios")
     _check_agents(parser, args.agents, "--agents")
-    from .sweep import load_runs, plan_bench, run_bench, summarise, write_table
+    from .experiments.report import CorruptRunFile
+    from .experiments.sweep import bench_report, plan_bench
 
     trains, runs = plan_bench(
         args.agents,
@@ -511,13 +544,13 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         deterministic=args.deterministic,
         vec_env=None if args.vec_env == "table" else args.vec_env,
     )
-    out = Path(args.out)
-    start = time.perf_counter()
     try:
-        counts = run_bench(
+        bench_report(
             trains,
             runs,
-            out,
+            args.out,
+            report_dir=args.report_dir,
+            plots=not args.no_plots,
             jobs=args.jobs,
             backend=args.backend,
             progress=not args.no_progress,
@@ -526,26 +559,14 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except NotImplementedError as exc:  # the Ray backend is not installed
         parser.error(f"argument --backend: {exc}")
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished runs are kept in {out}; run the same command again to resume", file=sys.stderr)
+        print(
+            f"\ninterrupted: finished runs are kept in {args.out}; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
-    try:
-        records = load_runs(out, runs)
-    except ValueError as exc:  # a corrupt run file: name it, keep everything else
+    except CorruptRunFile as exc:  # name it, keep everything else
         print(f"llmroute bench: error: {exc}", file=sys.stderr)
         return 2
-    rows = summarise(records)
-    report = Path(args.report_dir) if args.report_dir else out
-    md, csv_path = write_table(rows, report)
-    print(md.read_text())
-    print(
-        f"{counts['ran']} job(s) run, {counts['skipped']} already done, in {time.perf_counter() - start:.0f} s; "
-        f"table: {md}, {csv_path}"
-    )
-    if not args.no_plots:
-        from .plots import plot_bench
-
-        for path in plot_bench(records, report, out / "models"):
-            print(f"plot: {path}")
     return 0
 
 
@@ -596,11 +617,29 @@ COMMANDS = {"scenarios": cmd_scenarios, "run": cmd_run, "bench": cmd_bench, "tra
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``llmroute`` console script; returns the exit status."""
+    """Entry point of the ``llmroute`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (bad arguments exit with status 2 before returning).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's parser, for its errors
-    return COMMANDS[args.command](args, sub)
+    return COMMANDS[args.command](args, _subcommand_parser(parser, args.command))
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one command (its errors name the command's usage)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise KeyError(command)
 
 
 if __name__ == "__main__":

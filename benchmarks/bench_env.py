@@ -6,7 +6,7 @@ Prints two ratios (higher is better):
   env    steps/s of gym.make("LLMRoute-v0") over gym.make("CartPole-v1"), a random valid action each step
   lp     solves/s of gym_llmroute.solvers.solve_route_lp over scipy.optimize.linprog(method="highs"),
          on the same random 4-model instances (the size of a deployed set), checking they agree
-Targets (issue 2): env >= 0.5, lp >= 50. Best of --repeats for each side, interleaved, to damp noise.
+Targets: env >= 0.5, lp >= 50. Best of --repeats for each side, interleaved, to damp noise.
 """
 
 from __future__ import annotations

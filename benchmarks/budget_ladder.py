@@ -53,7 +53,8 @@ import agents  # noqa: E402
 import gym_llmroute  # noqa: E402,F401  (registers the ids)
 from agents.base import scenario_of  # noqa: E402
 from agents.cli import _csv, _positive_int  # noqa: E402
-from agents.sweep import _progress, atomic_write_json, atomic_write_text  # noqa: E402
+from agents.experiments.local import progress_bar  # noqa: E402
+from agents.files import atomic_write_json, atomic_write_text  # noqa: E402
 from gym_llmroute.solvers import min_cost  # noqa: E402
 
 WORLDS = {
@@ -174,7 +175,7 @@ def run_job(job: tuple) -> dict:
 
 def run_all(jobs: list[tuple], workers: int, progress: bool = True) -> list[dict]:
     """Every job, in this process (``workers == 1``) or on a pool of ``workers`` processes, with a progress bar."""
-    bar = _progress(len(jobs), "budget ladder", progress)
+    bar = progress_bar(len(jobs), "budget ladder", progress)
     episodes = []
     try:
         if workers == 1:

@@ -43,7 +43,7 @@ import numpy as np
 
 import agents
 import gym_llmroute  # noqa: F401  (registers LLMRoute-v0)
-from agents.harness import mean_ci
+from agents import mean_ci
 from gym_llmroute.routing import DEFAULT_GAMMA
 
 # (label, agent name, keyword arguments); the keys of ENV_KEYS go to gym.make, the others to the agent.

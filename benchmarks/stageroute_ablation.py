@@ -35,7 +35,7 @@ import numpy as np
 
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
-from agents.harness import mean_ci
+from agents import mean_ci
 from gym_llmroute.routing import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

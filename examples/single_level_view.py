@@ -23,7 +23,7 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers the env ids)
 from agents.rl import load_agent, train
-from gym_llmroute.views import LagrangianReward
+from gym_llmroute.wrappers import LagrangianReward
 
 VIEWS = {"deploy": "LLMRoute-Deploy-v0", "route": "LLMRoute-Route-v0"}
 

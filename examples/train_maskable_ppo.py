@@ -4,8 +4,8 @@
 
 MaskablePPO (sb3-contrib) gets the valid actions from ``env.action_masks()`` during training; the
 trained model is loaded back as an agent whose ``predict`` computes the masks from the observation
-(``gym_llmroute.env.mask_from_obs``), so the harness and SB3's ``evaluate_policy`` run it like any
-other agent. Training uses the hyperparameters of ``agents/hyperparams.py`` (the reward folds in the
+(``gym_llmroute.env.mask_from_obs``), so ``agents.run_episode`` and SB3's ``evaluate_policy`` run it like any
+other agent. Training uses the hyperparameters of ``agents/rl/hyperparams.py`` (the reward folds in the
 cost with a Lagrange multiplier learned towards the budget). TensorBoard: ``tensorboard --logdir OUT/tb``.
 """
 

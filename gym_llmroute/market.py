@@ -239,14 +239,15 @@ def _float_or_none(x: str) -> float | None:
 def load_market() -> tuple[MarketModel, ...]:
     """The 42 models of the package's market facts, with their later price changes."""
     base = resources.files("gym_llmroute").joinpath(_DATA)
-    with base.joinpath("price_changes_2023_2025.csv").open(newline="", encoding="utf-8") as f:
+    # Traversable.open passes newline= on to open(); typeshed's overloads do not list it.
+    with base.joinpath("price_changes_2023_2025.csv").open(newline="", encoding="utf-8") as f:  # type: ignore[call-overload]
         changes: dict[str, list[tuple[str, float, float]]] = {}
         for row in csv.DictReader(f):
             changes.setdefault(row["key"], []).append(
                 (row["month"], float(row["price_in_usd_per_1m"]), float(row["price_out_usd_per_1m"]))
             )
     out = []
-    with base.joinpath("market_2023_2025.csv").open(newline="", encoding="utf-8") as f:
+    with base.joinpath("market_2023_2025.csv").open(newline="", encoding="utf-8") as f:  # type: ignore[call-overload]
         for row in csv.DictReader(f):
             out.append(
                 MarketModel(
@@ -549,6 +550,8 @@ def typed_scenario(*, throughput: float = 0.5, drift: float = 0.0, **fields: Any
     for key in ROUTERBENCH_MODELS:
         m = facts[key]
         mmlu, _ = _quality(m)
+        if mmlu is None or m.price_in is None or m.price_out is None:
+            raise ValueError(f"market facts: {key!r} lacks a quality score or a price")
         quality = tuple(typed_quality(mmlu, t, TYPED_SPECIALISTS.get((key, t.name), 0.0)) for t in tasks)
         cost = tuple((e_in * m.price_in + e_out * m.price_out) / 1e6 / USD_PER_UNIT)
         specs.append(

@@ -18,21 +18,56 @@ Non-stationary scenarios (price changes, quality drift) are solved per stage wit
 that a price change inside a stage counts for the queries after it. These are the exact expected
 reward and spend of a routing distribution held fixed over the stage, which is what the oracle plays;
 the pseudo-regret of a routed query then uses the routed model's stage mean too.
+
+This module knows nothing of :class:`~gym_llmroute.scenario.Scenario`: it reads the arrays of an
+:class:`OracleProblem` (which a scenario is), and the scenario solves its own oracle
+(``Scenario.oracle``) by calling :func:`stage_oracle` on itself. The dependency goes one way,
+scenario -> oracle -> solvers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from .solvers import solve_deploy
+from .solvers import solve_deploy, solve_typed_deploy
 
-if TYPE_CHECKING:
-    from .scenario import Scenario
+__all__ = ["OracleProblem", "StageOracle", "stage_oracle", "solve_pool"]
 
-__all__ = ["StageOracle", "stage_oracle", "solve_pool", "solve_typed_deploy"]
+
+class OracleProblem(Protocol):
+    """What the oracle reads of a world (a :class:`~gym_llmroute.scenario.Scenario` has all of it)."""
+
+    @property
+    def n_stages(self) -> int: ...
+    @property
+    def n_models(self) -> int: ...
+    @property
+    def n_tasks(self) -> int: ...
+    @property
+    def budget(self) -> float: ...
+    @property
+    def max_deployed(self) -> int: ...
+    @property
+    def stationary(self) -> bool: ...
+    @property
+    def availability(self) -> np.ndarray: ...
+    @property
+    def throughput(self) -> np.ndarray: ...
+    @property
+    def task_weights(self) -> np.ndarray: ...
+    @property
+    def quality_matrix(self) -> np.ndarray: ...
+    @property
+    def cost_matrix(self) -> np.ndarray: ...
+    @property
+    def stage_quality(self) -> np.ndarray: ...
+    @property
+    def stage_cost(self) -> np.ndarray: ...
+    @property
+    def stage_lengths(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -57,52 +92,7 @@ class StageOracle:
     total: float
 
 
-def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
-    """Typed deployment MILP by HiGHS. ``quality`` and ``cost`` have shape (J, n). Returns
-    ``(value, d)`` with ``d`` of shape (J, n), or ``(-inf, None)`` if infeasible."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    quality = np.asarray(quality, dtype=np.float64)
-    cost = np.asarray(cost, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    J, n = quality.shape
-    nd = J * n
-    # Variables: d[j, m] (row-major, J*n), then z[m] (n).
-    obj = np.concatenate([(w[:, None] * quality).ravel(), np.zeros(n)])
-    simplex = np.zeros((J, nd + n))
-    for j in range(J):
-        simplex[j, j * n : (j + 1) * n] = 1.0
-    budget_row = np.concatenate([(w[:, None] * cost).ravel(), np.zeros(n)])[None, :]
-    through = np.zeros((n, nd + n))
-    link = np.zeros((nd, nd + n))
-    for m in range(n):
-        through[m, m:nd:n] = w
-        through[m, nd + m] = -caps[m]
-        for j in range(J):
-            link[j * n + m, j * n + m] = 1.0
-            link[j * n + m, nd + m] = -1.0
-    card = np.concatenate([np.zeros(nd), np.ones(n)])[None, :]
-    res = milp(
-        c=-obj,
-        constraints=[
-            LinearConstraint(simplex, 1.0, 1.0),
-            LinearConstraint(budget_row, -np.inf, budget),
-            LinearConstraint(through, -np.inf, 0.0),
-            LinearConstraint(link, -np.inf, 0.0),
-            LinearConstraint(card, 0.0, min(k, n)),
-        ],
-        integrality=np.concatenate([np.zeros(nd), np.ones(n)]),
-        bounds=Bounds(np.zeros(nd + n), np.ones(nd + n)),
-        options={"mip_rel_gap": 1e-9},
-    )
-    if res.x is None:
-        return -np.inf, None
-    d = np.clip(res.x[:nd].reshape(J, n), 0.0, 1.0)
-    d /= d.sum(axis=1, keepdims=True)
-    return float(obj[:nd] @ d.ravel()), d
-
-
-def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
+def solve_pool(scenario: OracleProblem, pool: np.ndarray, quality=None, cost=None) -> tuple[float, np.ndarray]:
     """V* and the routing (n_tasks, N) for one candidate pool, with the given (n_tasks, N) means
     (default: the scenario's stationary means)."""
     quality = scenario.quality_matrix if quality is None else quality
@@ -132,7 +122,7 @@ def solve_pool(scenario: Scenario, pool: np.ndarray, quality=None, cost=None) ->
     return value, routing
 
 
-def stage_oracle(scenario: Scenario) -> StageOracle:
+def stage_oracle(scenario: OracleProblem) -> StageOracle:
     """Solve the oracle of every stage of ``scenario`` (one solve per distinct candidate pool)."""
     K, N, J = scenario.n_stages, scenario.n_models, scenario.n_tasks
     values = np.empty(K)

@@ -105,19 +105,57 @@ def _paper(**overrides: Any) -> Scenario:
 
 
 def register_scenario(name: str, factory: Callable[..., Scenario], summary: str, *, overwrite: bool = False) -> None:
-    """Register a preset: ``factory(**overrides)`` must return a Scenario."""
+    """Register a preset for :func:`make_scenario`, ``gym.make(..., scenario=name)`` and the CLI.
+
+    Parameters
+    ----------
+    name : str
+        The preset's name.
+    factory : callable
+        ``factory(**overrides)`` returns a Scenario.
+    summary : str
+        One line for :func:`list_scenarios`.
+    overwrite : bool
+        Replace a preset of that name (otherwise ``ValueError``).
+    """
     if name in PRESETS and not overwrite:
         raise ValueError(f"scenario {name!r} is already registered")
     PRESETS[name] = (factory, summary)
 
 
 def list_scenarios() -> dict[str, str]:
-    """Preset names and their one-line summaries."""
+    """The presets.
+
+    Returns
+    -------
+    dict of str to str
+        Preset names and their one-line summaries, in order of registration.
+    """
     return {name: summary for name, (_, summary) in PRESETS.items()}
 
 
 def make_scenario(name: str | Scenario, **overrides: Any) -> Scenario:
-    """Build preset ``name`` (or copy a Scenario) with some fields overridden, validated."""
+    """Build a preset, or copy a Scenario, with some fields overridden.
+
+    Parameters
+    ----------
+    name : str or Scenario
+        A preset (:func:`list_scenarios`), or a Scenario.
+    **overrides
+        Scenario fields (``horizon``, ``n_stages``, ``budget``, ...) and the preset's own options.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset, or an invalid field (the message names it).
+    TypeError
+        ``name`` is neither a string nor a Scenario, or an unknown field.
+    """
     if isinstance(name, Scenario):
         return name.replace(**overrides) if overrides else name
     if not isinstance(name, str):

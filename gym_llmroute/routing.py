@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .solvers import solve_deploy, solve_route_lp
+from .solvers import linprog_route, solve_deploy, solve_route_lp
 
 __all__ = [
     "DEFAULT_GAMMA",
@@ -55,7 +55,6 @@ __all__ = [
     "OptimisticRouter",
     "stageroute_router",
     "paced_budget",
-    "linprog_route",
     "sample_under_mask",
     "ROUTE_SOLVERS",
 ]
@@ -256,6 +255,7 @@ def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available
     if not sol.feasible:  # the caps of any k models sum below one: nothing is feasible
         return DeployPlan(tuple(int(m) for m in _rank(ucb, lcb, pool)[:k]), False, -np.inf)
     d = sol.d
+    assert d is not None  # feasible
     carry = d > 1e-12
     chosen = pool[carry][np.lexsort((pool[carry], -d[carry]))]
     rest = _rank(ucb, lcb, pool[~carry])[: k - chosen.size]
@@ -264,27 +264,6 @@ def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available
 
 
 # ---------------------------------------------------------------------------------------- RouteOPT
-def linprog_route(u, c, caps, budget: float) -> np.ndarray | None:
-    """The route LP solved by :func:`scipy.optimize.linprog` (HiGHS): the reference that
-    ``benchmarks/bench_agents.py`` compares the exact solver with. Returns ``p`` or None."""
-    from scipy.optimize import linprog
-
-    u = np.asarray(u, dtype=np.float64)
-    n = u.size
-    if n == 0:
-        return None
-    res = linprog(
-        -u,
-        A_ub=np.asarray(c, dtype=np.float64)[None, :],
-        b_ub=[budget],
-        A_eq=np.ones((1, n)),
-        b_eq=[1.0],
-        bounds=np.column_stack([np.zeros(n), np.asarray(caps, dtype=np.float64)]),
-        method="highs",
-    )
-    return res.x if res.status == 0 else None
-
-
 def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
     return solve_route_lp(u, c, caps, budget).p
 
@@ -451,7 +430,7 @@ class OptimisticRouter:
                 return
             old[last] = prev
         if old is None or old.dtype != pulls.dtype or old.shape != pulls.shape:
-            changed = range(pulls.size)
+            changed: range | list[int] = range(pulls.size)
         else:
             changed = np.flatnonzero(pulls != old).tolist()
         self._pulls = np.array(pulls, copy=True)
@@ -703,7 +682,7 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
         nu = u[i] - lam * c[i]
         p[i] = min(max(pi, 0.0), a[i])
         p[j] = min(max(pj, 0.0), a[j])
-        skip = (i, j)
+        skip: tuple[int, ...] = (i, j)
     else:
         f = basis[2]
         if not -_EPS <= mass <= a[f] + _EPS:

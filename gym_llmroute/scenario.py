@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .oracle import StageOracle, stage_oracle
+from .solvers import min_cost
+
 __all__ = ["ModelSpec", "Scenario", "BUDGET_MODES"]
 
 BUDGET_MODES = ("hard", "average")
@@ -26,6 +29,11 @@ BUDGET_MODES = ("hard", "average")
 
 def _is_real(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _is_count(x: Any, low: int) -> bool:
+    """An integer (Python or NumPy, not a bool) at least ``low``."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and bool(x >= low)
 
 
 def _as_per_task(value: Any, where: str) -> float | tuple[float, ...]:
@@ -114,6 +122,10 @@ class ModelSpec:
             raise ValueError(f"{where}.list_price must be None or >= 0, got {self.list_price!r}")
         if not isinstance(self.release, str):
             raise TypeError(f"{where}.release must be a string, got {self.release!r}")
+        self._check_drift(where, quality)
+        self._check_price_changes(where)
+
+    def _check_drift(self, where: str, quality: float | tuple[float, ...]) -> None:
         if not _is_real(self.drift) or not math.isfinite(self.drift):
             raise ValueError(f"{where}.drift must be a finite number (quality change per horizon), got {self.drift!r}")
         end = np.atleast_1d(quality) + self.drift * (1.0 - self.arrival)
@@ -122,6 +134,8 @@ class ModelSpec:
                 f"{where}.drift={self.drift!r} takes quality {self.quality!r} outside [0, 1] before the horizon "
                 f"(it reaches {end.tolist()})"
             )
+
+    def _check_price_changes(self, where: str) -> None:
         changes = self.price_changes
         try:
             changes = tuple((float(t), float(f)) for t, f in changes)
@@ -203,6 +217,23 @@ class Scenario:
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
+        # Each step may normalise fields the later ones read (tuples, ints, floats); the order is
+        # the order in which errors are reported.
+        self._check_models()
+        self._check_tasks()
+        self._check_sizes()
+        self._check_budget()
+        self._check_stage_starts()
+        self._check_hooks()
+        bounds = self.stage_bounds
+        if np.any(np.diff(bounds) < 1):
+            raise ValueError(
+                f"Scenario.stage_starts: with horizon={self.horizon} two stages start at the same query; "
+                "use fewer stages or a longer horizon"
+            )
+        self._check_feasible()
+
+    def _check_models(self) -> None:
         models = self.models
         if isinstance(models, ModelSpec) or not isinstance(models, (list, tuple)):
             raise TypeError(f"Scenario.models must be a sequence of ModelSpec, got {type(models).__name__}")
@@ -218,11 +249,12 @@ class Scenario:
             raise ValueError(f"Scenario.models: model names must be unique, repeated: {dup}")
         object.__setattr__(self, "models", models)
 
+    def _check_tasks(self) -> None:
         if isinstance(self.task_types, str) or not isinstance(self.task_types, (list, tuple)) or not self.task_types:
             raise TypeError(f"Scenario.task_types must be a non-empty tuple of names, got {self.task_types!r}")
         object.__setattr__(self, "task_types", tuple(str(t) for t in self.task_types))
         n_tasks = len(self.task_types)
-        for i, m in enumerate(models):
+        for i, m in enumerate(self.models):
             for attr in ("quality", "cost"):
                 v = getattr(m, attr)
                 if isinstance(v, tuple) and len(v) != n_tasks:
@@ -239,9 +271,10 @@ class Scenario:
                 )
             object.__setattr__(self, "task_mix", mix)
 
-        if not isinstance(self.horizon, (int, np.integer)) or isinstance(self.horizon, bool) or self.horizon < 1:
+    def _check_sizes(self) -> None:
+        if not _is_count(self.horizon, 1):
             raise ValueError(f"Scenario.horizon must be an integer >= 1, got {self.horizon!r}")
-        if not isinstance(self.n_stages, (int, np.integer)) or isinstance(self.n_stages, bool) or self.n_stages < 1:
+        if not _is_count(self.n_stages, 1):
             raise ValueError(f"Scenario.n_stages must be an integer >= 1, got {self.n_stages!r}")
         if self.n_stages > self.horizon:
             raise ValueError(
@@ -250,38 +283,40 @@ class Scenario:
             )
         object.__setattr__(self, "horizon", int(self.horizon))
         object.__setattr__(self, "n_stages", int(self.n_stages))
-        if (
-            not isinstance(self.max_deployed, (int, np.integer))
-            or isinstance(self.max_deployed, bool)
-            or self.max_deployed < 1
-        ):
+        if not _is_count(self.max_deployed, 1):
             raise ValueError(f"Scenario.max_deployed must be an integer >= 1, got {self.max_deployed!r}")
         object.__setattr__(self, "max_deployed", int(self.max_deployed))
+
+    def _check_budget(self) -> None:
         if not _is_real(self.budget) or not (self.budget > 0 and math.isfinite(self.budget)):
             raise ValueError(f"Scenario.budget must be a finite number > 0 (per query), got {self.budget!r}")
         object.__setattr__(self, "budget", float(self.budget))
         if self.budget_mode not in BUDGET_MODES:
             raise ValueError(f"Scenario.budget_mode must be one of {BUDGET_MODES}, got {self.budget_mode!r}")
-        if self.stage_starts is not None:
-            starts = (
-                tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+
+    def _check_stage_starts(self) -> None:
+        if self.stage_starts is None:
+            return
+        starts = tuple(float(s) for s in self.stage_starts) if isinstance(self.stage_starts, (list, tuple)) else None
+        if (
+            starts is None
+            or len(starts) != self.n_stages
+            or starts[0] != 0.0
+            or any(b <= a for a, b in zip(starts, starts[1:], strict=False))
+            or starts[-1] >= 1.0
+        ):
+            raise ValueError(
+                f"Scenario.stage_starts must be n_stages={self.n_stages} increasing fractions in [0, 1) "
+                f"starting at 0.0, got {self.stage_starts!r}"
             )
-            if (
-                starts is None
-                or len(starts) != self.n_stages
-                or starts[0] != 0.0
-                or any(b <= a for a, b in zip(starts, starts[1:], strict=False))
-                or starts[-1] >= 1.0
-            ):
-                raise ValueError(
-                    f"Scenario.stage_starts must be n_stages={self.n_stages} increasing fractions in [0, 1) "
-                    f"starting at 0.0, got {self.stage_starts!r}"
-                )
-            object.__setattr__(self, "stage_starts", starts)
+        object.__setattr__(self, "stage_starts", starts)
+
+    def _check_hooks(self) -> None:
+        """The name, the description, the feedback delay and the outcome sampler."""
         if not isinstance(self.name, str) or not isinstance(self.description, str):
             raise TypeError("Scenario.name and Scenario.description must be strings")
         delay = self.feedback_delay
-        if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or not 0 <= delay < self.horizon:
+        if not _is_count(delay, 0) or not delay < self.horizon:
             raise ValueError(
                 f"Scenario.feedback_delay must be an integer in [0, horizon={self.horizon}) (queries), got {delay!r}"
             )
@@ -295,14 +330,6 @@ class Scenario:
             validate = getattr(self.outcomes, "validate", None)
             if callable(validate):
                 validate(self)
-
-        bounds = self.stage_bounds
-        if np.any(np.diff(bounds) < 1):
-            raise ValueError(
-                f"Scenario.stage_starts: with horizon={self.horizon} two stages start at the same query; "
-                "use fewer stages or a longer horizon"
-            )
-        self._check_feasible()
 
     def _check_feasible(self) -> None:
         """Refuse a world in which some stage has no deployment that meets the caps and the budget."""
@@ -322,8 +349,6 @@ class Scenario:
         bad = np.flatnonzero(~np.isfinite(self.oracle.values))
         if bad.size:
             k = int(bad[0])
-            from .solvers import min_cost
-
             pool = np.flatnonzero(avail[k])
             c = self.stage_cost[k][:, pool].T @ self.task_weights
             cheapest = min_cost(c, self.throughput[pool], self.max_deployed)
@@ -424,8 +449,20 @@ class Scenario:
         return tuple(steps)
 
     def price_factor(self, start: int, size: int) -> np.ndarray | None:
-        """Cost multiplier of every model for queries ``start .. start+size-1``, shape (size, N), or
-        None if no price changes (all ones)."""
+        """The cost multiplier of every model over a run of queries.
+
+        Parameters
+        ----------
+        start : int
+            The first query's index.
+        size : int
+            The number of queries.
+
+        Returns
+        -------
+        ndarray of shape (size, N), or None
+            The multiplier of queries ``start .. start+size-1``; None if no price changes (all ones).
+        """
         if not self._price_steps:
             return None
         out = np.ones((size, self.n_models))
@@ -443,8 +480,21 @@ class Scenario:
         return drift, np.array([m.arrival for m in self.models])
 
     def drift_offset(self, start: int, size: int) -> np.ndarray | None:
-        """Quality drift of every model for queries ``start .. start+size-1``, shape (size, N), or
-        None if no model drifts: ``drift * max(0, t / horizon - arrival)``."""
+        """The quality drift of every model over a run of queries.
+
+        Parameters
+        ----------
+        start : int
+            The first query's index.
+        size : int
+            The number of queries.
+
+        Returns
+        -------
+        ndarray of shape (size, N), or None
+            ``drift * max(0, t / horizon - arrival)`` for queries ``start .. start+size-1``; None if
+            no model drifts.
+        """
         if self._drift_rates is None:
             return None
         drift, arrival = self._drift_rates
@@ -541,7 +591,9 @@ class Scenario:
         factor_rows = [np.ones(self.n_models)]
         times: list[int] = sorted({int(t) for _, at, _ in self._price_steps for t in at})
         for t in times:
-            factor_rows.append(self.price_factor(t, 1)[0])
+            factor = self.price_factor(t, 1)
+            assert factor is not None  # a price changes at t
+            factor_rows.append(factor[0])
         prices = self.list_prices[None, :] * np.array(factor_rows)
         known = np.isfinite(prices)
         top = prices[known].max() if known.any() else 0.0
@@ -550,15 +602,29 @@ class Scenario:
         return tuple(times), out
 
     @cached_property
-    def oracle(self):
+    def oracle(self) -> StageOracle:
         """The stage oracle (:class:`gym_llmroute.oracle.StageOracle`), solved once per scenario."""
-        from .oracle import stage_oracle  # the oracle depends on this module, not the reverse
-
         return stage_oracle(self)
 
     # ------------------------------------------------------------------ edits
     def replace(self, **changes: Any) -> Scenario:
-        """A validated copy with some fields changed; unknown field names raise ``TypeError``."""
+        """A validated copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            New values of Scenario fields.
+
+        Returns
+        -------
+        Scenario
+            The copy (validated like any Scenario).
+
+        Raises
+        ------
+        TypeError
+            An unknown field name.
+        """
         known = {f.name for f in dataclasses.fields(self) if not f.name.startswith("_")}
         unknown = sorted(set(changes) - known)
         if unknown:
@@ -566,7 +632,13 @@ class Scenario:
         return dataclasses.replace(self, **changes)
 
     def summary(self) -> str:
-        """A few lines describing the scenario."""
+        """A description of the scenario.
+
+        Returns
+        -------
+        str
+            A few lines: name and description, the run's parameters, the non-stationary options.
+        """
         lines = [
             f"{self.name}: {self.description}".rstrip(": "),
             f"  N={self.n_models} models, T={self.horizon} queries, K={self.n_stages} stages, "

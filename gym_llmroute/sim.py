@@ -244,7 +244,7 @@ class SimParams:
 
     def make_spaces(self) -> tuple[spaces.Discrete, spaces.Dict]:
         """The action space, ``Discrete(N + 1)``, and the observation space of one episode."""
-        obs = {
+        obs: dict[str, spaces.Space] = {
             key: spaces.Box(np.float32(lo), np.float32(hi), shape=(size,), dtype=np.float32)
             for key, size, lo, hi in self.layout
         }
@@ -654,7 +654,7 @@ class Sim:
             m, rj = self.pend_model[rows, sh], self.pend_task[rows, sh]
             r_reward, r_cost = self.pend_reward[rows, sh], self.pend_cost[rows, sh]
             self.pend_model[R, slot] = a
-            self.pend_task[R, slot] = task
+            self.pend_task[R, slot] = task  # type: ignore[assignment]  # not None with a delay
             self.pend_reward[R, slot] = reward
             self.pend_cost[R, slot] = cost
             frm = self._row_model[rows] + m

@@ -1,7 +1,8 @@
-"""Exact solvers for the routing LP and the deployment MILP.
+"""Every LP and MILP of the package: the routing LP, the deployment MILP and their typed versions.
 
-Both are shared by the environment (its stage oracle) and the agents (StageRoute's DeployOPT and
-RouteOPT), and depend on neither.
+They are shared by the environment (its stage oracle), StageRoute's components
+(:mod:`gym_llmroute.routing`) and the agents (DeployOPT, RouteOPT and their typed versions), and
+depend on none of them.
 
 Routing LP (RouteOPT, docs/stageroute.md)::
 
@@ -20,8 +21,16 @@ Deployment MILP (DeployOPT and the oracle)::
               sum_m z_m <= k,  z_m in {0, 1}
 
 is solved by exact enumeration of the supports for small pools (each support solved by the exact LP)
-and by HiGHS through :func:`scipy.optimize.milp` for large ones. ``scipy`` is imported lazily so that
-``import gym_llmroute`` stays light.
+and by HiGHS through :func:`scipy.optimize.milp` for large ones.
+
+With task-typed queries (J types, mix w) both problems have one routing distribution ``d_j`` per
+type, sharing the budget and the caps (``sum_j w_j d_jm <= alpha_m``):
+:func:`solve_typed_deploy` (the typed MILP, HiGHS; the typed oracle and contextual DeployOPT) and
+:func:`typed_route_lp` (the typed LP over a fixed deployed set, HiGHS; contextual RouteOPT).
+:func:`linprog_route` is the routing LP by :func:`scipy.optimize.linprog`, the reference the exact
+solver is benchmarked against.
+
+``scipy`` is imported lazily so that ``import gym_llmroute`` stays light.
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ __all__ = [
     "solve_deploy_enum",
     "solve_deploy_milp",
     "min_cost",
+    "linprog_route",
+    "solve_typed_deploy",
+    "typed_route_lp",
 ]
 
 # Relative slack when comparing a cost with the budget: the LP is exact, this only absorbs the
@@ -160,8 +172,29 @@ def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:
     # Both bracketing fills maximise the Lagrangian at the breakpoint between them: the mix that spends
     # exactly the budget is optimal (weight theta on the expensive fill).
     theta = min(max((budget - cost_b) / (cost_a - cost_b), 0.0), 1.0)
-    p = np.array(p_a) * theta + np.array(p_b) * (1.0 - theta)
-    return RouteSolution(p, _cost(u, p.tolist()))
+    mix = np.array(p_a) * theta + np.array(p_b) * (1.0 - theta)
+    return RouteSolution(mix, _cost(u, mix.tolist()))
+
+
+def linprog_route(u, c, caps, budget: float) -> np.ndarray | None:
+    """The route LP solved by :func:`scipy.optimize.linprog` (HiGHS): the reference that
+    ``benchmarks/bench_agents.py`` compares the exact solver with. Returns ``p`` or None."""
+    from scipy.optimize import linprog
+
+    u = np.asarray(u, dtype=np.float64)
+    n = u.size
+    if n == 0:
+        return None
+    res = linprog(
+        -u,
+        A_ub=np.asarray(c, dtype=np.float64)[None, :],
+        b_ub=[budget],
+        A_eq=np.ones((1, n)),
+        b_eq=[1.0],
+        bounds=np.column_stack([np.zeros(n), np.asarray(caps, dtype=np.float64)]),
+        method="highs",
+    )
+    return res.x if res.status == 0 else None
 
 
 def min_cost(c, caps, k: int) -> float:
@@ -241,3 +274,89 @@ def solve_deploy(u, c, caps, budget: float, k: int, enum_limit: int = ENUM_LIMIT
     if comb(n, min(int(k), n)) <= enum_limit:
         return solve_deploy_enum(u, c, caps, budget, k)
     return solve_deploy_milp(u, c, caps, budget, k)
+
+
+# ---------------------------------------------------------------------------------------- typed problems
+def solve_typed_deploy(quality, cost, weights, caps, budget: float, k: int):
+    """Typed deployment MILP by HiGHS. ``quality`` and ``cost`` have shape (J, n). Returns
+    ``(value, d)`` with ``d`` of shape (J, n), or ``(-inf, None)`` if infeasible."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    quality = np.asarray(quality, dtype=np.float64)
+    cost = np.asarray(cost, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    J, n = quality.shape
+    nd = J * n
+    # Variables: d[j, m] (row-major, J*n), then z[m] (n).
+    obj = np.concatenate([(w[:, None] * quality).ravel(), np.zeros(n)])
+    simplex = np.zeros((J, nd + n))
+    for j in range(J):
+        simplex[j, j * n : (j + 1) * n] = 1.0
+    budget_row = np.concatenate([(w[:, None] * cost).ravel(), np.zeros(n)])[None, :]
+    through = np.zeros((n, nd + n))
+    link = np.zeros((nd, nd + n))
+    for m in range(n):
+        through[m, m:nd:n] = w
+        through[m, nd + m] = -caps[m]
+        for j in range(J):
+            link[j * n + m, j * n + m] = 1.0
+            link[j * n + m, nd + m] = -1.0
+    card = np.concatenate([np.zeros(nd), np.ones(n)])[None, :]
+    res = milp(
+        c=-obj,
+        constraints=[
+            LinearConstraint(simplex, 1.0, 1.0),
+            LinearConstraint(budget_row, -np.inf, budget),
+            LinearConstraint(through, -np.inf, 0.0),
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(card, 0.0, min(k, n)),
+        ],
+        integrality=np.concatenate([np.zeros(nd), np.ones(n)]),
+        bounds=Bounds(np.zeros(nd + n), np.ones(nd + n)),
+        options={"mip_rel_gap": 1e-9},
+    )
+    if res.x is None:
+        return -np.inf, None
+    d = np.clip(res.x[:nd].reshape(J, n), 0.0, 1.0)
+    d /= d.sum(axis=1, keepdims=True)
+    return float(obj[:nd] @ d.ravel()), d
+
+
+def typed_route_lp(ucb, lcb, weights, caps, budget: float) -> np.ndarray | None:
+    """The typed routing LP over a fixed deployed set, solved by scipy's HiGHS (``linprog``)::
+
+        max_p  sum_j w_j sum_m UCB_jm p_jm
+        s.t.   sum_j w_j sum_m LCB_jm p_jm <= b,   sum_m p_jm = 1 (every j),
+               sum_j w_j p_jm <= alpha_m (every m),   p >= 0
+
+    ``ucb`` and ``lcb`` have shape (J, n) (the deployed models' columns), ``weights`` (J,), ``caps``
+    (n,). Returns ``p`` of shape (J, n) (rows sum to one) or None if the LP is infeasible.
+    """
+    from scipy.optimize import linprog
+
+    u = np.asarray(ucb, dtype=np.float64)
+    c = np.asarray(lcb, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    J, n = u.shape
+    if n == 0:
+        return None
+    a_ub = np.zeros((1 + n, J * n))
+    a_ub[0] = (w[:, None] * c).ravel()
+    for m in range(n):
+        a_ub[1 + m, m::n] = w
+    a_eq = np.zeros((J, J * n))
+    for j in range(J):
+        a_eq[j, j * n : (j + 1) * n] = 1.0
+    res = linprog(
+        -(w[:, None] * u).ravel(),
+        A_ub=a_ub,
+        b_ub=np.concatenate([[budget], np.asarray(caps, dtype=np.float64)]),
+        A_eq=a_eq,
+        b_eq=np.ones(J),
+        bounds=(0.0, 1.0),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return None
+    p = np.clip(res.x.reshape(J, n), 0.0, None)
+    return p / p.sum(axis=1, keepdims=True)

@@ -129,7 +129,8 @@ def _read_csv(path: Path, name: str) -> _Table:
         if header is None:
             raise TraceError(f"trace file {name!r} is empty (no header line)")
         header = [h.strip() for h in header]
-        rows, lines = [], []
+        rows: list[list[str]] = []
+        lines: list[int] = []
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
@@ -241,33 +242,60 @@ def _to_trace(
     n = len(next(iter(table.columns.values()))) if table.columns else 0
     if n == 0:
         raise TraceError(f"trace file {name!r} has no data rows")
+    task_column = _task_column(header, name, task_column)
+    models = _model_columns(header, name, cost_suffix, models)
+    task_names, tasks = _task_types(table, name, task_column, task_map)
+    rewards = np.empty((n, len(models)))
+    costs = np.empty((n, len(models)))
+    for j, m in enumerate(models):
+        rewards[:, j], costs[:, j] = _model_outcomes(table, name, m, m + cost_suffix)
+    for a in (tasks, rewards, costs):
+        a.flags.writeable = False
+    return Trace(name, task_names, tuple(models), tasks, rewards, costs)
+
+
+def _task_column(header: list[str], name: str, task_column: str | None) -> str:
+    """The column of task types: the one given, or the first of the recognised names."""
     if task_column is None:
-        task_column = next((c for c in _TASK_COLUMNS if c in header), None)
-        if task_column is None:
+        found = next((c for c in _TASK_COLUMNS if c in header), None)
+        if found is None:
             raise TraceError(
                 f"trace file {name!r}: missing column 'task' (the task type of each row; 'source' and "
                 f"'eval_name' are also recognised, or pass task_column=); columns are {header[:12]}"
             )
-    elif task_column not in header:
+        return found
+    if task_column not in header:
         raise TraceError(f"trace file {name!r}: missing column {task_column!r} (task_column)")
+    return task_column
+
+
+def _model_columns(header: list[str], name: str, cost_suffix: str, models: Sequence[str] | None) -> list[str]:
+    """The models of the trace (the ones given, or every ``<model>`` with a ``<model><cost_suffix>``
+    column), each with both columns present."""
     if models is None:
-        models = [c[: -len(cost_suffix)] for c in header if c.endswith(cost_suffix) and len(c) > len(cost_suffix)]
-        if not models:
+        found = [c[: -len(cost_suffix)] for c in header if c.endswith(cost_suffix) and len(c) > len(cost_suffix)]
+        if not found:
             raise TraceError(
                 f"trace file {name!r}: no model columns: expected pairs '<model>' (reward in [0, 1]) and "
                 f"'<model>{cost_suffix}' (cost); columns are {header[:12]}"
             )
     else:
-        models = [str(m) for m in models]
-        if not models:
+        found = [str(m) for m in models]
+        if not found:
             raise TraceError(f"trace file {name!r}: models= must name at least one model")
-    for m in models:
+    for m in found:
         for col, what in ((m, f"reward of model {m!r}"), (m + cost_suffix, f"cost of model {m!r}")):
             if col not in header:
                 raise TraceError(f"trace file {name!r}: missing column {col!r} (the {what})")
-    # Task types, in order of first appearance (mapped by task_map).
+    return found
+
+
+def _task_types(
+    table: _Table, name: str, task_column: str, task_map: Callable[[str], str] | Mapping[str, str] | None
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """Task type names, in order of first appearance (mapped by ``task_map``), and each row's index."""
     names: dict[str, int] = {}
-    tasks = np.empty(n, dtype=np.int64)
+    tasks = np.empty(len(table.columns[task_column]), dtype=np.int64)
     mapper = task_map.get if isinstance(task_map, Mapping) else task_map
     for i, v in enumerate(table.columns[task_column]):
         if _is_missing(v):
@@ -277,30 +305,25 @@ def _to_trace(
             mapped = mapper(key)
             key = key if mapped is None else str(mapped)
         tasks[i] = names.setdefault(key, len(names))
-    rewards = np.empty((n, len(models)))
-    costs = np.empty((n, len(models)))
-    for j, m in enumerate(models):
-        if all(_is_missing(v) for v in table.columns[m]):
-            raise TraceError(f"trace file {name!r}: model {m!r} has no rows (column {m!r} is empty in every row)")
-        r = _numbers(table.columns[m], m, table, name)
-        bad = np.flatnonzero((r < 0.0) | (r > 1.0))
-        if bad.size:
-            i = int(bad[0])
-            raise TraceError(
-                f"trace file {name!r}: {table.labels(i)}, column {m!r}: reward {float(r[i])!r} outside [0, 1]"
-            )
-        col = m + cost_suffix
-        c = _numbers(table.columns[col], col, table, name)
-        bad = np.flatnonzero((c < 0.0) | ~np.isfinite(c))
-        if bad.size:
-            i = int(bad[0])
-            what = "negative cost" if c[i] < 0 else "infinite cost"
-            raise TraceError(f"trace file {name!r}: {table.labels(i)}, column {col!r}: {what} {float(c[i])!r}")
-        rewards[:, j] = r
-        costs[:, j] = c
-    for a in (tasks, rewards, costs):
-        a.flags.writeable = False
-    return Trace(name, tuple(names), tuple(models), tasks, rewards, costs)
+    return tuple(names), tasks
+
+
+def _model_outcomes(table: _Table, name: str, m: str, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Model ``m``'s rewards (column ``m``, in [0, 1]) and costs (column ``col``, finite, >= 0)."""
+    if all(_is_missing(v) for v in table.columns[m]):
+        raise TraceError(f"trace file {name!r}: model {m!r} has no rows (column {m!r} is empty in every row)")
+    r = _numbers(table.columns[m], m, table, name)
+    bad = np.flatnonzero((r < 0.0) | (r > 1.0))
+    if bad.size:
+        i = int(bad[0])
+        raise TraceError(f"trace file {name!r}: {table.labels(i)}, column {m!r}: reward {float(r[i])!r} outside [0, 1]")
+    c = _numbers(table.columns[col], col, table, name)
+    bad = np.flatnonzero((c < 0.0) | ~np.isfinite(c))
+    if bad.size:
+        i = int(bad[0])
+        what = "negative cost" if c[i] < 0 else "infinite cost"
+        raise TraceError(f"trace file {name!r}: {table.labels(i)}, column {col!r}: {what} {float(c[i])!r}")
+    return r, c
 
 
 def _format_of(path: Path, name: str, format: str | None) -> str:
@@ -410,6 +433,8 @@ def load_routerbench(
     needs no opt-in. ``task_map="family"`` (default) maps each ``eval_name`` to its family with
     :func:`routerbench_family`; None keeps the raw ``eval_name``."""
     mapper = routerbench_family if task_map == "family" else task_map
+    if isinstance(mapper, str):
+        raise TypeError(f"task_map must be 'family', a mapping, a callable or None, got {task_map!r}")
     return load_trace(
         path,
         format=format,

@@ -5,8 +5,8 @@ level of the problem while a fixed policy plays the other.
   of the stage; one step per pick, and the commit step returns the stage's total reward.
 * :class:`RouteLevelEnv` (``LLMRoute-Route-v0``): a deployer deploys at every stage boundary, the
   agent routes every query.
-* :class:`LagrangianReward`: ``reward - multiplier * cost``, with a fixed multiplier or one updated
-  by dual ascent towards the budget, for RL algorithms that know nothing of constraints.
+* :class:`LagrangianReward` (defined in :mod:`gym_llmroute.wrappers`, re-exported here):
+  ``reward - multiplier * cost``, for RL algorithms that know nothing of constraints.
 
 Both views keep the observation ``Dict`` and the ``Discrete(N + 1)`` action space of
 :class:`~gym_llmroute.env.LLMRouteEnv` unchanged, so every SB3 algorithm, MaskablePPO (through
@@ -38,6 +38,7 @@ from .env import DEPLOY, LLMRouteEnv, mask_from_obs
 from .routing import DEFAULT_GAMMA, OptimisticRouter, check_gamma, stageroute_router
 from .scenario import Scenario
 from .solvers import solve_route_lp
+from .wrappers import LagrangianReward
 
 __all__ = [
     "DeployLevelEnv",
@@ -69,6 +70,7 @@ class StageRouteRouter:
         self._router = stageroute_router(scenario, self.gamma, rng)
 
     def route(self, obs: dict[str, np.ndarray]) -> int:
+        assert self._router is not None, "reset() first"
         return self._router.route_obs(obs)
 
 
@@ -127,6 +129,7 @@ class StageRouteDeployer:
         self._router = stageroute_router(scenario, self.gamma, rng)
 
     def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        assert self._router is not None, "reset() first"
         return self._router.plan(obs, self.scenario.max_deployed).models
 
 
@@ -409,72 +412,3 @@ class RouteLevelEnv(_View):
         while obs["phase"][0] == DEPLOY:
             obs, _, _, _, info = base.step(n)
         return obs, info
-
-
-# ---------------------------------------------------------------------------------------- Lagrangian
-class LagrangianReward(gym.Wrapper):
-    """Fold the cost into the reward: ``reward - multiplier * info["cost"]``, for unconstrained RL.
-
-    With ``step_size = 0`` the multiplier is fixed. With ``step_size > 0`` it follows projected dual
-    ascent towards the per-query budget b after every step that serves queries::
-
-        multiplier <- clip(multiplier + step_size * (cost - b * served), 0, max_multiplier)
-
-    where ``served`` is the number of queries the step served (1 on a route step of ``LLMRoute-v0``
-    or ``LLMRoute-Route-v0``, the stage length on a committing step of ``LLMRoute-Deploy-v0``, 0 on
-    deploy steps): it rises while the agent spends more than b per query and falls otherwise. The
-    multiplier persists across episodes (it is what is being learned) and is not observed by the agent.
-
-    ``info`` gains ``reward_unpenalised`` (the env's reward) and ``lagrange_multiplier`` (the value
-    used for this step).
-
-    Parameters
-    ----------
-    env : gymnasium.Env
-        ``LLMRoute-v0`` or one of its views (wrapped or not).
-    multiplier : float
-        Initial (or fixed) multiplier, in reward per cost unit; >= 0.
-    step_size : float
-        Dual ascent step (0: fixed multiplier); >= 0.
-    budget : float, optional
-        Per-query target b; default the scenario's budget.
-    max_multiplier : float
-        Upper clip of the multiplier.
-    """
-
-    def __init__(
-        self,
-        env: gym.Env,
-        multiplier: float = 1.0,
-        step_size: float = 0.0,
-        budget: float | None = None,
-        max_multiplier: float = 100.0,
-    ):
-        super().__init__(env)
-        for name, value in (("multiplier", multiplier), ("step_size", step_size), ("max_multiplier", max_multiplier)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
-                raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
-        if budget is None:
-            budget = env.unwrapped.scenario.budget
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf:
-            raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
-        self.multiplier = float(multiplier)
-        self.step_size = float(step_size)
-        self.budget = float(budget)
-        self.max_multiplier = float(max_multiplier)
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        lam = self.multiplier
-        cost = float(info["cost"])
-        info["reward_unpenalised"] = reward
-        info["lagrange_multiplier"] = lam
-        if self.step_size > 0:
-            served = int(info["routed"].sum()) if "routed" in info else int(info["model"] >= 0)
-            if served:
-                lam = lam + self.step_size * (cost - self.budget * served)
-                self.multiplier = min(max(lam, 0.0), self.max_multiplier)
-        return obs, float(reward - info["lagrange_multiplier"] * cost), terminated, truncated, info
-
-    def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()

@@ -13,6 +13,8 @@ out a block of at most :data:`BLOCK` queries at a time, drawing only the blocks 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .scenario import Scenario
@@ -177,7 +179,7 @@ class OutcomeBlocks:
         size = min(CHUNK, self.horizon - start)
         self._chunk_stop = start + size
         gen = _chunk_generator(self.seed, chunk)
-        state = gen.bit_generator.state
+        state: Any = gen.bit_generator.state  # a dict; the reward and cost generators copy it
         offset = 0
         if self._typed:
             self._gen_task = gen  # the task draws come first

@@ -1,4 +1,4 @@
-"""Reference agents and harness: SB3 interface, validity, reproducibility, StageRoute's behaviour."""
+"""Reference agents and the evaluation loop: SB3 interface, validity, reproducibility, StageRoute's behaviour."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_import_agents_does_not_import_torch_or_sb3():
     assert out.stdout.strip() == "False"
 
 
-# ---------------------------------------------------------------------------------------- harness
+# ---------------------------------------------------------------------------------------- evaluation loop
 @pytest.mark.parametrize("name", NAMES)
 def test_fixed_seed_episode_is_reproducible(name):
     env = gym.make("LLMRoute-v0", **SMALL)

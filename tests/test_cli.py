@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import cli, sweep
+from agents import cli
 from agents.cli import build_parser, main, parse_seeds
+from agents.experiments import jobs, ray_backend, sweep
 
 TINY_WORLD = ["--horizon", "120", "--n-stages", "3"]
 
@@ -108,6 +109,15 @@ def test_run_prints_one_row_per_seed_and_writes_the_episodes(tmp_path, capsys):
     assert all(e["horizon"] == 120 and e["agent"] == "greedy" for e in episodes)
 
 
+def test_run_piped_prints_plain_rows_and_no_progress_bar(capsys):
+    # Under capsys, as in a pipe, stdout and stderr are not terminals.
+    assert main(["run", "--agent", "random", "--seeds", "0-2", *TINY_WORLD]) == 0
+    captured = capsys.readouterr()
+    rows = [line for line in captured.out.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert [row.split()[0] for row in rows] == ["0", "1", "2"]
+    assert "\r" not in captured.out and "episodes" not in captured.err and "\r" not in captured.err
+
+
 def bench_args(out: Path, agents: str = "random,oracle", seeds: str = "0-1") -> list[str]:
     return [
         "bench",
@@ -154,7 +164,7 @@ def test_bench_rerun_recomputes_nothing_and_only_missing_runs(tmp_path, capsys):
 
 
 def test_bench_interrupted_by_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, capsys, monkeypatch):
-    real_run = sweep.EvalRun.run
+    real_run = jobs.EvalRun.run
     calls = {"n": 0}
 
     def flaky_run(self, out):
@@ -163,13 +173,13 @@ def test_bench_interrupted_by_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tm
             raise KeyboardInterrupt
         return real_run(self, out)
 
-    monkeypatch.setattr(sweep.EvalRun, "run", flaky_run)
+    monkeypatch.setattr(jobs.EvalRun, "run", flaky_run)
     assert main(bench_args(tmp_path)) == 130
     assert "resume" in capsys.readouterr().err
     kept = run_files(tmp_path)
     assert len(kept) == 2
     assert not list((tmp_path / "runs").glob(".*"))  # no temp file left behind
-    monkeypatch.setattr(sweep.EvalRun, "run", real_run)
+    monkeypatch.setattr(jobs.EvalRun, "run", real_run)
     assert main(bench_args(tmp_path)) == 0
     assert "2 job(s) run, 2 already done" in capsys.readouterr().out
     done = run_files(tmp_path)
@@ -249,17 +259,15 @@ def test_real_ctrl_c_on_a_parallel_bench_exits_130_and_the_rerun_does_only_what_
 
 def test_bench_backend_ray_hands_the_pending_jobs_and_the_address_to_the_ray_runner(tmp_path, capsys, monkeypatch):
     """The Ray runner itself is tested with Ray; here a stand-in runs the jobs in this process."""
-    import agents.ray_backend
-
     calls = []
 
     def fake_run_ray(todo, out, bar, counts, address=None):
         calls.append(([job.name for job in todo], address))
         for job in todo:
-            sweep._execute(job, str(out))
+            jobs.execute(job, str(out))
             counts["ran"] += 1
 
-    monkeypatch.setattr(agents.ray_backend, "run_ray", fake_run_ray)
+    monkeypatch.setattr(ray_backend, "run_ray", fake_run_ray)
     args = [*bench_args(tmp_path), "--backend", "ray", "--ray-address", "10.0.0.1:6379"]
     assert main(args) == 0
     assert len(calls) == 1 and len(calls[0][0]) == 4 and calls[0][1] == "10.0.0.1:6379"
@@ -289,3 +297,68 @@ def test_run_on_a_world_id_uses_its_scenario(tmp_path, capsys):
     n_trace, n_paper = make_scenario("trace").n_models, make_scenario("paper").n_models
     assert n_trace != n_paper
     assert f"random on LLMRoute-Trace-v0 (N={n_trace} models" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------- your own agent
+MY_AGENT = """
+import numpy as np
+import agents
+
+
+class LowestIndexAgent(agents.Agent):
+    name = "lowest_index"
+
+    def plan_deployment(self, obs, ctx):
+        return np.flatnonzero(obs["available"] > 0.5)[: self.max_deployed].tolist()
+
+    def route(self, obs, ctx):
+        return int(np.flatnonzero(self.valid_routes(obs))[0])
+"""
+
+
+@pytest.fixture
+def my_package(tmp_path, monkeypatch):
+    """A package of the user's, my_pkg.my_module, importable from ``tmp_path``."""
+    (tmp_path / "my_pkg").mkdir()
+    (tmp_path / "my_pkg" / "__init__.py").write_text("")
+    (tmp_path / "my_pkg" / "my_module.py").write_text(MY_AGENT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_run_and_bench_take_an_agent_class_by_import_path(my_package, tmp_path, capsys):
+    spec = "my_pkg.my_module:LowestIndexAgent"
+    assert main(["run", "--agent", spec, "--seeds", "0-1", "--no-progress", *TINY_WORLD]) == 0
+    assert f"{spec} on LLMRoute-v0" in capsys.readouterr().out
+    out = tmp_path / "bench"
+    assert main(bench_args(out, agents=f"stageroute,{spec}")) == 0
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["agent"] for r in rows] == ["stageroute", spec] and rows[1]["n"] == "2"
+    assert (
+        out / "runs" / "LLMRoute-v0__paper__my_pkg.my_module-LowestIndexAgent__s1__horizon-120_n_stages-3.json"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("my_pkg.nowhere:Agent", "cannot import the module"),
+        ("my_pkg.my_module:Missing", "has no attribute 'Missing'"),
+        ("my_pkg.my_module:", "must look like"),
+    ],
+)
+def test_a_bad_import_path_exits_2_naming_the_option(my_package, spec, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--agents", f"random,{spec}", "--no-plots", *TINY_WORLD])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --agents" in err and message in err
+
+
+def test_console_script_imports_an_agent_from_the_current_folder(my_package):
+    script = Path(sys.executable).with_name("llmroute")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "agents.cli"]
+    cmd += ["run", "--agent", "my_pkg.my_module:LowestIndexAgent", "--no-progress", *TINY_WORLD]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=my_package)
+    assert out.returncode == 0, out.stderr
+    assert "my_pkg.my_module:LowestIndexAgent on LLMRoute-v0" in out.stdout

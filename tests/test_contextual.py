@@ -1,4 +1,4 @@
-"""Contextual StageRoute (agents/contextual.py): SB3 interface on the typed world, equality with
+"""Contextual StageRoute (agents/policies/contextual.py): SB3 interface on the typed world, equality with
 StageRoute on untyped scenarios, the typed LP, and routing each task type to its specialist."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
-from agents.contextual import ContextualStageRouteAgent, task_mix_estimate, typed_route_lp
+from agents.policies.contextual import ContextualStageRouteAgent, task_mix_estimate
 from gym_llmroute import ModelSpec, Scenario
-from gym_llmroute.oracle import solve_typed_deploy
+from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
 
 NAME = "contextual_stageroute"
 

@@ -64,3 +64,10 @@ def test_single_level_view_example_trains_on_the_view_and_compares(view, tmp_pat
     assert "LagrangianReward(multiplier=2)" in out
     names = [line.split()[0] for line in out.splitlines() if line.split()]
     assert {"maskableppo", "stageroute", "random"} <= set(names)
+
+
+def test_custom_agent_example_runs_through_evaluate_and_the_command_line(tmp_path):
+    out = run_example("custom_agent.py", "--seeds", "1", "--horizon", "300", cwd=tmp_path)
+    names = [line.split()[0] for line in out.splitlines() if line.split()]
+    assert {"affordable_greedy", "stageroute"} <= set(names)
+    assert "custom_agent:AffordableGreedyAgent on LLMRoute-v0" in out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gym_llmroute import ModelSpec, Scenario
-from gym_llmroute.oracle import solve_typed_deploy
+from gym_llmroute.solvers import solve_typed_deploy
 
 
 def test_two_models_budget_mix_value_by_hand():

@@ -12,9 +12,10 @@ import pytest
 
 import agents
 import gym_llmroute  # noqa: F401
-from agents.hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
-from agents.rl import SB3Agent, ScaledObservation, load_agent, read_monitor, scale_observation, train
-from agents.sweep import record_episode
+from agents import run_episode
+from agents.rl import SB3Agent, load_agent, read_monitor, train
+from agents.rl.hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
+from gym_llmroute.wrappers import ScaledObservation, scale_observation
 
 SHORT = {"horizon": 200, "n_stages": 4}
 # Tiny rollouts so that a few hundred steps make several updates.
@@ -90,12 +91,12 @@ def test_every_algorithm_trains_saves_and_loads_as_an_agent_on_the_two_level_env
     env = gym.make("LLMRoute-v0", **SHORT)
     agent = load_agent(tmp_path, env)
     assert isinstance(agent, SB3Agent) and agent.algo == algo
-    record = record_episode(agent, env, seed=3)
+    record = run_episode(agent, env, seed=3, record=True, deterministic=None)
     assert record["queries_served"] > 0 and record["steps"] >= record["queries_served"]
     if algo == "maskableppo":  # masks from mask_from_obs: never an invalid action
         assert record["invalid_actions"] == 0
     # The same seed replays the same episode (env and policy sampling both seeded).
-    again = record_episode(agent, env, seed=3)
+    again = run_episode(agent, env, seed=3, record=True, deterministic=None)
     assert again["reward"] == record["reward"] and again["regret"] == record["regret"]
 
 
@@ -116,7 +117,7 @@ def test_maskableppo_trains_on_each_view_in_subprocess_envs_and_is_evaluated_the
     monitor = read_monitor(result.monitor_dir)
     assert monitor["reward"].size >= 1 and np.all(monitor["queries_served"] > 0)
     env = gym.make(env_id, **SHORT)
-    record = record_episode(load_agent(tmp_path, env), env, seed=0)
+    record = run_episode(load_agent(tmp_path, env), env, seed=0, record=True, deterministic=None)
     assert record["invalid_actions"] == 0
     assert sum(map(sum, record["routed"])) == record["queries_served"]
 
@@ -163,7 +164,7 @@ def test_maskableppo_trained_briefly_beats_random_by_a_clear_margin_over_three_s
             out_dir=tmp_path / str(seed),
             tensorboard=False,
         )
-        learned.append(record_episode(load_agent(tmp_path / str(seed), env), env, seed)["reward"])
-        baseline.append(record_episode(random_agent, env, seed)["reward"])
+        learned.append(run_episode(load_agent(tmp_path / str(seed), env), env, seed, deterministic=None)["reward"])
+        baseline.append(run_episode(random_agent, env, seed, deterministic=None)["reward"])
     # Measured: ~1,300 against ~260 (Random exhausts the budget after ~350 of 1,728 queries).
     assert min(learned) > 2 * max(baseline)

@@ -13,9 +13,8 @@ from gym_llmroute.routing import (
     confidence_bounds,
     confidence_radius,
     deploy_opt,
-    linprog_route,
 )
-from gym_llmroute.solvers import solve_route_lp
+from gym_llmroute.solvers import linprog_route, solve_route_lp
 
 
 # ---------------------------------------------------------------------------------------- bounds

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from gym_llmroute.env import LLMRouteEnv
-from gym_llmroute.oracle import solve_typed_deploy
+from gym_llmroute.solvers import solve_typed_deploy
 from gym_llmroute.trace import (
     Trace,
     TraceError,

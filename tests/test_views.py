@@ -18,8 +18,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
 from gym_llmroute.env import mask_from_obs
-from gym_llmroute.views import DeployLevelEnv, LagrangianReward, RouteLevelEnv
+from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.world import potential_outcomes
+from gym_llmroute.wrappers import LagrangianReward
 
 from .helpers import tiny_scenario
 

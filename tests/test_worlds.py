@@ -31,8 +31,7 @@ from gym_llmroute.market import (
     market_scenario,
     typed_scenario,
 )
-from gym_llmroute.oracle import solve_typed_deploy
-from gym_llmroute.solvers import solve_deploy
+from gym_llmroute.solvers import solve_deploy, solve_typed_deploy
 from gym_llmroute.world import sample_outcomes
 
 WORLD_IDS = ("LLMRoute-Market-v0", "LLMRoute-Typed-v0", "LLMRoute-Trace-v0")

@@ -15,11 +15,11 @@ arguments of the SB3 class are read by :func:`agents.rl.train`:
   other two are in [0, 1]. Reward normalisation affects training only, so a saved model needs no
   statistics at evaluation.
 * ``policy_kwargs``: ``net_arch`` sizes (written as a dict of lists, which SB3 accepts).
-* ``lagrangian``: keyword arguments of :class:`gym_llmroute.views.LagrangianReward` for the training
+* ``lagrangian``: keyword arguments of :class:`gym_llmroute.wrappers.LagrangianReward` for the training
   envs (None: train on the raw reward). Every entry trains on ``reward - multiplier * cost`` with the
   multiplier learned by dual ascent towards the budget (from 0, step 0.01 per query).
 
-Observations are always scaled by :class:`agents.rl.ScaledObservation` (fixed, stateless; see
+Observations are always scaled by :class:`gym_llmroute.wrappers.ScaledObservation` (fixed, stateless; see
 there), not by ``VecNormalize``: the same scaling then applies exactly when the benchmark loads a
 model, with nothing to save beside it.
 
@@ -172,8 +172,21 @@ ALGOS = tuple(HYPERPARAMS)
 
 
 def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0") -> dict[str, Any]:
-    """A fresh copy of the hyperparameters of ``algo`` (a key of :data:`HYPERPARAMS`) on ``env_id``
-    (a ``"gym_llmroute:"`` prefix is ignored)."""
+    """The hyperparameters of an algorithm on an env.
+
+    Parameters
+    ----------
+    algo : str
+        A key of :data:`HYPERPARAMS` (``"maskableppo"``, ``"ppo"``, ``"a2c"``, ``"dqn"``).
+    env_id : str
+        The env id (a ``"gym_llmroute:"`` prefix is ignored); ids without an entry of their own get
+        the algorithm's ``"default"`` (``LLMRoute-v0``'s).
+
+    Returns
+    -------
+    dict
+        A fresh copy: the SB3 constructor's arguments and the keys :func:`agents.rl.train` reads.
+    """
     algo = algo.lower()
     if algo not in HYPERPARAMS:
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {list(ALGOS)}")

@@ -24,7 +24,7 @@ from gym_llmroute.routing import (
     check_prior,
 )
 
-from .base import Agent, Context
+from ..base import Agent, Context
 
 __all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
@@ -38,7 +38,7 @@ class RouterContext(Context):
         self.deploy_infeasible = 0
 
 
-class StageRouteAgent(Agent):
+class StageRouteAgent(Agent[RouterContext]):
     """StageRoute (docs/stageroute.md), with exact solvers.
 
     * **Deployer: DeployOPT.** At each stage boundary, the deployment MILP with the reward UCB and

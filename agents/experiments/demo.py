@@ -1,7 +1,7 @@
 """``make demo``: a quick benchmark of StageRoute, the paper's baselines and a briefly trained
 MaskablePPO on ``LLMRoute-v0``, printing the results table and writing the plots.
 
-    python -m agents.demo [--out results/demo] [--seeds 0-2] [--train-steps 60000] [--jobs 2]
+    python -m agents.experiments.demo [--out results/demo] [--seeds 0-2] [--train-steps 60000] [--jobs 2]
 
 It is ``llmroute bench`` with fixed arguments: MaskablePPO is trained once per seed (the training
 budget below, a few tens of seconds per model on one core), then every agent plays one episode per
@@ -15,7 +15,8 @@ import argparse
 import sys
 import time
 
-from .cli import main as llmroute
+from .report import CorruptRunFile
+from .sweep import bench_report, parse_seeds, plan_bench
 
 __all__ = ["main", "DEMO_AGENTS", "DEMO_TRAIN_STEPS"]
 
@@ -24,41 +25,54 @@ DEMO_TRAIN_STEPS = 60_000
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the demo; returns the exit status (130 if interrupted, 2 on a corrupt run file).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m agents.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m agents.experiments.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", default="results/demo", help="bench folder (runs, models, table, plots)")
     parser.add_argument("--seeds", default="0-2", help="episode seeds (one MaskablePPO model per seed)")
     parser.add_argument("--train-steps", type=int, default=DEMO_TRAIN_STEPS, help="MaskablePPO training steps per seed")
     parser.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
     args = parser.parse_args(argv)
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as e:
+        parser.error(f"argument --seeds: {e}")
+    if args.train_steps < 1 or args.jobs < 1:
+        parser.error("arguments --train-steps and --jobs must be >= 1")
     start = time.perf_counter()
     print(
         f"demo: {', '.join(DEMO_AGENTS)} on LLMRoute-v0 (scenario 'paper'), seeds {args.seeds}; "
         f"MaskablePPO trained for {args.train_steps:,} steps per seed\n",
         flush=True,
     )
-    status = llmroute(
-        [
-            "bench",
-            "--agents",
-            ",".join(DEMO_AGENTS),
-            "--envs",
-            "LLMRoute-v0",
-            "--scenarios",
-            "paper",
-            "--seeds",
-            args.seeds,
-            "--train-steps",
-            str(args.train_steps),
-            "--jobs",
-            str(args.jobs),
-            "--out",
-            args.out,
-        ]
-    )
+    trains, runs = plan_bench(DEMO_AGENTS, ["LLMRoute-v0"], ["paper"], seeds, train_steps=args.train_steps)
+    try:
+        bench_report(trains, runs, args.out, jobs=args.jobs)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished runs are kept in {args.out}; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except CorruptRunFile as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        return 2
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s (results and plots in {args.out})")
-    return status
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,35 +6,34 @@ type (``task``, one-hot over J types) and the per-(task, model) sufficient stati
 them per model; this agent keeps them apart and solves the typed problem of the oracle
 (:mod:`gym_llmroute.oracle`) with optimistic bounds in place of the true means.
 
-``python -c "from agents.contextual import compare; compare()" --seeds 5`` runs the comparison of
+``python -m agents.experiments.contextual_comparison --seeds 5`` runs the comparison of
 docs/results/contextual.md (``--help`` for the options).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from gym_llmroute.oracle import solve_typed_deploy
 from gym_llmroute.routing import (
     DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
+    OptimisticRouter,
     confidence_bounds,
     cost_floor,
     deploy_opt,
     paced_budget,
     sample_under_mask,
 )
+from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
 
 from .stageroute import RouterContext, StageRouteAgent
 
-__all__ = ["ContextualStageRouteAgent", "ContextualContext", "typed_route_lp", "task_mix_estimate"]
+__all__ = ["ContextualStageRouteAgent", "ContextualContext", "task_mix_estimate"]
 
 
 def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
@@ -51,53 +50,13 @@ def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
     return (n + prior) / total
 
 
-def typed_route_lp(ucb, lcb, weights, caps, budget: float) -> np.ndarray | None:
-    """The typed routing LP over a fixed deployed set, solved by scipy's HiGHS (``linprog``)::
-
-        max_p  sum_j w_j sum_m UCB_jm p_jm
-        s.t.   sum_j w_j sum_m LCB_jm p_jm <= b,   sum_m p_jm = 1 (every j),
-               sum_j w_j p_jm <= alpha_m (every m),   p >= 0
-
-    ``ucb`` and ``lcb`` have shape (J, n) (the deployed models' columns), ``weights`` (J,), ``caps``
-    (n,). Returns ``p`` of shape (J, n) (rows sum to one) or None if the LP is infeasible.
-    """
-    from scipy.optimize import linprog
-
-    u = np.asarray(ucb, dtype=np.float64)
-    c = np.asarray(lcb, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    J, n = u.shape
-    if n == 0:
-        return None
-    a_ub = np.zeros((1 + n, J * n))
-    a_ub[0] = (w[:, None] * c).ravel()
-    for m in range(n):
-        a_ub[1 + m, m::n] = w
-    a_eq = np.zeros((J, J * n))
-    for j in range(J):
-        a_eq[j, j * n : (j + 1) * n] = 1.0
-    res = linprog(
-        -(w[:, None] * u).ravel(),
-        A_ub=a_ub,
-        b_ub=np.concatenate([[budget], np.asarray(caps, dtype=np.float64)]),
-        A_eq=a_eq,
-        b_eq=np.ones(J),
-        bounds=(0.0, 1.0),
-        method="highs",
-    )
-    if res.status != 0 or res.x is None:
-        return None
-    p = np.clip(res.x.reshape(J, n), 0.0, None)
-    return p / p.sum(axis=1, keepdims=True)
-
-
 class ContextualContext(RouterContext):
     """Per-env state of :class:`ContextualStageRouteAgent`: the cached typed routing solution.
 
     ``router`` (the plain StageRoute router) serves untyped scenarios only.
     """
 
-    def __init__(self, router) -> None:
+    def __init__(self, router: OptimisticRouter) -> None:
         super().__init__(router)
         self.clear()
         self.route_infeasible = 0
@@ -122,7 +81,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     """Contextual StageRoute: StageRoute with statistics, bounds and LPs per (task type, model).
 
     * **Deployer: typed DeployOPT.** At each stage boundary, the typed deployment MILP of the oracle
-      (:func:`gym_llmroute.oracle.solve_typed_deploy`, HiGHS): one routing distribution per task
+      (:func:`gym_llmroute.solvers.solve_typed_deploy`, HiGHS): one routing distribution per task
       type, sharing the budget b and the throughput caps (``sum_j w_j d_jm <= alpha_m``), at most
       ``k = min(M_max, |pool|)`` models, value and cost weighted by the estimated task mix w, with the
       per-(task, model) UCB and LCB in place of the true means. Models that carry mass for some type
@@ -132,7 +91,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
       DeployOPT on the mix-weighted bounds picks the slots (its cheapest-by-LCB fallback; counted in
       ``stats()["deploy_infeasible"]``).
     * **Router: typed RouteOPT.** The same typed LP restricted to the deployed set
-      (:func:`typed_route_lp`, scipy's HiGHS), solved for all types at once and cached; the current
+      (:func:`gym_llmroute.solvers.typed_route_lp`, scipy's HiGHS), solved for all types at once and cached; the current
       query's row ``p_j`` is sampled among the models below their throughput cap (saturated models
       drop out, the rest renormalised). An infeasible LP, or no valid model with mass, routes to the
       valid deployed model with the smallest LCB for the query's type
@@ -248,7 +207,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     def stats(self) -> dict[str, int]:
         out = super().stats()
         if self.n_tasks > 1:
-            for ctx in self._contexts:
+            for ctx in cast(list[ContextualContext], self._contexts):
                 out["route_infeasible"] += ctx.route_infeasible
                 out["route_saturated"] += ctx.route_saturated
                 out["lp_solves"] += ctx.lp_solves
@@ -366,82 +325,3 @@ class ContextualStageRouteAgent(StageRouteAgent):
                 if capacity_left[i] > 0 and ctx.lcb[j][k] < best:
                     m, best = i, ctx.lcb[j][k]
         return m
-
-
-# ---------------------------------------------------------------------------------------- comparison
-DEFAULT_RUNS = (
-    "contextual_stageroute",
-    "contextual_stageroute:pacing=0",
-    "contextual_stageroute:gamma=0.2",
-    "stageroute",
-    "stageroute_literal",
-    "greedy",
-    "ucb_bwk",
-    "oracle",
-)
-
-
-def _parse_run(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"name:key=value,key=value"`` -> ``(name, kwargs)`` (values int, float or bool)."""
-    name, _, rest = spec.partition(":")
-    kwargs: dict[str, Any] = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        if key == "pacing":
-            kwargs[key] = bool(int(value))
-        elif key == "resolve_every":
-            kwargs[key] = int(value)
-        else:
-            kwargs[key] = float(value)
-    return name, kwargs
-
-
-def compare(argv: list[str] | None = None) -> None:
-    """Compare agents on a typed world at several horizons (K scaled as T^(1/3)); prints a markdown
-    table (the one of docs/results/contextual.md)."""
-    import gymnasium as gym
-
-    import gym_llmroute  # noqa: F401  (registers the ids)
-
-    from .harness import make, mean_ci, run_episode
-
-    parser = argparse.ArgumentParser(prog="python -m agents.contextual", description=compare.__doc__)
-    parser.add_argument("--env", default="LLMRoute-Typed-v0")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0 .. n-1 (default 5)")
-    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0], help="horizon multipliers")
-    parser.add_argument("--runs", nargs="+", default=list(DEFAULT_RUNS), help="agent specs name:key=value,...")
-    parser.add_argument("--budget-mode", default=None, choices=["hard", "average"], help="default: the world's")
-    args = parser.parse_args(argv)
-    extra = {} if args.budget_mode is None else {"budget_mode": args.budget_mode}
-    base = gym.make(args.env, **extra).unwrapped.scenario
-    print(f"{args.env} ({base.budget_mode} budget), seeds 0..{args.seeds - 1}, mean ± 95% t-interval over seeds\n")
-    print("| T | K | agent | regret | reward/oracle | spend/budget | served | LP solves | queries/s |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
-    for scale in args.scales:
-        T = int(round(base.horizon * scale))
-        K = int(round(base.n_stages * scale ** (1 / 3)))
-        env = gym.make(args.env, horizon=T, n_stages=K, **extra)
-        for spec in args.runs:
-            name, kwargs = _parse_run(spec)
-            eps, speed = [], []
-            for seed in range(args.seeds):
-                agent = make(name, env, seed=seed, **kwargs)
-                t0 = time.perf_counter()
-                ep = run_episode(agent, env, seed)
-                speed.append(ep["queries_served"] / (time.perf_counter() - t0))
-                eps.append(ep)
-            if any(e["invalid_actions"] for e in eps):
-                raise AssertionError(f"{spec}: invalid actions")
-
-            def cell(key: str, fmt: str, eps: list = eps) -> str:
-                m, h = mean_ci(e[key] for e in eps)
-                return f"{m:{fmt}} ± {h:{fmt}}"
-
-            label = spec.replace(":", " ").replace("gamma=", "g=").replace("pacing=0", "fixed b").replace(",", " ")
-            solves = np.mean([e.get("lp_solves", 0) for e in eps])
-            print(
-                f"| {T} | {K} | {label} | {cell('regret', '.0f')} | {cell('reward_fraction', '.3f')} | "
-                f"{cell('spend_fraction', '.3f')} | {cell('queries_served', '.0f')} | {solves:.0f} | "
-                f"{np.mean(speed):.0f} |",
-                flush=True,
-            )

@@ -1,9 +1,10 @@
 """PNG figures of a benchmark: regret and spend over time, deployment heatmaps, RL learning curves.
 
 Matplotlib is imported inside the functions (with the non-interactive ``Agg`` backend), so that
-``import agents`` never needs it. Every function takes the run records of
-:func:`agents.sweep.record_episode` (as loaded by :func:`agents.sweep.load_runs`) and writes one
-PNG; :func:`plot_bench` writes them all for a bench folder.
+``import agents`` never needs it. Every function takes the run records of a bench
+(:func:`agents.run_episode` with ``record=True``, as loaded by
+:func:`agents.experiments.report.load_runs`) and writes one PNG; :func:`plot_bench` writes them all
+for a bench folder.
 
 Lines are means over seeds; bands span the smallest to the largest seed (the results table gives
 the 95% confidence intervals of the final numbers).
@@ -269,8 +270,9 @@ def plot_bench(
 
     import gymnasium as gym
 
-    from .rl import read_monitor
-    from .sweep import _slug
+    from ..base import scenario_of
+    from ..rl import read_monitor
+    from .jobs import slug
 
     out_dir = Path(out_dir)
     written: list[Path] = []
@@ -278,11 +280,11 @@ def plot_bench(
     for r in records:
         groups.setdefault((r["env_id"], r["scenario"]), []).append(r)
     for (env_id, scenario_name), rs in groups.items():
-        tag = _slug(f"{env_id}_{scenario_name}")
+        tag = slug(f"{env_id}_{scenario_name}")
         written.append(plot_regret(rs, out_dir / f"regret_{tag}.png"))
         written.append(plot_spend(rs, out_dir / f"spend_{tag}.png"))
         env = gym.make(env_id, scenario=scenario_name, **rs[0].get("env_kwargs", {}))
-        written.append(plot_deployments(rs, env.unwrapped.scenario, out_dir / f"deployment_{tag}.png"))
+        written.append(plot_deployments(rs, scenario_of(env), out_dir / f"deployment_{tag}.png"))
     if models_dir is not None and Path(models_dir).is_dir():
         curves: dict[tuple[str, str], list[dict[str, np.ndarray]]] = {}
         used = {r.get("model") for r in records if r.get("model")}

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.oracle import solve_pool
+from gym_llmroute.routing import OptimisticRouter
 
-from .base import Agent, Context
+from ..base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
 
 __all__ = ["GreedyAgent", "RandomAgent", "OracleAgent", "StaticAgent", "CheapestAgent", "StrongestAgent"]
@@ -37,6 +38,18 @@ class GreedyAgent(StageRouteAgent):
     router = "RouteOPT (as StageRoute)"
 
     def utility(self, ctx: RouterContext) -> np.ndarray:
+        """Greedy's score of every model.
+
+        Parameters
+        ----------
+        ctx : RouterContext
+            This env's context (its router holds the current bounds).
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            ``UCB / LCB``, the LCB floored at 1e-12.
+        """
         return ctx.router.ucb / np.maximum(ctx.router.lcb, 1e-12)
 
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
@@ -47,6 +60,12 @@ class GreedyAgent(StageRouteAgent):
     def deploy_priority(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> np.ndarray:
         ctx.router.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
         return self.utility(ctx)
+
+
+class _StaticContext(RouterContext):
+    def __init__(self, router: OptimisticRouter) -> None:
+        super().__init__(router)
+        self.first: tuple[int, ...] | None = None  # the deployment of the first stage
 
 
 class StaticAgent(StageRouteAgent):
@@ -63,16 +82,14 @@ class StaticAgent(StageRouteAgent):
     deployer = "DeployOPT once at stage 0, then the same set (minus retired models)"
     router = "RouteOPT (as StageRoute)"
 
-    def new_context(self) -> RouterContext:
-        ctx = super().new_context()
-        ctx.first = None
-        return ctx
+    def new_context(self) -> _StaticContext:
+        return _StaticContext(super().new_context().router)
 
-    def on_episode_start(self, ctx: RouterContext) -> None:
+    def on_episode_start(self, ctx: _StaticContext) -> None:
         super().on_episode_start(ctx)
         ctx.first = None
 
-    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: _StaticContext) -> list[int]:
         if ctx.first is None:
             ctx.first = tuple(super().plan_deployment(obs, ctx))
             return list(ctx.first)
@@ -80,7 +97,7 @@ class StaticAgent(StageRouteAgent):
         return [m for m in ctx.first if available[m]]
 
 
-class RandomAgent(Agent):
+class RandomAgent(Agent[Context]):
     """The paper's Random baseline: uniformly random valid actions.
 
     * **Deployer:** a uniformly random set of ``min(M_max, |pool|)`` available models (random valid
@@ -115,7 +132,7 @@ class _QuotaContext(Context):
         self.routing: list[list[float]] = []  # routing distribution per task type this stage
 
 
-class OracleAgent(Agent):
+class OracleAgent(Agent[_QuotaContext]):
     """The paper's Oracle: knows the true means (the only agent that may read them).
 
     * **Deployer:** the stage oracle's deployment ``scenario.oracle.deployed[k]`` (best <= M_max
@@ -206,7 +223,7 @@ class OracleAgent(Agent):
         return chosen
 
 
-class CheapestAgent(Agent):
+class CheapestAgent(Agent[Context]):
     """Always the cheapest, by public list price.
 
     * **Deployer:** the ``min(M_max, |pool|)`` available models with the lowest public list price
@@ -237,7 +254,7 @@ class CheapestAgent(Agent):
         return int(_order(self._score(obs), valid)[0])
 
 
-class StrongestAgent(Agent):
+class StrongestAgent(Agent[Context]):
     """Always the strongest, by observed mean reward, blind to cost.
 
     * **Deployer:** the ``min(M_max, |pool|)`` available models with the highest empirical mean

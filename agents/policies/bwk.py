@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.routing import DEFAULT_GAMMA, deploy_opt, paced_budget
+from gym_llmroute.routing import DEFAULT_GAMMA, OptimisticRouter, deploy_opt, paced_budget
 from gym_llmroute.solvers import solve_route_lp
 
-from .base import Agent, Context
+from ..base import Agent, Context
 from .stageroute import RouterContext, StageRouteAgent
 
 __all__ = ["UcbBwkAgent", "PrimalDualAgent", "ThompsonAgent"]
@@ -65,6 +65,15 @@ class UcbBwkAgent(StageRouteAgent):
         return self.budget * (1.0 - self.shrink)
 
 
+class _PrimalDualContext(RouterContext):
+    def __init__(self, router: OptimisticRouter) -> None:
+        super().__init__(router)
+        self.lam = 0.0  # the multiplier
+        self.last = -1  # the model of the last query, its pulls and mean cost then
+        self.last_pulls = 0.0
+        self.last_cost = 0.0
+
+
 class PrimalDualAgent(StageRouteAgent):
     """Lagrangian primal-dual pacing (dual descent on the budget constraint).
 
@@ -104,22 +113,22 @@ class PrimalDualAgent(StageRouteAgent):
             raise ValueError(f"step_size must be > 0, got {step_size!r}")
         self.lam0 = float(lam0)
 
-    def new_context(self) -> RouterContext:
-        ctx = super().new_context()
+    def new_context(self) -> _PrimalDualContext:
+        ctx = _PrimalDualContext(super().new_context().router)
         self._clear(ctx)
         return ctx
 
-    def _clear(self, ctx: RouterContext) -> None:
+    def _clear(self, ctx: _PrimalDualContext) -> None:
         ctx.lam = self.lam0
         ctx.last = -1
         ctx.last_pulls = 0.0
         ctx.last_cost = 0.0
 
-    def on_episode_start(self, ctx: RouterContext) -> None:
+    def on_episode_start(self, ctx: _PrimalDualContext) -> None:
         super().on_episode_start(ctx)
         self._clear(ctx)
 
-    def route(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> int:
+    def route(self, obs: dict[str, np.ndarray], ctx: _PrimalDualContext) -> int:
         r = ctx.router
         pulls, mean_cost = obs["pulls"], obs["mean_cost"]
         r.update(pulls, obs["mean_reward"], mean_cost)
@@ -146,7 +155,7 @@ class _ThompsonContext(Context):
         self.saturated = 0
 
 
-class ThompsonAgent(Agent):
+class ThompsonAgent(Agent[_ThompsonContext]):
     """Thompson sampling for bandits with knapsacks.
 
     Posteriors (the binomial trick for outcomes in a bounded range): reward
@@ -184,7 +193,7 @@ class ThompsonAgent(Agent):
         cost = c1 + (c2 - c1) * self.rng.beta(1.0 + n * x, 1.0 + n * (1.0 - x))
         return reward, cost
 
-    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: Context) -> list[int]:
+    def plan_deployment(self, obs: dict[str, np.ndarray], ctx: _ThompsonContext) -> list[int]:
         reward, cost = self._sample(obs, np.arange(self.n_models))
         return list(
             deploy_opt(

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .jobs import execute
+
 __all__ = ["run_ray"]
 
 
@@ -48,15 +50,13 @@ def _job_inputs(job: Any, out: Path) -> dict[str, bytes]:
 
 def _run_in_tempdir(job: Any, inputs: dict[str, bytes]) -> tuple[str, float, dict[str, bytes]]:
     """The Ray task: lay out the inputs, run the job there, return the files it wrote."""
-    from .sweep import _execute
-
     with tempfile.TemporaryDirectory(prefix="llmroute-ray-") as tmp:
         root = Path(tmp)
         for rel, data in inputs.items():
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        name, secs = _execute(job, tmp)
+        name, secs = execute(job, tmp)
         return name, secs, _collect(root, set(inputs))
 
 

@@ -1,0 +1,31 @@
+"""Learned agents: train SB3's PPO, A2C, DQN and sb3-contrib's MaskablePPO on ``LLMRoute-v0`` or a
+single-level view, save them, and load them as agents the evaluation loop runs like any other.
+
+>>> from agents.rl import train, load_agent
+>>> result = train("maskableppo", "LLMRoute-v0", total_timesteps=50_000, out_dir="runs/mppo")
+>>> agent = load_agent(result.model_path)          # predict / reset, like StageRouteAgent
+
+* :mod:`agents.rl.hyperparams`: the hyperparameters per algorithm and env, with the reasons;
+* :mod:`agents.rl.training`: :func:`train`, the training envs and the learning curves;
+* :mod:`agents.rl.sb3_agent`: :class:`SB3Agent` and :func:`load_agent`.
+
+The observation scaling and the Lagrangian cost wrapper the training envs use are
+:mod:`gym_llmroute.wrappers`. Everything here imports torch and stable-baselines3 lazily (on the
+first call), so ``import agents.rl`` stays cheap.
+"""
+
+from .hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
+from .sb3_agent import SB3Agent, load_agent
+from .training import TrainResult, make_train_env, read_monitor, train
+
+__all__ = [
+    "ALGOS",
+    "HYPERPARAMS",
+    "hyperparams_for",
+    "TrainResult",
+    "train",
+    "make_train_env",
+    "read_monitor",
+    "SB3Agent",
+    "load_agent",
+]

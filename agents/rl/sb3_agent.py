@@ -1,0 +1,204 @@
+"""A trained SB3 model as an agent (:class:`SB3Agent`), loaded from a training run by
+:func:`load_agent`, which the evaluation loop runs like any reference agent.
+
+``SB3Agent.predict(obs, state, episode_start, deterministic)`` scales the raw observation exactly as
+in training (:func:`~gym_llmroute.wrappers.scale_observation`) and, for MaskablePPO, passes the valid
+actions computed from the observation by :func:`gym_llmroute.env.mask_from_obs` (SB3's ``predict``
+gets no mask from the env).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from gym_llmroute.env import mask_from_obs
+from gym_llmroute.scenario import Scenario
+from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
+
+from ..base import scenario_of
+from .training import algo_class
+
+__all__ = ["SB3Agent", "load_agent"]
+
+
+class SB3Agent:
+    """A trained SB3 model as an agent: SB3's ``predict`` on raw observations, plus ``reset``.
+
+    Parameters
+    ----------
+    model : stable_baselines3 BaseAlgorithm
+        The trained model (its policy expects :func:`scale_observation`'s observations).
+    scenario : Scenario
+        The world it acts in (for the scaling and M_max of the masks).
+    algo : str
+        Name of the algorithm (MaskablePPO gets masks).
+    deterministic : bool, optional
+        Default of ``predict``'s ``deterministic`` when the caller passes None. By default the
+        policy-gradient methods sample their policy (a mixed routing is what meets the budget; the
+        greedy action concentrates a stage's traffic on one model until its cap) and DQN takes its
+        greedy action (its stochastic mode is epsilon-greedy exploration).
+    name : str, optional
+        Shown in result tables (default: the algorithm's name).
+    """
+
+    deployer = "learned policy (deploy phase)"
+    router = "learned policy (route phase)"
+
+    def __init__(
+        self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None
+    ):
+        self.model = model
+        self.scenario = scenario
+        self.algo = algo.lower()
+        self.masked = self.algo == "maskableppo"
+        self.deterministic = (self.algo == "dqn") if deterministic is None else bool(deterministic)
+        self.name = name or self.algo
+        self.seed: int | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reseed the policy's sampling.
+
+        SB3 samples from the global generators of torch, numpy and ``random`` and from the action
+        space (DQN's exploration), all seeded by ``model.set_random_seed``.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The seed; None leaves the generators as they are.
+        """
+        self.seed = seed
+        if seed is not None:
+            self.model.set_random_seed(int(seed))
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool | None = None):
+        """The action for a raw observation (or a batch), SB3's policy interface.
+
+        Parameters
+        ----------
+        observation : dict of str to ndarray
+            One raw observation of an LLMRoute env, or a batch; it is scaled as in training.
+        state : object, optional
+            Passed to the model (recurrent state).
+        episode_start : ndarray of bool, optional
+            Passed to the model.
+        deterministic : bool, optional
+            The greedy action if True; None takes the agent's default.
+
+        Returns
+        -------
+        (int or ndarray, object)
+            The action (an ``int``, or an int64 array for a batch) and the model's state.
+        """
+        det = self.deterministic if deterministic is None else bool(deterministic)
+        batched = np.asarray(observation["phase"]).ndim == 2
+        scaled = scale_observation(observation, self.scenario)
+        kwargs = {}
+        if self.masked:
+            m = self.scenario.max_deployed
+            if batched:
+                n = observation["phase"].shape[0]
+                masks = np.stack([mask_from_obs({k: v[i] for k, v in observation.items()}, m) for i in range(n)])
+            else:
+                masks = mask_from_obs(observation, m)
+            kwargs["action_masks"] = masks
+        action, state = self.model.predict(
+            scaled, state=state, episode_start=episode_start, deterministic=det, **kwargs
+        )
+        if batched:
+            return np.asarray(action, dtype=np.int64).reshape(-1), state
+        return int(np.asarray(action).reshape(-1)[0]), state
+
+    def __repr__(self) -> str:
+        return f"SB3Agent({self.name})"
+
+
+def load_agent(
+    path: str | os.PathLike,
+    env: Any = None,
+    *,
+    algo: str | None = None,
+    deterministic: bool | None = None,
+    name: str | None = None,
+) -> SB3Agent:
+    """Load a model saved by :func:`~agents.rl.train` as an agent.
+
+    Parameters
+    ----------
+    path : path
+        The run directory or its ``model.zip``; ``train.json`` beside it gives the algorithm and the
+        env it was trained on.
+    env : gymnasium.Env or Scenario, optional
+        The world the agent acts in; by default the training env's. Its spaces must match the
+        model's.
+    algo : str, optional
+        The algorithm, if no ``train.json`` says it.
+    deterministic : bool, optional
+        The agent's default for ``predict`` (see :class:`SB3Agent`).
+    name : str, optional
+        Shown in result tables (default: the algorithm's name).
+
+    Returns
+    -------
+    SB3Agent
+        The agent.
+
+    Raises
+    ------
+    FileNotFoundError
+        No model at ``path``.
+    ValueError
+        Unknown algorithm, a model trained with another observation scaling, or spaces that do not
+        match the env's.
+    """
+    p = Path(path)
+    run_dir = p if p.is_dir() else p.parent
+    model_path = run_dir / "model.zip" if p.is_dir() else p
+    if not model_path.exists():
+        raise FileNotFoundError(f"no trained model at {model_path}")
+    meta: dict[str, Any] = {}
+    meta_path = run_dir / "train.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("obs_scaling_version", OBS_SCALING_VERSION) != OBS_SCALING_VERSION:
+            raise ValueError(
+                f"{model_path} was trained with observation scaling v{meta['obs_scaling_version']}, "
+                f"this version applies v{OBS_SCALING_VERSION}; retrain it"
+            )
+    algo = (algo or meta.get("algo") or "").lower()
+    if not algo:
+        raise ValueError(f"cannot tell the algorithm of {model_path}: no train.json beside it; pass algo=")
+    if env is None:
+        env = gym.make(meta.get("env_id", "LLMRoute-v0"), **meta.get("env_kwargs", {}))
+    scenario = scenario_of(env)
+    model = algo_class(algo).load(model_path, device="cpu")
+    _check_spaces(model, env, scenario, model_path, meta)
+    return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name)
+
+
+def _check_spaces(model, env: Any, scenario: Scenario, model_path: Path, meta: dict[str, Any]) -> None:
+    """Refuse a model whose action or observation space does not fit the env it is asked to act in."""
+    trained_on = f"(trained on {meta.get('env_id', 'an unknown env')} with {meta.get('env_kwargs', {})})"
+    if isinstance(env, Scenario):
+        expected_n, obs_space = scenario.n_models + 1, None
+    else:
+        expected_n = getattr(getattr(env, "action_space", None), "n", scenario.n_models + 1)
+        obs_space = getattr(env, "observation_space", None)
+    if getattr(model.action_space, "n", None) != expected_n:
+        raise ValueError(
+            f"{model_path} does not match the env: its action space is {model.action_space}, the env's has "
+            f"{expected_n} actions (n_models + 1 = {scenario.n_models + 1}) {trained_on}"
+        )
+    if isinstance(obs_space, spaces.Dict):
+        ours = {k: v.shape for k, v in obs_space.spaces.items()}
+        theirs = {k: v.shape for k, v in model.observation_space.spaces.items()}
+        if ours != theirs:
+            raise ValueError(
+                f"{model_path} does not match the env's observation spaces: model {theirs}, env {ours} {trained_on}"
+            )

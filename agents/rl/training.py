@@ -1,0 +1,334 @@
+"""Training of the learned agents: SB3's PPO, A2C, DQN and sb3-contrib's MaskablePPO on
+``LLMRoute-v0`` or a single-level view (:func:`train`), and the learning curves of a run
+(:func:`read_monitor`).
+
+* the hyperparameters of :mod:`agents.rl.hyperparams` (RL Zoo style table, overridable);
+* a vector env of ``n_envs`` copies made from the ``"gym_llmroute:<id>"`` form (so
+  ``SubprocVecEnv`` workers import the package themselves), each wrapped in ``Monitor`` (episode
+  reward, length, final regret and spend, written to ``monitor/*.monitor.csv``: the learning
+  curves), then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
+  :class:`~gym_llmroute.wrappers.ScaledObservation` (:func:`make_train_env`);
+* ``VecNormalize`` of the reward only where the table says so (the deploy view);
+* TensorBoard logs in ``<out_dir>/tb``; the model in ``<out_dir>/model.zip`` and what it was trained
+  on in ``<out_dir>/train.json`` (both written atomically, ``train.json`` last: its presence marks a
+  finished run).
+
+torch and stable-baselines3 are imported on the first call, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from gym_llmroute.scenario import Scenario
+from gym_llmroute.wrappers import OBS_SCALING_VERSION, LagrangianReward, ScaledObservation
+
+from ..files import atomic_write_text
+from .hyperparams import ALGOS, hyperparams_for
+
+__all__ = ["ALGOS", "TrainResult", "train", "make_train_env", "read_monitor", "algo_class", "MONITOR_KEYS"]
+
+# Keys of the final info that Monitor writes to its CSV (the learning curves).
+MONITOR_KEYS = ("regret", "total_cost", "budget", "oracle_value", "queries_served")
+
+
+# ---------------------------------------------------------------------------------------- training
+def algo_class(algo: str):
+    algo = algo.lower()
+    if algo == "maskableppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    import stable_baselines3 as sb3
+
+    classes = {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN}
+    if algo not in classes:
+        raise ValueError(f"unknown RL algorithm {algo!r}; choose from {list(ALGOS)}")
+    return classes[algo]
+
+
+def _env_id(env_id: str) -> str:
+    """The module-prefixed id, so that subprocess workers import gym_llmroute themselves."""
+    return env_id if ":" in env_id else f"gym_llmroute:{env_id}"
+
+
+class _EnvFactory:
+    """A picklable factory of one training env (SubprocVecEnv sends it to its worker)."""
+
+    def __init__(
+        self, env_id: str, env_kwargs: dict[str, Any], rank: int, seed: int, monitor_dir: str | None, lagrangian
+    ):
+        self.env_id, self.env_kwargs, self.rank, self.seed = env_id, env_kwargs, rank, seed
+        self.monitor_dir, self.lagrangian = monitor_dir, lagrangian
+
+    def __call__(self) -> gym.Env:
+        from stable_baselines3.common.monitor import Monitor
+
+        env = gym.make(_env_id(self.env_id), **self.env_kwargs)
+        path = None if self.monitor_dir is None else os.path.join(self.monitor_dir, str(self.rank))
+        env = Monitor(env, filename=path, info_keywords=MONITOR_KEYS)
+        if self.lagrangian is not None:
+            env = LagrangianReward(env, **self.lagrangian)
+        env = ScaledObservation(env)
+        env.reset(seed=self.seed + self.rank)
+        env.action_space.seed(self.seed + self.rank)
+        return env
+
+
+def make_train_env(
+    env_id: str = "LLMRoute-v0",
+    n_envs: int = 1,
+    seed: int = 0,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    vec_env: str = "dummy",
+    monitor_dir: str | os.PathLike | None = None,
+    lagrangian: dict[str, float] | None = None,
+):
+    """The SB3 vector env used for training.
+
+    Parameters
+    ----------
+    env_id : str
+        The env id (made as ``gym_llmroute:<env_id>``).
+    n_envs : int
+        Copies of the env, each ``Monitor`` -> (``LagrangianReward``) -> ``ScaledObservation``.
+    seed : int
+        Env i is seeded ``seed + i``.
+    env_kwargs : dict, optional
+        ``gym.make`` keyword arguments.
+    vec_env : {"dummy", "subproc"}
+        ``DummyVecEnv`` or ``SubprocVecEnv``.
+    monitor_dir : path, optional
+        Where ``Monitor`` writes ``<i>.monitor.csv`` (None: no file).
+    lagrangian : dict, optional
+        Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (None: the raw reward).
+
+    Returns
+    -------
+    stable_baselines3.common.vec_env.VecEnv
+        The vector env.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    if vec_env not in ("dummy", "subproc"):
+        raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {vec_env!r}")
+    if monitor_dir is not None:
+        os.makedirs(monitor_dir, exist_ok=True)
+    fns: list[Callable[[], gym.Env]] = [
+        _EnvFactory(
+            env_id, dict(env_kwargs or {}), i, seed, None if monitor_dir is None else str(monitor_dir), lagrangian
+        )
+        for i in range(n_envs)
+    ]
+    if vec_env == "subproc" and n_envs > 1:
+        return SubprocVecEnv(fns, start_method="forkserver")
+    return DummyVecEnv(fns)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced: paths and the configuration (also in ``train.json``)."""
+
+    algo: str
+    env_id: str
+    env_kwargs: dict[str, Any]
+    total_timesteps: int
+    seed: int
+    env_seed: int
+    hyperparams: dict[str, Any]
+    lagrangian: dict[str, float] | None
+    out_dir: str
+    model_path: str
+    monitor_dir: str
+    tensorboard_dir: str
+    wall_time_s: float
+    obs_scaling_version: int = OBS_SCALING_VERSION
+
+
+def train(
+    algo: str,
+    env_id: str = "LLMRoute-v0",
+    *,
+    total_timesteps: int = 100_000,
+    seed: int = 0,
+    env_seed: int | None = None,
+    out_dir: str | os.PathLike = "runs/train",
+    env_kwargs: dict[str, Any] | None = None,
+    hyperparams: dict[str, Any] | None = None,
+    lagrangian: dict[str, float] | bool | None = None,
+    tensorboard: bool = True,
+    progress_bar: bool = False,
+    verbose: int = 0,
+    torch_threads: int = 1,
+) -> TrainResult:
+    """Train an SB3 algorithm and save it.
+
+    Parameters
+    ----------
+    algo : {"maskableppo", "ppo", "a2c", "dqn"}
+    env_id : str
+        ``"LLMRoute-v0"``, ``"LLMRoute-Deploy-v0"`` or ``"LLMRoute-Route-v0"`` (the
+        ``"gym_llmroute:"`` prefix is added).
+    total_timesteps : int
+        Training env steps (summed over the vector env).
+    seed : int
+        Seed of the algorithm.
+    env_seed : int, optional
+        Seed of the training envs (env i gets ``env_seed + i``); default ``seed``. The benchmark
+        keeps it away from its evaluation seeds.
+    out_dir : path
+        Where ``model.zip``, ``train.json``, ``monitor/`` and ``tb/`` go.
+    env_kwargs : dict, optional
+        ``gym.make`` keyword arguments (``scenario``, ``horizon``, ...).
+    hyperparams : dict, optional
+        Overrides of :func:`agents.rl.hyperparams.hyperparams_for`.
+    lagrangian : dict or False, optional
+        Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (``multiplier``,
+        ``step_size``, ...) to train on ``reward - multiplier * cost``; None takes the table's
+        (dual ascent from 0), False trains on the raw reward.
+    tensorboard : bool
+        Write TensorBoard logs to ``out_dir/tb``.
+    progress_bar : bool
+        Show SB3's progress bar (tqdm + rich).
+    torch_threads : int
+        ``torch.set_num_threads``: 1 by default, since the networks are small and the machine is
+        shared with the env workers.
+
+    Returns
+    -------
+    TrainResult
+        The paths written and the configuration (also in ``train.json``).
+    """
+    import torch
+
+    algo = algo.lower()
+    cls = algo_class(algo)
+    if not isinstance(total_timesteps, int) or total_timesteps < 1:
+        raise ValueError(f"total_timesteps must be an integer >= 1, got {total_timesteps!r}")
+    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    monitor_dir = out / "monitor"
+    # A rerun of an unfinished training starts the curves afresh.
+    if monitor_dir.exists():
+        for f in monitor_dir.glob("*.monitor.csv"):
+            f.unlink()
+    torch.set_num_threads(torch_threads)
+    env_kwargs = dict(env_kwargs or {})
+    env_seed = seed if env_seed is None else env_seed
+    start = time.perf_counter()
+    venv = make_train_env(
+        env_id,
+        setup.n_envs,
+        env_seed,
+        env_kwargs=env_kwargs,
+        vec_env=setup.vec_env,
+        monitor_dir=monitor_dir,
+        lagrangian=setup.lagrangian,
+    )
+    try:
+        if setup.normalize_reward:
+            from stable_baselines3.common.vec_env import VecNormalize
+
+            venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=setup.params.get("gamma", 0.99))
+        tb_dir = str(out / "tb") if tensorboard else None
+        model = cls("MultiInputPolicy", venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
+        model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
+        model_path = out / "model.zip"
+        model.save(out / ".model.tmp.zip")
+        os.replace(out / ".model.tmp.zip", model_path)
+    finally:
+        venv.close()
+    result = TrainResult(
+        algo=algo,
+        env_id=env_id.split(":")[-1],
+        env_kwargs={k: v for k, v in env_kwargs.items() if not isinstance(v, Scenario)},
+        total_timesteps=total_timesteps,
+        seed=seed,
+        env_seed=env_seed,
+        hyperparams=setup.config,
+        lagrangian=setup.lagrangian,
+        out_dir=str(out),
+        model_path=str(model_path),
+        monitor_dir=str(monitor_dir),
+        tensorboard_dir=str(out / "tb"),
+        wall_time_s=time.perf_counter() - start,
+    )
+    atomic_write_text(out / "train.json", json.dumps(asdict(result), indent=2, default=str))
+    return result
+
+
+@dataclass
+class _TrainSetup:
+    """The table's hyperparameters with the overrides, split into the SB3 constructor's arguments
+    (``params``) and the keys :func:`train` reads itself; ``config`` is what ``train.json`` records."""
+
+    params: dict[str, Any]
+    n_envs: int
+    vec_env: str
+    normalize_reward: bool
+    lagrangian: dict[str, float] | None
+    config: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls, algo: str, env_id: str, hyperparams: dict[str, Any] | None, lagrangian: dict[str, float] | bool | None
+    ) -> _TrainSetup:
+        params = hyperparams_for(algo, env_id)
+        params.update(hyperparams or {})
+        config = dict(params)
+        n_envs = int(params.pop("n_envs"))
+        vec_env = params.pop("vec_env")
+        normalize_reward = bool(params.pop("normalize_reward"))
+        table_lagrangian = params.pop("lagrangian", None)
+        chosen = table_lagrangian if lagrangian is None else (None if lagrangian is False else lagrangian)
+        if chosen is True:
+            raise TypeError("lagrangian must be a dict of LagrangianReward arguments, False or None, got True")
+        config["lagrangian"] = chosen
+        return cls(params, n_envs, vec_env, normalize_reward, chosen, config)
+
+
+def read_monitor(monitor_dir: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The episodes of a training run, from its ``Monitor`` CSVs merged in order of wall time.
+
+    Parameters
+    ----------
+    monitor_dir : path
+        The run's ``monitor/`` folder.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``timesteps`` (cumulative env steps at each episode's end), ``reward``, ``length`` and the
+        final-info keys (``regret``, ``total_cost``, ...); empty arrays if there are none.
+    """
+    rows = []
+    for f in sorted(Path(monitor_dir).glob("*.monitor.csv")):
+        lines = f.read_text().splitlines()
+        if len(lines) < 2:
+            continue
+        header = lines[1].split(",")
+        for line in lines[2:]:
+            values = line.split(",")
+            if len(values) == len(header):
+                rows.append(dict(zip(header, values, strict=True)))
+    rows.sort(key=lambda r: float(r["t"]))
+    out: dict[str, np.ndarray] = {}
+    length = np.array([float(r["l"]) for r in rows])
+    out["timesteps"] = np.cumsum(length)
+    out["reward"] = np.array([float(r["r"]) for r in rows])
+    out["length"] = length
+    for key in MONITOR_KEYS:
+        out[key] = np.array([float(r[key]) if r.get(key, "") not in ("", None) else math.nan for r in rows])
+    return out

@@ -1,0 +1,146 @@
+"""Gymnasium wrappers of the LLMRoute envs for learned agents.
+
+* :class:`LagrangianReward`: ``reward - multiplier * cost``, with a fixed multiplier or one updated
+  by dual ascent towards the budget, for RL algorithms that know nothing of constraints (also
+  importable from :mod:`gym_llmroute.views`, its former home).
+* :class:`ScaledObservation` (with :func:`scale_observation`): the raw counts and costs of the
+  observation mapped to O(1) ranges, fixed and stateless, so that a saved model needs nothing beside
+  it. ``OBS_SCALING_VERSION`` names the scaling a model was trained with.
+
+Both forward ``action_masks()`` for MaskablePPO. They work on ``LLMRoute-v0`` and its single-level
+views, wrapped or not.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, cast
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .scenario import Scenario
+
+__all__ = ["LagrangianReward", "ScaledObservation", "scale_observation", "OBS_SCALING_VERSION"]
+
+# Bump if the scaling changes: a model trained with another version is refused at load.
+OBS_SCALING_VERSION = 1
+
+
+def _base(env: gym.Env) -> Any:
+    """The innermost env (an LLMRoute env or view: its ``scenario`` and ``action_masks()``)."""
+    return env.unwrapped
+
+
+# ---------------------------------------------------------------------------------------- cost
+class LagrangianReward(gym.Wrapper):
+    """Fold the cost into the reward: ``reward - multiplier * info["cost"]``, for unconstrained RL.
+
+    With ``step_size = 0`` the multiplier is fixed. With ``step_size > 0`` it follows projected dual
+    ascent towards the per-query budget b after every step that serves queries::
+
+        multiplier <- clip(multiplier + step_size * (cost - b * served), 0, max_multiplier)
+
+    where ``served`` is the number of queries the step served (1 on a route step of ``LLMRoute-v0``
+    or ``LLMRoute-Route-v0``, the stage length on a committing step of ``LLMRoute-Deploy-v0``, 0 on
+    deploy steps): it rises while the agent spends more than b per query and falls otherwise. The
+    multiplier persists across episodes (it is what is being learned) and is not observed by the agent.
+
+    ``info`` gains ``reward_unpenalised`` (the env's reward) and ``lagrange_multiplier`` (the value
+    used for this step).
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        ``LLMRoute-v0`` or one of its views (wrapped or not).
+    multiplier : float
+        Initial (or fixed) multiplier, in reward per cost unit; >= 0.
+    step_size : float
+        Dual ascent step (0: fixed multiplier); >= 0.
+    budget : float, optional
+        Per-query target b; default the scenario's budget.
+    max_multiplier : float
+        Upper clip of the multiplier.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        multiplier: float = 1.0,
+        step_size: float = 0.0,
+        budget: float | None = None,
+        max_multiplier: float = 100.0,
+    ):
+        super().__init__(env)
+        for name, value in (("multiplier", multiplier), ("step_size", step_size), ("max_multiplier", max_multiplier)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
+                raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
+        if budget is None:
+            budget = _base(env).scenario.budget
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf:
+            raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
+        self.multiplier = float(multiplier)
+        self.step_size = float(step_size)
+        self.budget = float(budget)
+        self.max_multiplier = float(max_multiplier)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        lam = self.multiplier
+        cost = float(info["cost"])
+        info["reward_unpenalised"] = reward
+        info["lagrange_multiplier"] = lam
+        if self.step_size > 0:
+            served = int(info["routed"].sum()) if "routed" in info else int(info["model"] >= 0)
+            if served:
+                lam = lam + self.step_size * (cost - self.budget * served)
+                self.multiplier = min(max(lam, 0.0), self.max_multiplier)
+        return obs, float(reward - info["lagrange_multiplier"] * cost), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return _base(self.env).action_masks()
+
+
+# ---------------------------------------------------------------------------------------- observations
+def scale_observation(obs: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
+    """The observation with raw quantities mapped to O(1) ranges (a new dict; works on one
+    observation or a batch). Every other key is already in [0, 1] and is passed through.
+
+    * ``pulls`` -> ``log1p(pulls) / log1p(T)`` in [0, 1]: a raw count up to T would dominate the
+      network's input, and the log keeps the difference between 0, 1 and 10 pulls (what matters for
+      exploration) visible.
+    * ``mean_cost`` -> ``log1p(cost / b) / log1p(c_2 / b)`` in [0, 1]: costs span three orders of
+      magnitude (0.004 to 1.5 on ``paper``) and what matters is their ratio to the budget b.
+    * ``budget_per_query`` -> ``clip(value / b, -1, 4)``: 1 means on pace.
+    """
+    b = scenario.budget
+    out = dict(obs)
+    out["pulls"] = (
+        np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))
+    ).astype(np.float32)
+    c2 = max(scenario.cost_range[1], 1e-12)
+    cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
+    out["mean_cost"] = (np.log1p(cost / np.float32(b)) / np.float32(math.log1p(c2 / b))).astype(np.float32)
+    out["budget_per_query"] = np.clip(np.asarray(obs["budget_per_query"], dtype=np.float32) / np.float32(b), -1.0, 4.0)
+    return out
+
+
+class ScaledObservation(gym.ObservationWrapper):
+    """Apply :func:`scale_observation` (fixed and stateless, so a saved model needs no statistics).
+    ``action_masks()`` is forwarded for MaskablePPO."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.scenario = _base(env).scenario
+        boxes = dict(cast(spaces.Dict, env.observation_space).spaces)
+        boxes["pulls"] = spaces.Box(0.0, 1.0, shape=boxes["pulls"].shape, dtype=np.float32)
+        boxes["mean_cost"] = spaces.Box(0.0, 1.0, shape=boxes["mean_cost"].shape, dtype=np.float32)
+        boxes["budget_per_query"] = spaces.Box(-1.0, 4.0, shape=(1,), dtype=np.float32)
+        self.observation_space = spaces.Dict(boxes)
+
+    def observation(self, observation):
+        return scale_observation(observation, self.scenario)
+
+    def action_masks(self) -> np.ndarray:
+        return _base(self.env).action_masks()
