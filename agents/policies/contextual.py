@@ -26,7 +26,6 @@ from gym_llmroute.routing import (
     confidence_bounds,
     cost_floor,
     deploy_opt,
-    paced_budget,
     sample_under_mask,
 )
 from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
@@ -213,11 +212,6 @@ class ContextualStageRouteAgent(StageRouteAgent):
                 out["lp_solves"] += ctx.lp_solves
         return out
 
-    def lp_budget_of(self, obs: dict[str, np.ndarray]) -> float:
-        """Per-query budget of DeployOPT and RouteOPT, as StageRoute's
-        (:meth:`gym_llmroute.routing.OptimisticRouter.budget_of`)."""
-        return paced_budget(obs, self.pacing_margin) if self.pacing else self.budget
-
     # ------------------------------------------------------------------ typed statistics
     def typed_bounds(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """``(UCB, LCB)``, each of shape (J, N), from the observation's per-task statistics."""
@@ -252,7 +246,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         if pool.size == 0:
             return []
         k = min(self.max_deployed, pool.size)
-        b = self.lp_budget_of(obs)
+        b = ctx.router.budget_of(obs)
         _, d = solve_typed_deploy(ucb[:, pool], lcb[:, pool], w, self.throughput[pool], b, k)
         if d is None:
             ctx.deploy_infeasible += 1
@@ -275,7 +269,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     def _solve(self, obs: dict[str, np.ndarray], ctx: ContextualContext, key: bytes) -> None:
         D = ctx.D
         ucb, lcb = self.typed_bounds(obs)
-        b = self.lp_budget_of(obs)
+        b = ctx.router.budget_of(obs)
         p = typed_route_lp(ucb[:, D], lcb[:, D], self.mix(obs), self.throughput[D], b)
         ctx.budget = b
         ctx.lp_solves += 1
@@ -305,7 +299,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
         elif key != ctx.pulls_key and (
             ctx.since >= self.resolve_every
             or bool((pulls[ctx.slots] >= ctx.threshold).any())
-            or (self.pacing and abs(self.lp_budget_of(obs) - ctx.budget) > self.resolve_growth * abs(ctx.budget))
+            or (self.pacing and abs(ctx.router.budget_of(obs) - ctx.budget) > self.resolve_growth * abs(ctx.budget))
         ):
             self._solve(obs, ctx, key)
         ctx.since += 1
