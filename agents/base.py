@@ -29,7 +29,7 @@ import numpy as np
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.scenario import Scenario
 
-__all__ = ["Agent", "Context", "PublicParams", "scenario_of"]
+__all__ = ["Agent", "Context", "PublicParams", "scenario_of", "slots_of"]
 
 
 def scenario_of(env: Any) -> Scenario:
@@ -65,6 +65,26 @@ def scenario_of(env: Any) -> Scenario:
     raise TypeError(f"cannot find a gym_llmroute scenario in {type(env).__name__}; pass an LLMRoute env or a Scenario")
 
 
+def slots_of(env: Any) -> int | None:
+    """The model slots of an env's spaces (``pad_to``, or the catalog's size), read from its action
+    space ``Discrete(N + 1)``.
+
+    Parameters
+    ----------
+    env : gymnasium.Env, vector env or Scenario
+        An LLMRoute env or view (wrapped or not), a Gymnasium or SB3 vector env of them, or a
+        Scenario.
+
+    Returns
+    -------
+    int or None
+        N, or None for a Scenario (or an env without a discrete action space): its own model count.
+    """
+    space = getattr(env, "single_action_space", None) or getattr(env, "action_space", None)
+    n = getattr(space, "n", None)
+    return None if n is None or isinstance(env, Scenario) else int(n) - 1
+
+
 @dataclass(frozen=True)
 class PublicParams:
     """What an agent may know about the world before it starts: the run's parameters and the
@@ -82,29 +102,37 @@ class PublicParams:
     n_tasks: int
 
     @classmethod
-    def of(cls, scenario: Scenario) -> PublicParams:
+    def of(cls, scenario: Scenario, n_slots: int | None = None) -> PublicParams:
         """The public parameters of a scenario.
 
         Parameters
         ----------
         scenario : Scenario
             The world.
+        n_slots : int, optional
+            The model slots of the env's spaces (``pad_to``); default the catalog's size. Padded
+            slots have throughput 0 and an unknown list price.
 
         Returns
         -------
         PublicParams
             Its run parameters and public metadata (copies of the arrays).
         """
+        n, N = scenario.n_models, scenario.n_models if n_slots is None else n_slots
+        if N < n:
+            raise ValueError(f"n_slots={N} is below the scenario's {n} models")
+        throughput, list_prices = np.zeros(N), np.full(N, np.nan)
+        throughput[:n], list_prices[:n] = scenario.throughput, scenario.list_prices
         return cls(
-            n_models=scenario.n_models,
+            n_models=N,
             budget=scenario.budget,
             horizon=scenario.horizon,
             n_stages=scenario.n_stages,
             max_deployed=scenario.max_deployed,
-            throughput=np.array(scenario.throughput),
+            throughput=throughput,
             stage_bounds=np.array(scenario.stage_bounds),
             cost_range=scenario.cost_range,
-            list_prices=np.array(scenario.list_prices),
+            list_prices=list_prices,
             n_tasks=scenario.n_tasks,
         )
 
@@ -144,26 +172,30 @@ class Agent(Generic[ContextT]):
 
     def __init__(self, env: Any, seed: int | None = None):
         self.scenario_id: int | None = None
-        self.bind(scenario_of(env))
+        self.bind(scenario_of(env), slots_of(env))
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._contexts: list[ContextT] = []
 
     # ------------------------------------------------------------------ setup
-    def bind(self, scenario: Scenario) -> None:
+    def bind(self, scenario: Scenario, n_slots: int | None = None) -> None:
         """Read the public parameters of ``scenario`` and forget every context.
 
-        The evaluation loop calls this when the env's scenario changed (``reset(options=...)``).
+        The evaluation loop calls this when the env's scenario changed (``reset(options=...)``, or
+        a generated world at every reset).
 
         Parameters
         ----------
         scenario : Scenario
             The world the agent acts in from now on.
+        n_slots : int, optional
+            The model slots of the env's spaces (``pad_to``); default the catalog's size.
         """
-        self.params = PublicParams.of(scenario)
+        self.params = PublicParams.of(scenario, n_slots)
         self.scenario_id = id(scenario)
         p = self.params
-        self.n_models = p.n_models
+        self.n_models = p.n_models  # model slots of the spaces
+        self.n_catalog = scenario.n_models  # the catalog's models: the first n_catalog slots
         self.max_deployed = p.max_deployed
         self.budget = p.budget
         self.throughput = p.throughput

@@ -19,7 +19,7 @@ import numpy as np
 
 from gym_llmroute.scenario import Scenario
 
-from .base import Agent, scenario_of
+from .base import Agent, scenario_of, slots_of
 from .registry import make
 
 __all__ = ["run_episode", "evaluate", "Evaluation", "SUMMARY_METRICS", "TRACE_POINTS", "mean_ci"]
@@ -101,8 +101,11 @@ def run_episode(
     start = time.perf_counter()
     obs, info = env.reset(seed=seed)
     scenario = scenario_of(env)
-    if isinstance(agent, Agent) and agent.scenario_id != id(scenario):
-        agent.bind(scenario)
+    slots = slots_of(env)
+    if isinstance(agent, Agent) and (
+        agent.scenario_id != id(scenario) or agent.n_models != (slots or scenario.n_models)
+    ):
+        agent.bind(scenario, slots)
     if hasattr(agent, "reset"):
         agent.reset(seed=seed)
     log = _EpisodeLog(scenario, detailed=trace or record, record=record)

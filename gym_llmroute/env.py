@@ -10,7 +10,7 @@ import numpy as np
 
 from .presets import make_scenario
 from .scenario import Scenario
-from .sim import DEPLOY, PHASES, ROUTE, Sim1, SimParams, deploy_mask, mask_from_obs
+from .sim import DEPLOY, PHASES, ROUTE, Sim1, SimParams, check_pad_to, deploy_mask, mask_from_obs
 
 __all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
 
@@ -18,21 +18,27 @@ __all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
 SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode", "feedback_delay")
 
 
-def scenario_for_options(scenario: Scenario, options: dict[str, Any]) -> Scenario:
+def scenario_for_options(
+    scenario: Scenario, options: dict[str, Any], pad_to: int | None = None, extra: tuple[str, ...] = ()
+) -> Scenario:
     """The scenario that ``reset(options=...)`` asks for, validated: ``scenario`` (or
-    ``options["scenario"]``) with the options' scenario fields; the number of models and task types
-    must stay those of ``scenario`` (the spaces are fixed)."""
+    ``options["scenario"]``) with the options' scenario fields. The spaces are fixed: the number of
+    task types must stay that of ``scenario``, and so must the number of models, unless the env is
+    padded (``pad_to``), where any catalog of at most ``pad_to`` models fits. ``extra``: option keys
+    the caller reads itself."""
     if not isinstance(options, dict):
         raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
-    allowed = ("scenario",) + SCENARIO_KEYS
+    allowed = ("scenario",) + SCENARIO_KEYS + extra
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(allowed)}")
     base = options.get("scenario", scenario)
     new = make_scenario(base, **{k: options[k] for k in SCENARIO_KEYS if k in options})
-    if new.n_models != scenario.n_models or new.n_tasks != scenario.n_tasks:
+    fits = new.n_models == scenario.n_models if pad_to is None else new.n_models <= pad_to
+    if not fits or new.n_tasks != scenario.n_tasks:
+        models = f"n_models={scenario.n_models}" if pad_to is None else f"at most pad_to={pad_to} models"
         raise ValueError(
-            f"reset option 'scenario' must keep n_models={scenario.n_models} and n_tasks={scenario.n_tasks} "
+            f"reset option 'scenario' must keep {models} and n_tasks={scenario.n_tasks} "
             f"(the spaces are fixed), got {new.n_models} and {new.n_tasks}"
         )
     return new
@@ -59,7 +65,7 @@ class LLMRouteEnv(gym.Env):
 
     ## Action Space
 
-    ``Discrete(N + 1)`` for both levels, N = ``scenario.n_models``:
+    ``Discrete(N + 1)`` for both levels, N = ``scenario.n_models`` (or ``pad_to``, see Arguments):
 
     * **Deploy phase** (at each stage boundary, including the first step after ``reset``): action
       ``i < N`` adds model i to the next stage's set; action ``N`` commits the set. The set commits by
@@ -156,12 +162,17 @@ class LLMRouteEnv(gym.Env):
       ``"market-delay"``; price changes, quality drift and feedback delay are scenario fields.
     * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``:
       override the scenario's fields (see :class:`~gym_llmroute.scenario.Scenario`).
+    * ``pad_to``: ``None`` or an integer n >= ``scenario.n_models``: the spaces have n model slots
+      (``Discrete(n + 1)``, per-model keys of size n, commit = action n); the catalog fills the first
+      slots and every padded slot is never available, always masked, and all zeros in the
+      observation. A policy trained with ``pad_to=n`` runs on every world of at most n models.
     * ``invalid_action_penalty``: float >= 0 subtracted from the reward of an invalid action; default 0.
     * ``render_mode``: ``None`` or ``"ansi"`` (a text summary of the stage).
 
     ``reset(options={...})`` accepts ``scenario`` and the six scenario fields above to change the
-    world for that episode and the following ones; the number of models and task types must not change
-    (the spaces are fixed).
+    world for that episode and the following ones; the number of task types must not change (the spaces
+    are fixed), nor the number of models unless the env is padded (then any catalog of at most
+    ``pad_to`` models).
 
     ## Version History
 
@@ -180,6 +191,7 @@ class LLMRouteEnv(gym.Env):
         budget: float | None = None,
         budget_mode: str | None = None,
         feedback_delay: int | None = None,
+        pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
@@ -192,6 +204,7 @@ class LLMRouteEnv(gym.Env):
             feedback_delay=feedback_delay,
         )
         self.scenario = make_scenario(scenario, **{k: v for k, v in overrides.items() if v is not None})
+        self.pad_to = None if pad_to is None else check_pad_to(pad_to, self.scenario.n_models)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
@@ -205,8 +218,8 @@ class LLMRouteEnv(gym.Env):
     def _build(self, scenario: Scenario) -> None:
         """(Re)build the spaces and the simulation state for a scenario."""
         self.scenario = scenario
-        self.n_models = scenario.n_models
-        self.params = SimParams.of(scenario)
+        self.params = SimParams.of(scenario, self.pad_to)
+        self.n_models = self.params.n_models  # model slots: the catalog's models, or pad_to
         self.action_space, self.observation_space = self.params.make_spaces()
         # The simulation core (gym_llmroute/sim.py): this env is its batch of one.
         self.sim = Sim1(self.params, self.invalid_action_penalty)
@@ -215,7 +228,7 @@ class LLMRouteEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         if options:
-            self._build(scenario_for_options(self.scenario, options))
+            self._build(scenario_for_options(self.scenario, options, self.pad_to))
         sim = self.sim
         sim.reset_row(0, self.np_random)
         return sim.observation(), sim.info(0.0, "reset", 0, -1, False)

@@ -589,13 +589,16 @@ def paced_budget(obs: dict[str, np.ndarray], margin: float = 0.0) -> float:
 
 
 def stageroute_router(
-    scenario, gamma: float = DEFAULT_GAMMA, rng: np.random.Generator | None = None
+    scenario, gamma: float = DEFAULT_GAMMA, rng: np.random.Generator | None = None, n_slots: int | None = None
 ) -> OptimisticRouter:
     """The router of StageRoute's defaults for a scenario: optimistic start, paced budget with
     :data:`DEFAULT_MARGIN`, price prior with slack :data:`DEFAULT_PRIOR` (what the single-level
-    views' fixed StageRoute router and deployer use)."""
+    views' fixed StageRoute router and deployer use). ``n_slots``: the model slots of a padded env
+    (padded slots get throughput 0)."""
+    throughput = np.zeros(scenario.n_models if n_slots is None else n_slots)
+    throughput[: scenario.n_models] = scenario.throughput
     return OptimisticRouter(
-        scenario.throughput,
+        throughput,
         scenario.budget,
         scenario.cost_range,
         gamma,

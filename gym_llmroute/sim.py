@@ -123,6 +123,24 @@ _INFO_MASKS = tuple("_" + key for key in step_info(*range(8)))
 
 
 # ---------------------------------------------------------------------------------------- constants
+def check_pad_to(pad_to: Any, n_models: int) -> int:
+    """``pad_to`` as an int, checked: an integer at least the catalog's ``n_models``."""
+    if isinstance(pad_to, bool) or not isinstance(pad_to, (int, np.integer)):
+        raise TypeError(f"pad_to must be None or an integer (model slots), got {pad_to!r}")
+    if pad_to < n_models:
+        raise ValueError(f"pad_to={pad_to} is below the world's {n_models} models; pad_to must be at least that")
+    return int(pad_to)
+
+
+def _pad(a: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
+    """``a`` with its last axis padded with ``fill`` to length ``n`` (``a`` itself if it has n)."""
+    if a.shape[-1] == n:
+        return a
+    out = np.full(a.shape[:-1] + (n,), fill, dtype=a.dtype)
+    out[..., : a.shape[-1]] = a
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class SimParams:
     """Everything a :class:`~gym_llmroute.scenario.Scenario` fixes for the simulation, computed once.
@@ -132,7 +150,8 @@ class SimParams:
     """
 
     scenario: Scenario
-    n_models: int
+    n_models: int  # N, the model slots of the spaces: the catalog's models, then padded slots
+    n_real: int  # the catalog's models (the first n_real slots; the stride of the outcome arrays)
     n_tasks: int
     typed: bool  # more than one task type: the task and per-task statistics are observed
     horizon: int
@@ -163,9 +182,13 @@ class SimParams:
     obs_reset: np.ndarray  # an observation row at reset, before the deploy phase starts (float64)
 
     @classmethod
-    def of(cls, scenario: Scenario) -> SimParams:
+    def of(cls, scenario: Scenario, pad_to: int | None = None) -> SimParams:
+        """The parameters of ``scenario``, with spaces sized for ``pad_to`` model slots (default:
+        the catalog's ``n_models``). The catalog's models fill the first slots; a padded slot is never
+        available, so it is never valid: its throughput, price, release and statistics stay 0."""
         s = scenario
-        N, J = s.n_models, s.n_tasks
+        n, J = s.n_models, s.n_tasks
+        N = n if pad_to is None else check_pad_to(pad_to, n)
         oracle = s.oracle
         c_hi = float(s.cost_range[1])
         layout: list[tuple[str, int, float, float]] = [
@@ -198,20 +221,23 @@ class SimParams:
             pos += size
         sl = dict(slices)
         times, prices = s.public_prices
+        prices = _pad(prices, N)
+        alpha = _pad(s.throughput, N)
         obs_reset = np.zeros(pos)
-        obs_reset[sl["throughput"]] = s.throughput
+        obs_reset[sl["throughput"]] = alpha
         obs_reset[sl["price"]] = prices[0]
-        obs_reset[sl["release"]] = [m.arrival for m in s.models]
+        obs_reset[sl["release"]] = _pad(np.array([m.arrival for m in s.models]), N)
         obs_reset[sl["budget_per_query"]] = s.budget
-        list_prices = s.list_prices
+        list_prices = _pad(s.list_prices, N, np.inf)
         bounds_f = np.asarray(s.stage_bounds, dtype=np.int64).astype(np.float64)
         lengths = np.diff(bounds_f)
-        caps = s.stage_caps.astype(np.float64)
+        caps = _pad(s.stage_caps.astype(np.float64), N)
         vstar = np.array([float(v) for v in oracle.values])
         tail = np.cumsum((oracle.values * s.stage_lengths)[::-1])[::-1]
         return cls(
             scenario=s,
             n_models=N,
+            n_real=n,
             n_tasks=J,
             typed=J > 1,
             horizon=s.horizon,
@@ -226,11 +252,11 @@ class SimParams:
             lengths=lengths,
             caps=caps,
             cap_share=caps / lengths[:, None],
-            availability=s.availability,
-            alpha=s.throughput,
+            availability=_pad(s.availability, N),
+            alpha=alpha,
             vstar=tuple(vstar.tolist()),
             tail=tuple(float(v) for v in tail) + (0.0,),
-            gap=(vstar[:, None, None] - s.stage_quality).reshape(-1),
+            gap=_pad(vstar[:, None, None] - s.stage_quality, N).reshape(-1),
             oracle_value=oracle.total,
             fallback_order=np.lexsort((np.arange(N), np.where(np.isfinite(list_prices), list_prices, np.inf))),
             price_times=tuple(times) + (math.inf,),
@@ -292,14 +318,15 @@ class Sim:
             self.pend_reward = np.zeros((n, d))
             self.pend_cost = np.zeros((n, d))
         # The current block of outcomes of every row, drawn by its OutcomeBlocks into its rows of the
-        # flat arrays; the current query's row starts at foff[i] = (i * size + t - block start) * N.
+        # flat arrays, one entry per catalog model (n_real, not the padded N); the current query's
+        # row starts at foff[i] = (i * size + t - block start) * n_real.
         self.blocks = [OutcomeBlocks(P.scenario) for _ in range(n)]
         size = self.block_rows = self.blocks[0].rows
         self.tasks = np.zeros(n * size, dtype=np.int64)
-        self.rewards = np.zeros(n * size * N)
-        self.costs = np.zeros(n * size * N)
+        self.rewards = np.zeros(n * size * P.n_real)
+        self.costs = np.zeros(n * size * P.n_real)
         self.block_end = [0] * n  # the query after row i's current block
-        self.foff = np.arange(n, dtype=np.int64) * (size * N)
+        self.foff = np.arange(n, dtype=np.int64) * (size * P.n_real)
         self.price_at = [0] * n  # index of row i's row of prices in force
         self.seeds = [0] * n  # the episode seeds (outcomes: world.chunk_outcomes(scenario, seed, chunk))
         self.obs = np.tile(P.obs_reset.astype(obs_dtype), (n, 1))
@@ -331,6 +358,7 @@ class Sim:
         self._c_zero, self._c_one = np.array(0.0), np.array(1.0)
         self._c_T, self._c_B = np.array(float(P.horizon)), np.array(P.total_budget)
         self._c_N = np.array(N, dtype=np.int64)
+        self._c_out = np.array(P.n_real, dtype=np.int64)  # the stride of the outcome arrays
         self._true = np.ones(n, dtype=bool)
         self._c_delay = np.array(P.delay, dtype=np.int64)
         # The observation dict's views, obs[:, sl] per key, taken in one call (15+ keys: a tuple).
@@ -345,7 +373,7 @@ class Sim:
 
     def _bind(self) -> None:
         """Name the views into the state arrays (again after unpickling, which copies views)."""
-        P, n, N = self.params, self.n, self.params.n_models
+        P, n, N, n_out = self.params, self.n, self.params.n_models, self.params.n_real
         self.t, self.spent, self.total_reward, self.regret, self.next_event = self.env_state
         self.stage, self.stage_gap = self.stage_state
         self.pulls, self.reward_sum, self.cost_sum, self.left = self.model_state
@@ -361,8 +389,8 @@ class Sim:
         self.block_out = [
             (
                 self.tasks[i * size : (i + 1) * size],
-                self.rewards[i * size * N : (i + 1) * size * N].reshape(size, N),
-                self.costs[i * size * N : (i + 1) * size * N].reshape(size, N),
+                self.rewards[i * size * n_out : (i + 1) * size * n_out].reshape(size, n_out),
+                self.costs[i * size * n_out : (i + 1) * size * n_out].reshape(size, n_out),
             )
             for i in range(n)
         ]
@@ -400,7 +428,7 @@ class Sim:
     def load_block(self, i: int) -> None:
         """Draw row i's next block of outcomes into its rows of the flat arrays."""
         _, self.block_end[i] = self.blocks[i].draw(*self.block_out[i])
-        self.foff[i] = i * self.block_rows * self.params.n_models
+        self.foff[i] = i * self.block_rows * self.params.n_real
 
     def start_deploy(self, i: int, stage: int) -> None:
         """Row i enters the deploy phase of ``stage``."""
@@ -527,7 +555,7 @@ class Sim:
         """Show the current query's task type (one-hot) in these rows' observations (typed worlds)."""
         if rows.size == 0:
             return
-        task = self.tasks[self.foff[rows] // self.params.n_models]
+        task = self.tasks[self.foff[rows] // self.params.n_real]
         base = self._row_obs[rows] + self._col["task"]
         self.obs_f[base + self.task_now[rows]] = 0.0  # the one-hot of the previous query
         self.obs_f[base + task] = 1.0
@@ -642,7 +670,7 @@ class Sim:
         t = self.t[R]
         st = self.stage[R]
         ro = self._row_obs[R] + a
-        task = self.tasks[foff // self._c_N] if P.typed or P.delay else None
+        task = self.tasks[foff // self._c_out] if P.typed or P.delay else None
 
         # Observed statistics: the routed query's outcome, or with delay the one routed d queries ago.
         if P.delay:
@@ -678,7 +706,7 @@ class Sim:
         self.regret[R] = self.regret[R] + P.gap[gap]
         t1 = t + one
         self.t[R] = t1
-        self.foff[R] = foff + self._c_N
+        self.foff[R] = foff + self._c_out
         event = t1 >= self.next_event[R]
         if P.hard_budget:
             over = spent > self._c_B
@@ -832,7 +860,7 @@ class Sim1(Sim):
         cost = self.costs.item(f + a)
         row = self.row
         t = self._t
-        task = self.tasks.item(f // N) if P.typed or P.delay else 0
+        task = self.tasks.item(f // P.n_real) if P.typed or P.delay else 0
         # Observed statistics: the routed query's outcome, or with delay the one routed d queries ago
         # (none early in the episode).
         if P.delay:
@@ -860,7 +888,7 @@ class Sim1(Sim):
         self._total_reward += reward
         self._regret += P.gap.item(self._sgap + task * N + a)
         self._t = t = t + 1
-        self._f = f + N
+        self._f = f + P.n_real
         horizon = P.horizon
         remaining = horizon - t
         row[self._o_time] = t / horizon
@@ -878,7 +906,7 @@ class Sim1(Sim):
         else:
             row[self._o_progress] = (t - self._start) / length
         if P.typed and not terminated:
-            task = self.tasks.item(self._f // N)
+            task = self.tasks.item(self._f // P.n_real)
             o = self._o_task
             row[o + self.task_now.item(0)] = 0.0
             row[o + task] = 1.0

@@ -106,6 +106,7 @@ class LLMRouteVectorEnv(VectorEnv):
         # never stepped.
         proto = LLMRouteEnv(scenario, **env_kwargs)
         self.invalid_action_penalty = proto.invalid_action_penalty
+        self.pad_to = proto.pad_to
         proto.close()
         n = self.num_envs
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -119,8 +120,8 @@ class LLMRouteVectorEnv(VectorEnv):
     def _build(self, scenario) -> None:
         """(Re)build the spaces and the batched simulation state for a scenario."""
         self.scenario = scenario
-        self.n_models = scenario.n_models
-        self.params = SimParams.of(scenario)
+        self.params = SimParams.of(scenario, self.pad_to)
+        self.n_models = self.params.n_models  # model slots
         self.single_action_space, self.single_observation_space = self.params.make_spaces()
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -161,7 +162,7 @@ class LLMRouteVectorEnv(VectorEnv):
                 raise RuntimeError("call reset() without reset_mask before a partial reset")
             rows = np.flatnonzero(reset_mask)
         if options:
-            self._build(scenario_for_options(self.scenario, options))
+            self._build(scenario_for_options(self.scenario, options, self.pad_to))
         self._reset_rows(rows, [seeds[i] for i in rows])
         self._started = True
         code = np.full(n, RESET, dtype=np.int64)

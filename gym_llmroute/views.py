@@ -24,6 +24,10 @@ every query, given a route-phase observation; the model returned must be valid
 Deployer protocol: ``reset(scenario, rng)``, then ``deploy(obs) -> sequence of model indices`` at
 every deploy phase (a deploy-phase observation); the view adds them in order while the mask allows,
 then commits, completing the set by the env's fallback if the caps do not yet sum to one.
+
+With ``pad_to`` (as for ``LLMRoute-v0``) the view's spaces have ``pad_to`` model slots, and both
+protocols' ``reset`` is called with a third keyword argument, ``n_slots``, the size of the per-model
+observation arrays.
 """
 
 from __future__ import annotations
@@ -66,8 +70,8 @@ class StageRouteRouter:
         self.gamma = float(gamma)
         self._router: OptimisticRouter | None = None
 
-    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
-        self._router = stageroute_router(scenario, self.gamma, rng)
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
+        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
 
     def route(self, obs: dict[str, np.ndarray]) -> int:
         assert self._router is not None, "reset() first"
@@ -84,9 +88,10 @@ class OracleRouter:
     def __init__(self) -> None:
         self._cache: dict[tuple[bytes, int], np.ndarray | None] = {}
 
-    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
         self.scenario = scenario
         self.rng = rng
+        self.n_slots = scenario.n_models if n_slots is None else n_slots
         self._cache = {}
 
     def route(self, obs: dict[str, np.ndarray]) -> int:
@@ -99,7 +104,7 @@ class OracleRouter:
             sol = solve_route_lp(s.quality_matrix[task, idx], s.cost_matrix[task, idx], s.throughput[idx], s.budget)
             p = None
             if sol.feasible:
-                p = np.zeros(s.n_models)
+                p = np.zeros(self.n_slots)
                 p[idx] = sol.p
             self._cache[key] = p
         p = self._cache[key]
@@ -107,7 +112,7 @@ class OracleRouter:
         if p is not None:
             w = np.where(valid, np.clip(p, 0.0, None), 0.0)
             if w.sum() > 0:
-                return int(self.rng.choice(s.n_models, p=w / w.sum()))
+                return int(self.rng.choice(self.n_slots, p=w / w.sum()))
         idx = np.flatnonzero(valid)
         return int(idx[np.argmin(s.cost_matrix[task, idx])])
 
@@ -124,9 +129,9 @@ class StageRouteDeployer:
         self.gamma = float(gamma)
         self._router: OptimisticRouter | None = None
 
-    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
         self.scenario = scenario
-        self._router = stageroute_router(scenario, self.gamma, rng)
+        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
 
     def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
         assert self._router is not None, "reset() first"
@@ -139,7 +144,7 @@ class OracleDeployer:
 
     name = "oracle"
 
-    def reset(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
         self.scenario = scenario
 
     def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
@@ -173,7 +178,7 @@ class _View(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, scenario, render_mode, **env_kwargs):
-        # env_kwargs: the scenario overrides and invalid_action_penalty, checked by LLMRouteEnv.
+        # env_kwargs: the scenario overrides, pad_to and invalid_action_penalty, checked by LLMRouteEnv.
         self.base_env = LLMRouteEnv(scenario, render_mode=render_mode, **env_kwargs)
         self.render_mode = render_mode
         self.observation_space = self.base_env.observation_space
@@ -190,6 +195,19 @@ class _View(gym.Env):
 
     def render(self):
         return self.base_env.render()
+
+    @property
+    def n_slots(self) -> int:
+        """The model slots of the spaces (``pad_to``, or the catalog's size)."""
+        return self.base_env.n_models
+
+    def _reset_policy(self, policy: Any) -> None:
+        """Reset the fixed router or deployer for the episode; a padded env also tells it the slots
+        (``reset(scenario, rng, n_slots=...)``)."""
+        if self.base_env.pad_to is None:
+            policy.reset(self.scenario, self._policy_rng)
+        else:
+            policy.reset(self.scenario, self._policy_rng, n_slots=self.n_slots)
 
     def _reset_base(self, seed, options):
         super().reset(seed=seed)
@@ -243,7 +261,7 @@ class DeployLevelEnv(_View):
     ## Arguments
 
     ``scenario``, ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``,
-    ``feedback_delay``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
+    ``feedback_delay``, ``pad_to``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
     (default, :class:`StageRouteRouter`), ``"oracle"`` (:class:`OracleRouter`) or an object with the
     router protocol (module docstring). ``gamma``: confidence parameter of the StageRoute router
     (default 0.1).
@@ -265,6 +283,7 @@ class DeployLevelEnv(_View):
         feedback_delay: int | None = None,
         router: str | Any = "stageroute",
         gamma: float = DEFAULT_GAMMA,
+        pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
@@ -277,20 +296,21 @@ class DeployLevelEnv(_View):
             budget=budget,
             budget_mode=budget_mode,
             feedback_delay=feedback_delay,
+            pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
         self.router = _resolve("router", ROUTERS, router, check_gamma(gamma), "route")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
-        self.router.reset(self.scenario, self._policy_rng)
-        info["routed"] = np.zeros(self.scenario.n_models, dtype=np.int64)
+        self._reset_policy(self.router)
+        info["routed"] = np.zeros(self.n_slots, dtype=np.int64)
         return obs, info
 
     def step(self, action):
         base = self.base_env
         obs, reward, terminated, truncated, info = base.step(action)
-        routed = np.zeros(self.scenario.n_models, dtype=np.int64)
+        routed = np.zeros(self.n_slots, dtype=np.int64)
         invalid = info["invalid_action"]
         cost = info["cost"]
         stage = info["stage"]
@@ -365,6 +385,7 @@ class RouteLevelEnv(_View):
         feedback_delay: int | None = None,
         deployer: str | Any = "stageroute",
         gamma: float = DEFAULT_GAMMA,
+        pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
     ):
@@ -377,13 +398,14 @@ class RouteLevelEnv(_View):
             budget=budget,
             budget_mode=budget_mode,
             feedback_delay=feedback_delay,
+            pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
         self.deployer = _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
-        self.deployer.reset(self.scenario, self._policy_rng)
+        self._reset_policy(self.deployer)
         obs, info = self._deploy(obs, info)
         info.update(phase="reset", invalid_action=False, cost=0.0)
         return obs, info
@@ -401,7 +423,7 @@ class RouteLevelEnv(_View):
     def _deploy(self, obs, info):
         """Play a deploy phase with the deployer's set; returns the first route-phase obs and info."""
         base = self.base_env
-        n = self.scenario.n_models
+        n = self.n_slots  # the commit action
         plan = [int(m) for m in self.deployer.deploy(obs)]
         for m in plan:
             if obs["phase"][0] != DEPLOY:

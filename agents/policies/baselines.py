@@ -114,7 +114,9 @@ class RandomAgent(Agent[Context]):
         return self.rng.permutation(np.flatnonzero(obs["available"] > 0.5)).tolist()
 
     def deploy_priority(self, obs: dict[str, np.ndarray], ctx: Context) -> np.ndarray:
-        return self.rng.random(self.n_models)
+        priority = np.full(self.n_models, -np.inf)  # padded slots (never valid) draw nothing
+        priority[: self.n_catalog] = self.rng.random(self.n_catalog)
+        return priority
 
     def route(self, obs: dict[str, np.ndarray], ctx: Context) -> int:
         valid = np.flatnonzero(self.valid_routes(obs))
@@ -154,8 +156,8 @@ class OracleAgent(Agent[_QuotaContext]):
     deployer = "stage oracle deployment (true means)"
     router = "stage oracle routing distribution (true means), realised by per-stage quotas"
 
-    def bind(self, scenario) -> None:
-        super().bind(scenario)
+    def bind(self, scenario, n_slots=None) -> None:
+        super().bind(scenario, n_slots)
         self._oracle = scenario.oracle
         self._true_cost = np.array(scenario.mean_cost)
         self._routing = [[row.tolist() for row in stage] for stage in self._oracle.routing]

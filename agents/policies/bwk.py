@@ -194,7 +194,11 @@ class ThompsonAgent(Agent[_ThompsonContext]):
         return reward, cost
 
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: _ThompsonContext) -> list[int]:
-        reward, cost = self._sample(obs, np.arange(self.n_models))
+        # Samples of the catalog's models only, so that padded slots (never available) leave the
+        # random stream as it is without padding.
+        k = self.n_catalog
+        reward, cost = np.zeros(self.n_models), np.full(self.n_models, self.params.cost_range[1])
+        reward[:k], cost[:k] = self._sample(obs, np.arange(k))
         return list(
             deploy_opt(
                 reward, cost, self.throughput, paced_budget(obs), self.max_deployed, obs["available"] > 0.5

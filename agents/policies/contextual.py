@@ -190,8 +190,8 @@ class ContextualStageRouteAgent(StageRouteAgent):
             cost_gamma=cost_gamma,
         )
 
-    def bind(self, scenario) -> None:
-        super().bind(scenario)
+    def bind(self, scenario, n_slots=None) -> None:
+        super().bind(scenario, n_slots)
         self.n_tasks = self.params.n_tasks
 
     def new_context(self) -> ContextualContext:
