@@ -176,20 +176,21 @@ def _caps_cover(pools: np.ndarray, caps: np.ndarray, m_max: int) -> bool:
 
 def _draw_schedule(rng: np.random.Generator, order: np.ndarray, m_max: int):
     """Rule 9: (arrival stage, retirement stage or GRID, caps), conditioned on every pool's caps
-    covering the traffic with ``m_max`` models."""
+    covering the traffic with ``m_max`` models. ``order`` lists the models in release order."""
     n = order.size
     for _ in range(_TRIES):
-        n0 = max(2, int(rng.binomial(n, rng.uniform(*_START_SHARE))))
+        share = rng.uniform(*_START_SHARE)
+        # One row of uniforms per rule: at the start, arrival stage, retires, retirement stage, cap.
+        u = rng.random((5, n))
+        n0 = max(2, int(np.count_nonzero(u[0] < share)))  # Binomial(N, share), at least 2
         arrival = np.zeros(n, dtype=np.int64)
-        arrival[order[n0:]] = np.sort(rng.integers(1, GRID, size=n - n0))
+        arrival[order[n0:]] = np.sort(1 + (u[1, n0:] * (GRID - 1)).astype(np.int64))
         retire = np.full(n, GRID, dtype=np.int64)
-        retiring = rng.random(n) < _P_RETIRE
-        late = rng.random(n)  # uniform position of the retirement among the allowed stages
         first = arrival + _MIN_LIFE
-        room = GRID - first  # allowed stages: first .. GRID - 1
-        can = retiring & (room > 0)
-        retire[can] = first[can] + np.floor(late[can] * room[can]).astype(np.int64)
-        caps = np.round(rng.uniform(*_CAPS, size=n), 2)
+        room = GRID - first  # allowed retirement stages: first .. GRID - 1
+        can = (u[2] < _P_RETIRE) & (room > 0)
+        retire[can] = first[can] + (u[3, can] * room[can]).astype(np.int64)
+        caps = np.rint((_CAPS[0] + (_CAPS[1] - _CAPS[0]) * u[4]) * 100.0) / 100.0
         if _caps_cover(_pools(arrival, retire), caps, m_max):
             return arrival, retire, caps
     return np.zeros(n, dtype=np.int64), np.full(n, GRID, dtype=np.int64), np.ones(n)
@@ -268,7 +269,9 @@ def budget_bounds(quality, cost, caps, pools, m_max: int) -> tuple[float, float]
         the best-quality deployment without a budget (the cheapest among equally good ones).
     """
     quality, cost, caps = (np.asarray(x, dtype=np.float64) for x in (quality, cost, caps))
-    pools = np.unique(np.asarray(pools, dtype=bool), axis=0)
+    pools = np.asarray(pools, dtype=bool)
+    # Pools change only where a model arrives or retires: solve each run of equal pools once.
+    pools = pools[np.concatenate(([True], np.any(pools[1:] != pools[:-1], axis=1)))]
     cheapest = _best_fills(cost, -quality, caps, pools, m_max) @ cost
     frontier = _best_fills(-quality, cost, caps, pools, m_max) @ cost
     return float(cheapest.max()), float(frontier.max())
@@ -315,17 +318,19 @@ def _draw(world: int) -> dict[str, Any]:
     rng = np.random.default_rng(np.random.SeedSequence([world, WORLD_SALT]))
     src = _sources()
     # 1-2: size and sources
-    n = int(np.floor(np.exp(rng.uniform(math.log(MIN_MODELS), math.log(MAX_MODELS + 1)))))
+    n = int(math.exp(math.log(MIN_MODELS) + math.log((MAX_MODELS + 1) / MIN_MODELS) * rng.random()))
     n = min(max(n, MIN_MODELS), MAX_MODELS)
     pick = rng.integers(len(src.keys), size=n)
+    z = rng.standard_normal((2, n))  # quality and cost jitter
+    u = rng.random((2, n))  # unknown price, release jitter
     # 3-5: quality, cost, public price
-    quality = np.round(np.clip(src.quality[pick] + rng.normal(0.0, _QUALITY_SD, n), 0.0, 1.0), 4)
-    factor = np.exp(rng.normal(0.0, _COST_SIGMA, n))
+    quality = np.rint(np.clip(src.quality[pick] + _QUALITY_SD * z[0], 0.0, 1.0) * 1e4) / 1e4
+    factor = np.exp(_COST_SIGMA * z[1])
     cost = src.cost[pick] * factor
-    price = np.round(src.blended[pick] * factor, 4)
-    unknown = rng.random(n) < _P_UNKNOWN_PRICE
+    price = np.rint(src.blended[pick] * factor * 1e4) / 1e4
+    unknown = u[0] < _P_UNKNOWN_PRICE
     # 6-8: release order, M_max, budget fraction, catalog order
-    released = src.month[pick] + rng.uniform(-_RELEASE_JITTER_MONTHS, _RELEASE_JITTER_MONTHS, n)
+    released = src.month[pick] + _RELEASE_JITTER_MONTHS * (2.0 * u[1] - 1.0)
     m_max = int(rng.integers(_M_MAX[0], _M_MAX[1] + 1))
     fraction = float(rng.uniform(*_BUDGET_FRACTION))
     perm = rng.permutation(n)
@@ -339,20 +344,22 @@ def _draw(world: int) -> dict[str, Any]:
 
     seen: dict[str, int] = {}
     models = []
+    q, c, a, p = quality.tolist(), cost.tolist(), caps.tolist(), price.tolist()
+    arr, ret, unk, pk = arrival.tolist(), retire.tolist(), unknown.tolist(), pick.tolist()
     for i in perm.tolist():
-        key = src.keys[pick[i]]
+        key = src.keys[pk[i]]
         seen[key] = seen.get(key, 0) + 1
         models.append(
             ModelSpec(
                 name=f"{key}-v{seen[key]}",
-                quality=float(quality[i]),
-                cost=float(cost[i]),
-                throughput=float(caps[i]),
-                arrival=float(arrival[i]) / GRID,
-                retirement=None if retire[i] >= GRID else float(retire[i]) / GRID,
+                quality=q[i],
+                cost=c[i],
+                throughput=a[i],
+                arrival=arr[i] / GRID,
+                retirement=None if ret[i] >= GRID else ret[i] / GRID,
                 cost_spread=0.5,
-                list_price=None if unknown[i] else float(price[i]),
-                release=src.releases[pick[i]],
+                list_price=None if unk[i] else p[i],
+                release=src.releases[pk[i]],
             )
         )
     return dict(
