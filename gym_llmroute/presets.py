@@ -23,6 +23,12 @@ fraction of the horizon, so any horizon and number of stages can be asked for.
     and delayed feedback), RouterBench's models with task-typed queries, and the replay of the
     shipped trace.
 
+``generated`` (``make_scenario("generated", world=7)``)
+    World number ``world`` (default 0) of a distribution of random catalogs calibrated on the same
+    market facts (``gym_llmroute/generated.py``, docs/worlds.md): 4 to 40 jittered resamples of the
+    facts' models, arriving and retiring on the 12-stage grid, with drawn caps, M_max and budget.
+    For training on some worlds and testing on others.
+
 ``realdata`` (the world of ``LLMRoute-RealData-v0``)
     The one world whose outcomes are measured, not simulated: ParetoBandit's validation split
     (Apache-2.0, ``gym_llmroute/data/paretobandit_val.csv``), 1,785 real prompts of nine benchmarks,
@@ -216,6 +222,19 @@ register_scenario(
     "realdata",
     _realdata,
     "real per-prompt trace: 1,785 prompts, 3 production models, 9 benchmarks; newcomer at 0.3; T=20000, K=27",
+)
+
+
+def _generated(world: int = 0, **overrides: Any) -> Scenario:
+    from .generated import generate_scenario
+
+    return generate_scenario(world, **overrides)
+
+
+register_scenario(
+    "generated",
+    _generated,
+    "random world number `world` (default 0) of a distribution calibrated on the market facts: 4-40 models",
 )
 
 

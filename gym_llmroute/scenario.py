@@ -102,10 +102,11 @@ class ModelSpec:
         cost = _as_per_task(self.cost, f"{where}.cost")
         object.__setattr__(self, "quality", quality)
         object.__setattr__(self, "cost", cost)
-        for q in np.atleast_1d(quality):
+        # Plain tuples, not arrays: a catalog of many models is built often (generated worlds).
+        for q in quality if isinstance(quality, tuple) else (quality,):
             if not 0.0 <= q <= 1.0:
                 raise ValueError(f"{where}.quality must be in [0, 1], got {self.quality!r}")
-        for c in np.atleast_1d(cost):
+        for c in cost if isinstance(cost, tuple) else (cost,):
             if not (c >= 0.0 and math.isfinite(c)):
                 raise ValueError(f"{where}.cost must be finite and >= 0, got {self.cost!r}")
         if not _is_real(self.throughput) or not 0.0 < self.throughput <= 1.0:
@@ -128,6 +129,8 @@ class ModelSpec:
     def _check_drift(self, where: str, quality: float | tuple[float, ...]) -> None:
         if not _is_real(self.drift) or not math.isfinite(self.drift):
             raise ValueError(f"{where}.drift must be a finite number (quality change per horizon), got {self.drift!r}")
+        if self.drift == 0.0:
+            return  # the qualities are in [0, 1] already
         end = np.atleast_1d(quality) + self.drift * (1.0 - self.arrival)
         if np.any(end < 0.0) or np.any(end > 1.0):
             raise ValueError(
@@ -137,6 +140,8 @@ class ModelSpec:
 
     def _check_price_changes(self, where: str) -> None:
         changes = self.price_changes
+        if isinstance(changes, tuple) and not changes:
+            return
         try:
             changes = tuple((float(t), float(f)) for t, f in changes)
         except (TypeError, ValueError):
