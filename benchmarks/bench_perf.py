@@ -7,6 +7,11 @@ Sections (``--only`` takes a comma-separated subset; all by default):
   single     steps/s of gym.make("LLMRoute-v0") over gym.make("CartPole-v1"), a random valid action
              each step (ours: uniform over info["action_mask"]; CartPole: uniform over {0, 1}).
              Target: ratio >= 1.0.
+  generated  steps/s of gym.make("LLMRoute-Gen-v0") (resets included, a random valid action each
+             step) over LLMRoute-v0 in the same run: with num_worlds=0 (a world generated and its
+             oracle solved at every reset; target >= 0.5) and with num_worlds=200 once every world was
+             played (their oracles cached; target >= 0.9). The first pass over the 200 worlds (cold
+             cache) is timed too and reported.
   batched    steps/s (sub-env steps) of gym.make_vec("LLMRoute-v0", 64, vectorization_mode=
              "vector_entry_point") over gym.make_vec("CartPole-v1", 64, vectorization_mode=
              "vector_entry_point") and over gym.make_vec("LLMRoute-v0", 64, vectorization_mode="sync"),
@@ -50,8 +55,8 @@ def report(name: str, ours: str, ref: str, ratio: float | None, target: str, ok:
 
 
 # ---------------------------------------------------------------------------------------- single
-def single_rate(env_id: str, steps: int, seed: int) -> float:
-    env = gym.make(env_id)
+def single_rate(env_id: str, steps: int, seed: int, **kwargs) -> float:
+    env = gym.make(env_id, **kwargs)
     draws = np.random.default_rng(seed).integers(0, 2**31, size=steps).tolist()
     obs, info = env.reset(seed=seed)
     masked = env_id != "CartPole-v1"
@@ -76,6 +81,41 @@ def bench_single(args) -> None:
         ours.append(single_rate("LLMRoute-v0", steps, r))
     ratio = max(ours) / max(ref)
     report("single", f"LLMRoute-v0 {max(ours):,.0f}/s", f"CartPole-v1 {max(ref):,.0f}/s", ratio, ">= 1.0", ratio >= 1.0)
+
+
+# ------------------------------------------------------------------------------------- generated
+def bench_generated(args) -> None:
+    steps = 20_000 if args.quick else 100_000
+    n_worlds = 20 if args.quick else 200
+    # The cold pass: every world of the 200 played once (each generated and solved), timed.
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=n_worlds)
+    start, played = time.perf_counter(), 0
+    for w in range(n_worlds):
+        _, info = env.reset(seed=w, options={"world": w})
+        done = False
+        while not done:
+            valid = info["action_mask"].nonzero()[0]
+            _, _, done, _, info = env.step(int(valid[played % valid.size]))
+            played += 1
+    cold = played / (time.perf_counter() - start)
+    base, fresh, cached = [], [], []
+    for r in range(args.repeats):
+        base.append(single_rate("LLMRoute-v0", steps, r))
+        fresh.append(single_rate("LLMRoute-Gen-v0", steps, r, num_worlds=0, start_world=10**6 + r * 10**5))
+        cached.append(single_rate("LLMRoute-Gen-v0", steps, r, num_worlds=n_worlds))
+    ref = f"LLMRoute-v0 {max(base):,.0f}/s"
+    ratio = max(fresh) / max(base)
+    report("gen fresh", f"num_worlds=0 {max(fresh):,.0f}/s", ref, ratio, ">= 0.5", ratio >= 0.5)
+    ratio = max(cached) / max(base)
+    report(
+        "gen cached",
+        f"num_worlds={n_worlds} {max(cached):,.0f}/s",
+        ref,
+        ratio,
+        ">= 0.9",
+        ratio >= 0.9,
+        f"first pass (cold) {cold:,.0f}/s = {cold / max(base):.2f}x",
+    )
 
 
 # --------------------------------------------------------------------------------------- batched
@@ -299,6 +339,7 @@ def bench_import(args) -> None:
 
 SECTIONS = {
     "single": bench_single,
+    "generated": bench_generated,
     "batched": bench_batched,
     "stageroute": bench_stageroute,
     "deployopt": bench_deployopt,

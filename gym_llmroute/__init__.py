@@ -22,7 +22,7 @@ _WORLD_IDS = {
 
 __all__ = ["ModelSpec", "Scenario", "make_scenario", "list_scenarios", "register_scenario", "ENV_IDS", "__version__"]
 
-ENV_IDS = ("LLMRoute-v0", "LLMRoute-Deploy-v0", "LLMRoute-Route-v0") + tuple(_WORLD_IDS)
+ENV_IDS = ("LLMRoute-v0", "LLMRoute-Deploy-v0", "LLMRoute-Route-v0") + tuple(_WORLD_IDS) + ("LLMRoute-Gen-v0",)
 
 
 def _register() -> None:
@@ -37,6 +37,9 @@ def _register() -> None:
         register(id="LLMRoute-Deploy-v0", entry_point="gym_llmroute.views:DeployLevelEnv")
     if "LLMRoute-Route-v0" not in registry:
         register(id="LLMRoute-Route-v0", entry_point="gym_llmroute.views:RouteLevelEnv")
+    # Generated worlds (docs/worlds.md): a new catalog at every reset, for train/test splits.
+    if "LLMRoute-Gen-v0" not in registry:
+        register(id="LLMRoute-Gen-v0", entry_point="gym_llmroute.gen_env:LLMRouteGenEnv")
     for env_id, preset in _WORLD_IDS.items():
         if env_id not in registry:
             register(

@@ -32,9 +32,13 @@ from typing import Protocol
 
 import numpy as np
 
-from .solvers import solve_deploy, solve_typed_deploy
+from .solvers import solve_deploy, solve_typed_deploy, undominated
 
 __all__ = ["OracleProblem", "StageOracle", "stage_oracle", "solve_pool"]
+
+# Supports the oracle enumerates before it hands a pool to the branch and bound (solve_deploy_bb):
+# enumeration costs ~12 us per support, the branch and bound ~0.5 ms a pool of generated worlds.
+ORACLE_ENUM = 50
 
 
 class OracleProblem(Protocol):
@@ -101,9 +105,13 @@ def solve_pool(scenario: OracleProblem, pool: np.ndarray, quality=None, cost=Non
     routing = np.zeros((J, N))
     if pool.size == 0:
         return -np.inf, routing
+    if J == 1:
+        pool = candidates(scenario, pool, quality, cost)
     caps = scenario.throughput[pool]
     if J == 1:
-        sol = solve_deploy(quality[0, pool], cost[0, pool], caps, scenario.budget, scenario.max_deployed)
+        sol = solve_deploy(
+            quality[0, pool], cost[0, pool], caps, scenario.budget, scenario.max_deployed, ORACLE_ENUM, "bb"
+        )
         if not sol.feasible:
             return -np.inf, routing
         routing[0, pool] = sol.d
@@ -122,8 +130,17 @@ def solve_pool(scenario: OracleProblem, pool: np.ndarray, quality=None, cost=Non
     return value, routing
 
 
+def candidates(scenario: OracleProblem, pool: np.ndarray, quality=None, cost=None) -> np.ndarray:
+    """The models of ``pool`` that an optimal untyped deployment may need: those dominated by fewer
+    than M_max others in (quality, cost, cap) (:func:`gym_llmroute.solvers.undominated`; exact)."""
+    quality = scenario.quality_matrix if quality is None else quality
+    cost = scenario.cost_matrix if cost is None else cost
+    return pool[undominated(quality[0, pool], cost[0, pool], scenario.throughput[pool], scenario.max_deployed)]
+
+
 def stage_oracle(scenario: OracleProblem) -> StageOracle:
-    """Solve the oracle of every stage of ``scenario`` (one solve per distinct candidate pool)."""
+    """Solve the oracle of every stage of ``scenario`` (one solve per distinct candidate pool; in
+    untyped worlds, per distinct pool of :func:`candidates`)."""
     K, N, J = scenario.n_stages, scenario.n_models, scenario.n_tasks
     values = np.empty(K)
     routing = np.zeros((K, J, N))
@@ -133,8 +150,12 @@ def stage_oracle(scenario: OracleProblem) -> StageOracle:
         avail = scenario.availability[k]
         key = avail.tobytes()
         if stationary:
+            pool = np.flatnonzero(avail)
+            if J == 1 and pool.size:
+                pool = candidates(scenario, pool)
+                key = pool.tobytes()
             if key not in cache:
-                cache[key] = solve_pool(scenario, np.flatnonzero(avail))
+                cache[key] = solve_pool(scenario, pool)
         else:
             q, c = scenario.stage_quality[k], scenario.stage_cost[k]
             key += q.tobytes() + c.tobytes()

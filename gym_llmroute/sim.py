@@ -762,6 +762,7 @@ class Sim1(Sim):
 
     def __init__(self, params: SimParams, penalty: float = 0.0):
         self.deploying = True
+        self.final_extra: dict[str, Any] = {}  # added to the final info (LLMRoute-Gen-v0: the world)
         super().__init__(params, 1, penalty, obs_dtype=np.float32)
         P = params
         o = P.offsets
@@ -816,7 +817,10 @@ class Sim1(Sim):
 
     def final_info(self, i: int = 0) -> dict[str, Any]:
         self._flush()
-        return super().final_info(i)
+        info = super().final_info(i)
+        if self.final_extra:
+            info.update(self.final_extra)
+        return info
 
     def info(self, cost: float, phase: str, stage: int, model: int, invalid: bool) -> dict[str, Any]:
         """The step's info (Python numbers)."""

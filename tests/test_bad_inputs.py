@@ -36,6 +36,14 @@ def make(**kwargs):
     return lambda tmp: gym.make("LLMRoute-v0", **kwargs)
 
 
+def make_gen(**kwargs):
+    return lambda tmp: gym.make("LLMRoute-Gen-v0", **kwargs)
+
+
+def gen_reset_with(options):
+    return lambda tmp: gym.make("LLMRoute-Gen-v0").reset(seed=0, options=options)
+
+
 def reset_with(options):
     def run(tmp):
         env = gym.make("LLMRoute-v0")
@@ -103,6 +111,14 @@ CASES: list[tuple[str, Callable[[Path], object], type[BaseException], str]] = [
     ("make render mode", make(render_mode="human"), ValueError, "render_mode"),
     ("make negative delay", make(feedback_delay=-1), ValueError, "feedback_delay"),
     ("make scenario of wrong type", make(scenario=42), TypeError, "scenario must be a preset name or a Scenario"),
+    ("make pad_to below the catalog", make(pad_to=5), ValueError, "pad_to=5 is below the world's 12 models"),
+    ("make pad_to not an integer", make(pad_to="big"), TypeError, "pad_to must be None or an integer"),
+    ("gen negative num_worlds", make_gen(num_worlds=-1), ValueError, "num_worlds must be an integer >= 0"),
+    ("gen fractional start_world", make_gen(start_world=1.5), ValueError, "start_world must be an integer >= 0"),
+    ("gen pad_to below 40", make_gen(pad_to=12), ValueError, "pad_to must be an integer >= 40"),
+    ("gen unknown kwarg", make_gen(num_levels=5), TypeError, "num_levels"),
+    ("gen reset negative world", gen_reset_with({"world": -3}), ValueError, "options\\['world'\\] must be"),
+    ("gen reset scenario field", gen_reset_with({"horizon": 50}), ValueError, "are gym.make arguments here"),
     # -- reset options
     ("reset unknown option", reset_with({"horizn": 5}), ValueError, "unknown reset option"),
     ("reset options not a dict", reset_with([("horizon", 5)]), TypeError, "reset options must be a dict"),

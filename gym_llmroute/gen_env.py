@@ -1,0 +1,196 @@
+"""``LLMRoute-Gen-v0``: a generated world at every reset, for training on some worlds and scoring on
+others (Procgen's ``num_levels`` and ``start_level``)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Any, cast
+
+import numpy as np
+from gymnasium import spaces
+
+from .env import SCENARIO_KEYS, LLMRouteEnv
+from .generated import MAX_MODELS, generate_scenario
+from .scenario import Scenario
+from .sim import Sim1, SimParams
+
+__all__ = ["LLMRouteGenEnv", "world_scenario", "FRESH_WORLDS", "COST_BOUND"]
+
+#: With ``num_worlds=0`` the world index is ``start_world`` plus a draw in ``[0, FRESH_WORLDS)``.
+FRESH_WORLDS = 2**31
+#: Bound of every generated world's per-query cost in the observation space (cost units; GPT-4
+#: (0314) costs 1): generated costs stay below ~100 (resampled list prices with a log-normal jitter).
+COST_BOUND = 1e4
+# Worlds whose simulation parameters (and oracle) an env keeps; the scenarios themselves are cached
+# once per process (world_scenario), so that the n_envs copies of a training run share them.
+_ENV_CACHE = 256
+
+
+@lru_cache(maxsize=1024)
+def _cached_world(world: int, overrides: tuple[tuple[str, Any], ...]) -> Scenario:
+    return generate_scenario(world, **dict(overrides))
+
+
+def world_scenario(world: int, **overrides: Any) -> Scenario:
+    """Generated world ``world`` with scenario overrides, cached per process (its oracle with it).
+
+    Parameters
+    ----------
+    world : int
+        The world index (``gym_llmroute.generated.generate_scenario``).
+    **overrides
+        Scenario fields (``horizon``, ``n_stages``, ...).
+
+    Returns
+    -------
+    Scenario
+        The world (the same object for the same arguments while it stays in the cache).
+    """
+    return _cached_world(int(world), tuple(sorted(overrides.items())))
+
+
+def _check_index(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+class LLMRouteGenEnv(LLMRouteEnv):
+    """``LLMRoute-v0`` on a generated world, drawn anew at every reset.
+
+    ## Description
+
+    The rules, spaces, rewards and infos of :class:`~gym_llmroute.env.LLMRouteEnv`; only the world
+    changes. World ``w`` is the catalog that
+    :func:`gym_llmroute.generated.generate_scenario` draws from ``w`` alone (4 to 40 models calibrated
+    on the 2023-2025 market, listed in a random order; docs/worlds.md); the seed drives the outcomes.
+    At every reset the env plays world ``w = start_world + (x mod num_worlds)``, ``x`` a draw of its
+    seeded ``np_random`` (so ``reset(seed=s)`` fixes the world too), or with ``num_worlds=0`` a
+    fresh world ``start_world + x``, ``x`` in ``[0, 2**31)``. ``reset(options={"world": w})`` plays
+    world ``w``. ``info["world"]`` (reset and last step) says which.
+
+    Training on ``num_worlds=200, start_world=0`` and scoring on ``start_world=10**6`` is the
+    standard split (``benchmarks/generalization.py``).
+
+    ## Spaces
+
+    Padded to ``pad_to`` model slots (default 40, the generator's largest catalog): ``Discrete(pad_to
+    + 1)``, the commit action is ``pad_to``; a world's models fill the first slots and the others are
+    never available. The observation keys are those of ``LLMRoute-v0``, with bounds that hold for every
+    world (costs and the budget per query unbounded).
+
+    ## Arguments
+
+    * ``num_worlds``: integer >= 0, the number of worlds (0: a fresh world at every reset); default 0.
+    * ``start_world``: integer >= 0, the first world; default 0.
+    * ``pad_to``: integer >= 40; default 40.
+    * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``:
+      override every generated world's fields (``max_deployed`` and ``budget`` can make some worlds
+      infeasible: the reset that draws one raises).
+    * ``invalid_action_penalty``, ``render_mode``: as for ``LLMRoute-v0``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(
+        self,
+        num_worlds: int = 0,
+        start_world: int = 0,
+        *,
+        pad_to: int = MAX_MODELS,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        feedback_delay: int | None = None,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ):
+        self.num_worlds = _check_index("num_worlds", num_worlds)
+        self.start_world = _check_index("start_world", start_world)
+        if isinstance(pad_to, bool) or not isinstance(pad_to, (int, np.integer)) or pad_to < MAX_MODELS:
+            raise ValueError(
+                f"pad_to must be an integer >= {MAX_MODELS} (the largest generated catalog), got {pad_to!r}"
+            )
+        given = dict(
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
+        )
+        self._overrides = {k: v for k, v in given.items() if v is not None}
+        self._worlds: OrderedDict[int, tuple[Scenario, SimParams, Sim1]] = OrderedDict()
+        self.world = self.start_world
+        super().__init__(
+            world_scenario(self.start_world, **self._overrides),
+            pad_to=int(pad_to),
+            invalid_action_penalty=invalid_action_penalty,
+            render_mode=render_mode,
+        )
+        self.action_space, self.observation_space = self._fixed_spaces(cast(spaces.Dict, self.observation_space))
+
+    def _fixed_spaces(self, obs_space: spaces.Dict) -> tuple[spaces.Discrete, spaces.Dict]:
+        """Spaces that hold for every world: costs up to :data:`COST_BOUND`, and the budget per
+        query within plus or minus that times the horizon."""
+        boxes = dict(obs_space.spaces)
+        bpq = COST_BOUND * self.scenario.horizon
+        bounds = {"budget_per_query": (-bpq, bpq), "mean_cost": (0.0, COST_BOUND), "task_mean_cost": (0.0, COST_BOUND)}
+        for key, (low, high) in bounds.items():
+            if key in boxes:
+                boxes[key] = spaces.Box(np.float32(low), np.float32(high), shape=boxes[key].shape, dtype=np.float32)
+        return spaces.Discrete(self.n_models + 1), spaces.Dict(boxes)
+
+    # ------------------------------------------------------------------ worlds
+    def _build(self, scenario: Scenario) -> None:
+        action_space, observation_space = self.__dict__.get("action_space"), self.__dict__.get("observation_space")
+        super()._build(scenario)
+        if action_space is not None and observation_space is not None:
+            # The spaces stay those of the first world (the same objects).
+            self.action_space, self.observation_space = action_space, observation_space
+        self.sim.final_extra["world"] = self.world
+        self._worlds[self.world] = (self.scenario, self.params, self.sim)
+
+    def _play(self, world: int) -> None:
+        """Make ``world`` the current world (from the env's cache, or generated)."""
+        self.world = world
+        hit = self._worlds.get(world)
+        if hit is None:
+            scenario = world_scenario(world, **self._overrides)
+            if scenario.cost_range[1] > COST_BOUND:  # never drawn; the observation space would not hold
+                raise ValueError(f"generated world {world} has a cost above COST_BOUND={COST_BOUND:g}")
+            self._build(scenario)
+            if len(self._worlds) > _ENV_CACHE:
+                self._worlds.popitem(last=False)
+        else:
+            self._worlds.move_to_end(world)
+            self.scenario, self.params, self.sim = hit
+
+    def _draw_world(self) -> int:
+        x = int(self.np_random.integers(FRESH_WORLDS))
+        return self.start_world + (x if self.num_worlds == 0 else x % self.num_worlds)
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super(LLMRouteEnv, self).reset(seed=seed)
+        if options:
+            if not isinstance(options, dict):
+                raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
+            unknown = sorted(set(options) - {"world"})
+            if unknown:
+                raise ValueError(
+                    f"unknown reset option(s) {unknown} for LLMRoute-Gen-v0; allowed: ['world'] (the scenario "
+                    f"fields {list(SCENARIO_KEYS)} are gym.make arguments here)"
+                )
+        world = self._draw_world() if not options or "world" not in options else options["world"]
+        self._play(_check_index("options['world']", world))
+        sim = self.sim
+        sim.reset_row(0, self.np_random)
+        info = sim.info(0.0, "reset", 0, -1, False)
+        info["world"] = self.world
+        return sim.observation(), info

@@ -1,0 +1,101 @@
+"""``LLMRoute-Gen-v0``: a generated world per reset, picked by the seeded RNG among ``num_worlds``
+worlds from ``start_world`` (or fresh), cached, padded to 40 slots, and played by every agent."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+import agents
+from agents.evaluation import run_episode
+from gym_llmroute.gen_env import FRESH_WORLDS, LLMRouteGenEnv, world_scenario
+from gym_llmroute.generated import MAX_MODELS, generate_scenario
+
+
+def worlds_played(env: gym.Env, resets: int, seed: int = 0) -> list[int]:
+    out = [env.reset(seed=seed)[1]["world"]]
+    out += [env.reset()[1]["world"] for _ in range(resets - 1)]
+    return out
+
+
+def test_worlds_come_from_the_split_and_the_seed_fixes_the_world():
+    train = gym.make("LLMRoute-Gen-v0", num_worlds=200, start_world=0)
+    played = worlds_played(train, 300)
+    assert all(0 <= w < 200 for w in played) and len(set(played)) > 150
+    test = gym.make("LLMRoute-Gen-v0", num_worlds=100, start_world=10**6)
+    held_out = worlds_played(test, 100)
+    assert all(10**6 <= w < 10**6 + 100 for w in held_out)
+    fresh = worlds_played(gym.make("LLMRoute-Gen-v0", num_worlds=0, start_world=5), 50)
+    assert len(set(fresh)) == 50 and all(5 <= w < 5 + FRESH_WORLDS for w in fresh)
+    # reset(seed=s) fixes the world as well as the outcomes.
+    again = gym.make("LLMRoute-Gen-v0", num_worlds=200)
+    for s in (3, 4, 3):
+        _, info_a = train.reset(seed=s)
+        _, info_b = again.reset(seed=s)
+        assert info_a["world"] == info_b["world"]
+
+
+def test_a_world_depends_on_its_index_only_and_the_seed_drives_the_outcomes():
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=10)
+    obs_a, info = env.reset(seed=1, options={"world": 7})
+    assert info["world"] == 7 and env.unwrapped.world == 7
+    scenario = env.unwrapped.scenario
+    assert scenario.models == generate_scenario(7).models and scenario.budget == generate_scenario(7).budget
+    obs_b, _ = gym.make("LLMRoute-Gen-v0", start_world=123).reset(seed=99, options={"world": 7})
+    for key in ("available", "throughput", "price", "release"):  # the catalog, seen at reset
+        np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=key)
+    # Same world, other seeds: other outcomes (the same valid actions give other rewards).
+    totals = []
+    for seed in (1, 2):
+        _, info = env.reset(seed=seed, options={"world": 7})
+        total, done = 0.0, False
+        while not done:
+            a = int(np.flatnonzero(info["action_mask"])[0])
+            _, r, done, _, info = env.step(a)
+            total += r
+        assert info["world"] == 7  # also in the last step's info
+        totals.append(total)
+    assert totals[0] != totals[1]
+
+
+def test_spaces_hold_every_world_and_padded_slots_stay_masked():
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=0, horizon=120, n_stages=4)
+    assert env.action_space == gym.spaces.Discrete(MAX_MODELS + 1)
+    space = env.observation_space
+    sizes = set()
+    for seed in range(25):
+        obs, info = env.reset(seed=seed)
+        n = env.unwrapped.scenario.n_models
+        sizes.add(n)
+        done = False
+        while not done:
+            assert space.contains(obs)
+            assert not info["action_mask"][n:MAX_MODELS].any()
+            obs, _, done, _, info = env.step(
+                int(np.random.default_rng(seed).choice(np.flatnonzero(info["action_mask"])))
+            )
+        assert env.observation_space is space  # the spaces never change
+    assert len(sizes) > 5  # catalogs of many sizes
+
+
+def test_worlds_are_generated_and_solved_once_then_cached():
+    env = LLMRouteGenEnv(num_worlds=3, horizon=90, n_stages=3)
+    seen = {}
+    for _ in range(12):
+        env.reset()
+        seen.setdefault(env.world, (env.scenario, env.sim))
+        assert seen[env.world][0] is env.scenario and seen[env.world][1] is env.sim
+    assert set(seen) == {0, 1, 2}
+    assert world_scenario(1, horizon=90, n_stages=3) is seen[1][0]  # one scenario per process
+
+
+def test_reference_agents_play_generated_worlds_close_to_the_oracle():
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=0, start_world=10**6)
+    fractions = {}
+    for name in ("stageroute", "greedy", "random", "oracle"):
+        agent = agents.make(name, env, seed=0)
+        runs = [run_episode(agent, env, seed=s) for s in range(4)]
+        assert len({r["horizon"] for r in runs}) == 1
+        fractions[name] = np.mean([r["reward_fraction"] for r in runs])
+    assert fractions["oracle"] > 0.95
+    assert fractions["stageroute"] > 0.85 > fractions["random"]
