@@ -21,8 +21,8 @@ The rules, in the order the draws are made (docs/worlds.md, "Generated worlds", 
 4. **Cost**: the source's mean cost of a 600-prompt / 300-answer-token query in the package's unit
    (GPT-4 (0314) = 1.0, :data:`~gym_llmroute.market.USD_PER_UNIT`), times a log-normal factor
    ``exp(N(0, 0.5))`` (the spread of the provider prices of one model in the facts' notes: Mixtral
-   8x7B at 0.24 to 0.90 USD per 1M tokens, log standard deviation 0.58; and the price cuts of 0.4 to
-   0.8). Per query the cost is ``cost * U(0.5, 1.5)`` (``cost_spread`` 0.5, as in ``paper``).
+   8x7B at 0.24 to 0.90 USD per 1M tokens, log standard deviation 0.58; and the vendors' price cuts, factors of
+   0.26 to 0.8). Per query the cost is ``cost * U(0.5, 1.5)`` (``cost_spread`` 0.5, as in ``paper``).
 5. **Public price**: ``list_price`` is the blended list price (USD per 1M tokens, 600 in / 300 out)
    times the same factor, so it is exact where known; unknown (None) with probability 0.1.
 6. **Release order**: the source's release month plus ``U(-3, 3)`` months orders the models in time.
