@@ -206,14 +206,15 @@ def _load_set_policy(cls, model, model_path: Path, env: Any, scenario: Scenario,
     ours = cast(spaces.Dict, obs_space).spaces
     saved_tasks = saved["task"].shape if "task" in saved else None
     our_tasks = ours["task"].shape if "task" in ours else None
+    n_slots = int(np.prod(ours["available"].shape or (0,)))
     if sorted(saved) != sorted(ours) or saved_tasks != our_tasks:
         raise ValueError(
             f"{model_path} (set policy) does not fit the env: it runs on any number and order of models, but "
             f"needs the same observation keys and number of task types: model {sorted(saved)} with task "
             f"{saved_tasks}, env {sorted(ours)} with task {our_tasks} {trained_on}"
         )
-    if action_n != ours["available"].shape[0] + 1:
-        raise ValueError(f"the env has {action_n} actions for {ours['available'].shape[0]} model slots")
+    if action_n != n_slots + 1:
+        raise ValueError(f"the env has {action_n} actions for {n_slots} model slots")
     custom = {"observation_space": obs_space, "action_space": spaces.Discrete(action_n)}
     return cls.load(model_path, device="cpu", custom_objects=custom)
 

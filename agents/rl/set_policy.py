@@ -54,6 +54,10 @@ GLOBAL_KEYS = ("phase", "stage", "time", "stage_progress", "budget_per_query")
 PER_TASK_KEYS = ("task_pulls", "task_mean_reward", "task_mean_cost")
 
 
+def _shape(space: spaces.Space) -> tuple[int, ...]:
+    return tuple(space.shape or ())
+
+
 class SetTokenizer(BaseFeaturesExtractor):
     """The observation as per-slot tokens and global features, flattened (no weights).
 
@@ -73,12 +77,12 @@ class SetTokenizer(BaseFeaturesExtractor):
         missing = [k for k in ("available", *GLOBAL_KEYS) if k not in boxes]
         if missing:
             raise ValueError(f"SetTokenizer needs an LLMRoute observation; missing keys {missing}")
-        n = boxes["available"].shape[0]
+        n = _shape(boxes["available"])[0]
         self.global_keys = GLOBAL_KEYS
-        self.n_tasks = boxes["task"].shape[0] if "task" in boxes else 0
+        self.n_tasks = _shape(boxes["task"])[0] if "task" in boxes else 0
         self.task_keys = tuple(k for k in PER_TASK_KEYS if k in boxes) if self.n_tasks else ()
         self.model_keys = tuple(
-            sorted(k for k, b in boxes.items() if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS) and b.shape == (n,))
+            sorted(k for k, b in boxes.items() if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS) and _shape(b) == (n,))
         )
         self.model_dim = len(self.model_keys) + len(self.task_keys) * (1 + self.n_tasks)
         self.slot_dim = self.model_dim + 1
@@ -116,7 +120,7 @@ class SetTokenizer(BaseFeaturesExtractor):
             glob.append(obs["task"].float())
         return th.cat([feats, real], dim=-1), th.cat(glob, dim=-1)
 
-    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:  # type: ignore[override]
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
         """Flatten :meth:`tokens`.
 
         Parameters
@@ -272,6 +276,8 @@ class _SetPolicyMixin:
 
     hidden: int
     rounds: int
+    mlp_extractor: Any
+    action_net: Any
 
     def _setup_set(self, observation_space: spaces.Space, action_space: spaces.Space, kwargs: dict[str, Any]) -> None:
         if not isinstance(observation_space, spaces.Dict):
