@@ -260,6 +260,13 @@ def _add_train_command(sub: Any) -> None:
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
     p.add_argument(
+        "--policy",
+        choices=("mlp", "set"),
+        default="mlp",
+        help="mlp: SB3's MultiInputPolicy; set: the permutation-equivariant policy of agents/rl/set_policy.py, "
+        "independent of the order and number of models (maskableppo, ppo, a2c)",
+    )
+    p.add_argument(
         "--steps", type=_positive_int, default=100_000, metavar="N", help="training env steps (over all envs)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and of the training envs")
@@ -576,6 +583,8 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     args.scenario = args.scenario or _default_scenario(args.env)
     if args.lagrange is None and args.lagrange_step:
         parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
+    if args.policy == "set" and args.algo == "dqn":
+        parser.error("argument --policy: 'set' is for maskableppo, ppo and a2c, not dqn")
     from .rl import train
 
     overrides = {}
@@ -601,6 +610,7 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         tensorboard=not args.no_tensorboard,
         progress_bar=not args.no_progress,
         verbose=args.verbose,
+        policy=args.policy,
     )
     print(f"trained {args.algo} on {args.env} for {args.steps} steps in {result.wall_time_s:.0f} s")
     print(f"model: {result.model_path}")

@@ -7,21 +7,25 @@ single-level view, save them, and load them as agents the evaluation loop runs l
 
 * :mod:`agents.rl.hyperparams`: the hyperparameters per algorithm and env, with the reasons;
 * :mod:`agents.rl.training`: :func:`train`, the training envs and the learning curves;
-* :mod:`agents.rl.sb3_agent`: :class:`SB3Agent` and :func:`load_agent`.
+* :mod:`agents.rl.sb3_agent`: :class:`SB3Agent` and :func:`load_agent`;
+* :mod:`agents.rl.set_policy`: the permutation-equivariant policy of ``train(..., policy="set")``
+  (imports torch; not imported here).
 
 The observation scaling and the Lagrangian cost wrapper the training envs use are
 :mod:`gym_llmroute.wrappers`. Everything here imports torch and stable-baselines3 lazily (on the
 first call), so ``import agents.rl`` stays cheap.
 """
 
-from .hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
+from .hyperparams import ALGOS, HYPERPARAMS, POLICIES, hyperparams_for
 from .sb3_agent import SB3Agent, load_agent
-from .training import TrainResult, make_train_env, read_monitor, train
+from .training import TrainResult, make_train_env, policy_class, read_monitor, train
 
 __all__ = [
     "ALGOS",
     "HYPERPARAMS",
+    "POLICIES",
     "hyperparams_for",
+    "policy_class",
     "TrainResult",
     "train",
     "make_train_env",

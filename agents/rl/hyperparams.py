@@ -59,7 +59,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["HYPERPARAMS", "ALGOS", "hyperparams_for"]
+__all__ = ["HYPERPARAMS", "SET_POLICY_HYPERPARAMS", "ALGOS", "POLICIES", "hyperparams_for"]
 
 _PPO_TWO_LEVEL: dict[str, Any] = dict(
     n_envs=4,
@@ -168,10 +168,20 @@ HYPERPARAMS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# What the set policy (agents.rl.set_policy, ``train(..., policy="set")``) changes in an entry of
+# HYPERPARAMS, per algorithm (DQN has no set policy). Its policy_kwargs replace the MLP's net_arch.
+SET_POLICY_HYPERPARAMS: dict[str, dict[str, Any]] = {
+    "maskableppo": dict(policy_kwargs=dict(hidden=64, rounds=2)),
+    "ppo": dict(policy_kwargs=dict(hidden=64, rounds=2)),
+    "a2c": dict(policy_kwargs=dict(hidden=64, rounds=2)),
+}
+
 ALGOS = tuple(HYPERPARAMS)
+# The policies of agents.rl.train: SB3's MultiInputPolicy, or the permutation-equivariant set policy.
+POLICIES = ("mlp", "set")
 
 
-def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0") -> dict[str, Any]:
+def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0", policy: str = "mlp") -> dict[str, Any]:
     """The hyperparameters of an algorithm on an env.
 
     Parameters
@@ -181,6 +191,8 @@ def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0") -> dict[str, Any]:
     env_id : str
         The env id (a ``"gym_llmroute:"`` prefix is ignored); ids without an entry of their own get
         the algorithm's ``"default"`` (``LLMRoute-v0``'s).
+    policy : {"mlp", "set"}
+        ``"set"`` applies :data:`SET_POLICY_HYPERPARAMS` (the set policy's ``policy_kwargs``).
 
     Returns
     -------
@@ -190,6 +202,13 @@ def hyperparams_for(algo: str, env_id: str = "LLMRoute-v0") -> dict[str, Any]:
     algo = algo.lower()
     if algo not in HYPERPARAMS:
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {list(ALGOS)}")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
     table = HYPERPARAMS[algo]
     key = env_id.split(":")[-1]
-    return copy.deepcopy(table.get(key, table["default"]))
+    params = copy.deepcopy(table.get(key, table["default"]))
+    if policy == "set":
+        if algo not in SET_POLICY_HYPERPARAMS:
+            raise ValueError(f"policy 'set' is for {list(SET_POLICY_HYPERPARAMS)}, not {algo!r}")
+        params.update(copy.deepcopy(SET_POLICY_HYPERPARAMS[algo]))
+    return params

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +20,7 @@ from gymnasium import spaces
 
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.scenario import Scenario
-from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
+from gym_llmroute.wrappers import OBS_SCALING_VERSION, ScaledObservation, scale_observation
 
 from ..base import scenario_of
 from .training import algo_class
@@ -135,8 +135,10 @@ def load_agent(
         The run directory or its ``model.zip``; ``train.json`` beside it gives the algorithm and the
         env it was trained on.
     env : gymnasium.Env or Scenario, optional
-        The world the agent acts in; by default the training env's. Its spaces must match the
-        model's.
+        The world the agent acts in; by default the training env's. For the MLP policy its spaces
+        must match the model's; the set policy (``train(..., policy="set")``) runs on any number of
+        model slots and any order of the models, as long as the env has the same observation keys
+        and number of task types.
     algo : str, optional
         The algorithm, if no ``train.json`` says it.
     deterministic : bool, optional
@@ -155,7 +157,7 @@ def load_agent(
         No model at ``path``.
     ValueError
         Unknown algorithm, a model trained with another observation scaling, or spaces that do not
-        match the env's.
+        match the env's (for the set policy: other observation keys or task types).
     """
     p = Path(path)
     run_dir = p if p.is_dir() else p.parent
@@ -177,9 +179,44 @@ def load_agent(
     if env is None:
         env = gym.make(meta.get("env_id", "LLMRoute-v0"), **meta.get("env_kwargs", {}))
     scenario = scenario_of(env)
-    model = algo_class(algo).load(model_path, device="cpu")
-    _check_spaces(model, env, scenario, model_path, meta)
+    cls = algo_class(algo)
+    model = cls.load(model_path, device="cpu")
+    if _is_set_policy(model.policy):
+        model = _load_set_policy(cls, model, model_path, env, scenario, meta)
+    else:
+        _check_spaces(model, env, scenario, model_path, meta)
     return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name)
+
+
+def _is_set_policy(policy: Any) -> bool:
+    """Whether a policy is one of :mod:`agents.rl.set_policy`'s (without importing torch needlessly)."""
+    return type(policy).__module__.endswith("rl.set_policy")
+
+
+def _load_set_policy(cls, model, model_path: Path, env: Any, scenario: Scenario, meta: dict[str, Any]):
+    """Load a set-policy model again with the env's (scaled) spaces in place of the saved ones: its
+    weights do not depend on the number of model slots, only on the observation keys and task types."""
+    if isinstance(env, gym.Env):
+        obs_space = ScaledObservation(env).observation_space
+    else:
+        obs_space = ScaledObservation(gym.make("LLMRoute-v0", scenario=scenario)).observation_space
+    action_n = int(getattr(getattr(env, "action_space", None), "n", scenario.n_models + 1))
+    trained_on = f"(trained on {meta.get('env_id', 'an unknown env')} with {meta.get('env_kwargs', {})})"
+    saved = model.observation_space.spaces
+    ours = cast(spaces.Dict, obs_space).spaces
+    saved_tasks = saved["task"].shape if "task" in saved else None
+    our_tasks = ours["task"].shape if "task" in ours else None
+    n_slots = int(np.prod(ours["available"].shape or (0,)))
+    if sorted(saved) != sorted(ours) or saved_tasks != our_tasks:
+        raise ValueError(
+            f"{model_path} (set policy) does not fit the env: it runs on any number and order of models, but "
+            f"needs the same observation keys and number of task types: model {sorted(saved)} with task "
+            f"{saved_tasks}, env {sorted(ours)} with task {our_tasks} {trained_on}"
+        )
+    if action_n != n_slots + 1:
+        raise ValueError(f"the env has {action_n} actions for {n_slots} model slots")
+    custom = {"observation_space": obs_space, "action_space": spaces.Discrete(action_n)}
+    return cls.load(model_path, device="cpu", custom_objects=custom)
 
 
 def _check_spaces(model, env: Any, scenario: Scenario, model_path: Path, meta: dict[str, Any]) -> None:

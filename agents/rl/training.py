@@ -34,9 +34,19 @@ from gym_llmroute.scenario import Scenario
 from gym_llmroute.wrappers import OBS_SCALING_VERSION, LagrangianReward, ScaledObservation
 
 from ..files import atomic_write_text
-from .hyperparams import ALGOS, hyperparams_for
+from .hyperparams import ALGOS, POLICIES, hyperparams_for
 
-__all__ = ["ALGOS", "TrainResult", "train", "make_train_env", "read_monitor", "algo_class", "MONITOR_KEYS"]
+__all__ = [
+    "ALGOS",
+    "POLICIES",
+    "TrainResult",
+    "train",
+    "make_train_env",
+    "read_monitor",
+    "algo_class",
+    "policy_class",
+    "MONITOR_KEYS",
+]
 
 # Keys of the final info that Monitor writes to its CSV (the learning curves).
 MONITOR_KEYS = ("regret", "total_cost", "budget", "oracle_value", "queries_served")
@@ -55,6 +65,43 @@ def algo_class(algo: str):
     if algo not in classes:
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {list(ALGOS)}")
     return classes[algo]
+
+
+def policy_class(algo: str, policy: str = "mlp") -> Any:
+    """The SB3 policy that :func:`train` gives an algorithm.
+
+    Parameters
+    ----------
+    algo : {"maskableppo", "ppo", "a2c", "dqn"}
+        The algorithm.
+    policy : {"mlp", "set"}
+        ``"mlp"``: SB3's ``"MultiInputPolicy"`` (an MLP on the flattened observation); ``"set"``: the
+        permutation-equivariant policy of :mod:`agents.rl.set_policy` (:class:`SetPolicy` for
+        MaskablePPO, :class:`SetActorCriticPolicy` for PPO and A2C; not DQN).
+
+    Returns
+    -------
+    str or type
+        ``"MultiInputPolicy"`` or the policy class.
+
+    Raises
+    ------
+    ValueError
+        An unknown policy, or ``"set"`` with DQN.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
+    if policy == "mlp":
+        return "MultiInputPolicy"
+    algo = algo.lower()
+    if algo == "dqn":
+        raise ValueError(
+            "policy 'set' is an actor-critic policy (maskableppo, ppo, a2c); DQN has no set Q-network: "
+            "use policy='mlp' with dqn"
+        )
+    from .set_policy import SetActorCriticPolicy, SetPolicy
+
+    return SetPolicy if algo == "maskableppo" else SetActorCriticPolicy
 
 
 def _env_id(env_id: str) -> str:
@@ -154,6 +201,7 @@ class TrainResult:
     tensorboard_dir: str
     wall_time_s: float
     obs_scaling_version: int = OBS_SCALING_VERSION
+    policy: str = "mlp"
 
 
 def train(
@@ -171,6 +219,7 @@ def train(
     progress_bar: bool = False,
     verbose: int = 0,
     torch_threads: int = 1,
+    policy: str = "mlp",
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -204,6 +253,10 @@ def train(
     torch_threads : int
         ``torch.set_num_threads``: 1 by default, since the networks are small and the machine is
         shared with the env workers.
+    policy : {"mlp", "set"}
+        ``"mlp"``: SB3's ``MultiInputPolicy``; ``"set"``: the permutation-equivariant policy of
+        :mod:`agents.rl.set_policy` (maskableppo, ppo, a2c), which does not depend on the order or
+        the number of the model slots (see :func:`policy_class`).
 
     Returns
     -------
@@ -214,9 +267,10 @@ def train(
 
     algo = algo.lower()
     cls = algo_class(algo)
+    policy_cls = policy_class(algo, policy)
     if not isinstance(total_timesteps, int) or total_timesteps < 1:
         raise ValueError(f"total_timesteps must be an integer >= 1, got {total_timesteps!r}")
-    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian)
+    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     monitor_dir = out / "monitor"
@@ -243,7 +297,7 @@ def train(
 
             venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=setup.params.get("gamma", 0.99))
         tb_dir = str(out / "tb") if tensorboard else None
-        model = cls("MultiInputPolicy", venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
+        model = cls(policy_cls, venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
         model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
         model_path = out / "model.zip"
         model.save(out / ".model.tmp.zip")
@@ -264,6 +318,7 @@ def train(
         monitor_dir=str(monitor_dir),
         tensorboard_dir=str(out / "tb"),
         wall_time_s=time.perf_counter() - start,
+        policy=policy,
     )
     atomic_write_text(out / "train.json", json.dumps(asdict(result), indent=2, default=str))
     return result
@@ -283,9 +338,14 @@ class _TrainSetup:
 
     @classmethod
     def of(
-        cls, algo: str, env_id: str, hyperparams: dict[str, Any] | None, lagrangian: dict[str, float] | bool | None
+        cls,
+        algo: str,
+        env_id: str,
+        hyperparams: dict[str, Any] | None,
+        lagrangian: dict[str, float] | bool | None,
+        policy: str = "mlp",
     ) -> _TrainSetup:
-        params = hyperparams_for(algo, env_id)
+        params = hyperparams_for(algo, env_id, policy)
         params.update(hyperparams or {})
         config = dict(params)
         n_envs = int(params.pop("n_envs"))

@@ -1,0 +1,386 @@
+"""A permutation-equivariant actor-critic policy for the LLMRoute observations (:class:`SetPolicy` for
+sb3-contrib's MaskablePPO, :class:`SetActorCriticPolicy` for SB3's PPO and A2C).
+
+SB3's ``MultiInputPolicy`` flattens the observation into one vector, so it learns what *slot* i is
+worth, not what a model with slot i's statistics is worth: list the same models in another order and
+it collapses. These policies treat the model slots as a set:
+
+1. **Tokens** (:class:`SetTokenizer`, no weights): slot i's token is its own per-model features
+   (``available``, ``deployed``, ``picked``, ``capacity_left``, ``pulls``, ``mean_reward``,
+   ``mean_cost``, ``throughput``, ``price``, ``release``, in the scaled observation), and in typed
+   worlds its statistics on the current query's task (``task_*`` selected by the one-hot) and on
+   every task (``log1p`` of the per-task pulls). A slot is *real* if any of its features is non-zero
+   (padded slots are all zero).
+2. **Embedding** (:class:`SetNetwork`): every token gets its features minus their mean over the real
+   slots and the global features (``phase``, ``stage``, ``time``, ``stage_progress``,
+   ``budget_per_query``, the task one-hot), and one MLP with the same weights for every slot embeds it.
+3. **Rounds** (``rounds``, DeepSets style): the mean and max of the embeddings over the real slots are
+   concatenated to each embedding and a shared MLP updates it (residually).
+4. **Heads**: a shared MLP scores each slot (its action logit); an MLP of the pooled summary and the
+   globals gives the commit logit (action N) and, through a separate MLP, the value.
+
+So for any permutation of the model slots the action logits are permuted the same way, the commit
+logit and the value are unchanged (up to float rounding), and no weight depends on the number of
+slots N: a model trained on a 12-model catalog runs on a 34-model one (:func:`agents.rl.load_agent`
+allows it for these policies). The weights do depend on the number of task types (the one-hot and
+the per-task statistics are features).
+
+The logits come from the network: ``action_net`` is the identity and ``mlp_extractor`` is the
+:class:`SetNetwork` (``latent_dim_pi = N + 1`` is not stored in any weight). Keyword arguments
+through ``policy_kwargs``: ``hidden`` (width, 64), ``rounds`` (1 or more, 2), ``activation_fn``
+(``nn.ReLU``).
+
+This module imports torch and stable-baselines3 at its top; nothing imports it at package import.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+__all__ = ["SetPolicy", "SetActorCriticPolicy", "SetTokenizer", "SetNetwork", "GLOBAL_KEYS", "PER_TASK_KEYS"]
+
+# Keys of shape (1,) that every token sees (plus the task one-hot in typed worlds).
+GLOBAL_KEYS = ("phase", "stage", "time", "stage_progress", "budget_per_query")
+# Per-(task, model) keys of shape (J * N,), slot j * N + m.
+PER_TASK_KEYS = ("task_pulls", "task_mean_reward", "task_mean_cost")
+
+
+def _shape(space: spaces.Space) -> tuple[int, ...]:
+    return tuple(space.shape or ())
+
+
+class SetTokenizer(BaseFeaturesExtractor):
+    """The observation as per-slot tokens and global features, flattened (no weights).
+
+    The output is ``[tokens (N * slot_dim), globals (global_dim)]`` per row, where a token is the
+    slot's per-model features (sorted key order), in typed worlds its current-task statistics and its
+    statistics on every task, and last a 0/1 flag of a real slot (any feature non-zero). N is read
+    from the observation at each call, so nothing here depends on it.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Dict
+        The (scaled) LLMRoute observation space.
+    """
+
+    def __init__(self, observation_space: spaces.Dict):
+        boxes = observation_space.spaces
+        missing = [k for k in ("available", *GLOBAL_KEYS) if k not in boxes]
+        if missing:
+            raise ValueError(f"SetTokenizer needs an LLMRoute observation; missing keys {missing}")
+        n = _shape(boxes["available"])[0]
+        self.global_keys = GLOBAL_KEYS
+        self.n_tasks = _shape(boxes["task"])[0] if "task" in boxes else 0
+        self.task_keys = tuple(k for k in PER_TASK_KEYS if k in boxes) if self.n_tasks else ()
+        self.model_keys = tuple(
+            sorted(k for k, b in boxes.items() if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS) and _shape(b) == (n,))
+        )
+        self.model_dim = len(self.model_keys) + len(self.task_keys) * (1 + self.n_tasks)
+        self.slot_dim = self.model_dim + 1
+        self.global_dim = len(GLOBAL_KEYS) + self.n_tasks
+        super().__init__(observation_space, features_dim=n * self.slot_dim + self.global_dim)
+
+    def tokens(self, obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
+        """The tokens and globals of a batch of observations.
+
+        Parameters
+        ----------
+        obs : dict of str to Tensor
+            A batch of observations, each key of shape (B, ...).
+
+        Returns
+        -------
+        (Tensor, Tensor)
+            Tokens of shape (B, N, slot_dim) (real-slot flag last) and globals of shape
+            (B, global_dim).
+        """
+        per_model = [obs[k].float() for k in self.model_keys]
+        batch, n = per_model[0].shape
+        if self.task_keys:
+            task = obs["task"].float()
+            for k in self.task_keys:
+                stats = obs[k].float().reshape(batch, self.n_tasks, n)
+                if k == "task_pulls":
+                    stats = th.log1p(stats.clamp(min=0.0)) / 8.0
+                per_model.append(th.einsum("bj,bjn->bn", task, stats))
+                per_model.extend(stats.unbind(dim=1))
+        feats = th.stack(per_model, dim=-1)
+        real = (feats != 0).any(dim=-1, keepdim=True).float()
+        glob = [obs[k].float().reshape(batch, -1) for k in self.global_keys]
+        if self.n_tasks:
+            glob.append(obs["task"].float())
+        return th.cat([feats, real], dim=-1), th.cat(glob, dim=-1)
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        """Flatten :meth:`tokens`.
+
+        Parameters
+        ----------
+        observations : dict of str to Tensor
+            A batch of observations.
+
+        Returns
+        -------
+        Tensor
+            Shape (B, N * slot_dim + global_dim).
+        """
+        tokens, glob = self.tokens(observations)
+        return th.cat([tokens.flatten(1), glob], dim=-1)
+
+
+def _mlp(sizes: list[int], activation: type[nn.Module], last_activation: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if last_activation or i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def _pool(h: th.Tensor, real: th.Tensor) -> th.Tensor:
+    """Mean and max of h (B, N, H) over the real slots (real: (B, N, 1)); zeros if there are none."""
+    count = real.sum(dim=1)
+    mean = (h * real).sum(dim=1) / count.clamp(min=1.0)
+    masked = h.masked_fill(real == 0, float("-inf")).amax(dim=1)
+    peak = th.where(count > 0, masked, th.zeros_like(masked))
+    return th.cat([mean, peak], dim=-1)
+
+
+class SetNetwork(nn.Module):
+    """The equivariant actor and invariant critic on :class:`SetTokenizer`'s features (the policy's
+    ``mlp_extractor``).
+
+    ``forward_actor`` returns the action logits (B, N + 1): the slots' scores, then the commit logit;
+    ``forward_critic`` returns a (B, hidden) latent of the pooled summary and the globals, which the
+    policy's ``value_net`` maps to the value. No weight depends on N.
+
+    Parameters
+    ----------
+    slot_dim : int
+        Features per slot, the real-slot flag last.
+    global_dim : int
+        Global features.
+    hidden : int
+        Width of every layer.
+    rounds : int
+        Rounds of pooling and update (at least 1).
+    activation_fn : type of nn.Module
+        The activation.
+    """
+
+    def __init__(self, slot_dim: int, global_dim: int, hidden: int = 64, rounds: int = 2, activation_fn=nn.ReLU):
+        super().__init__()
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"SetPolicy hidden must be an integer >= 1, got {hidden!r}")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"SetPolicy rounds must be an integer >= 1, got {rounds!r}")
+        self.slot_dim, self.global_dim, self.hidden = slot_dim, global_dim, hidden
+        model_dim = slot_dim - 1
+        self.embed = _mlp([2 * model_dim + 1 + global_dim, hidden, hidden], activation_fn)
+        self.updates = nn.ModuleList([_mlp([3 * hidden, hidden], activation_fn) for _ in range(rounds)])
+        self.slot_head = nn.Sequential(_mlp([3 * hidden, hidden], activation_fn), nn.Linear(hidden, 1))
+        self.commit_head = nn.Sequential(_mlp([2 * hidden + global_dim, hidden], activation_fn), nn.Linear(hidden, 1))
+        self.critic = _mlp([2 * hidden + global_dim, hidden, hidden], activation_fn)
+        self.latent_dim_pi = 0  # the logits' width is N + 1, known only from the observation
+        self.latent_dim_vf = hidden
+
+    def output_layers(self) -> list[nn.Module]:
+        """The layers that output logits (initialised with a small gain, like SB3's ``action_net``).
+
+        Returns
+        -------
+        list of nn.Module
+            The last linear layers of the slot and commit heads.
+        """
+        return [self.slot_head[-1], self.commit_head[-1]]
+
+    def _encode(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        glob = features[:, features.shape[1] - self.global_dim :]
+        tokens = features[:, : features.shape[1] - self.global_dim].reshape(features.shape[0], -1, self.slot_dim)
+        feats, real = tokens[..., :-1], tokens[..., -1:]
+        mean = (feats * real).sum(dim=1, keepdim=True) / real.sum(dim=1, keepdim=True).clamp(min=1.0)
+        n = tokens.shape[1]
+        x = th.cat([feats, (feats - mean) * real, real, glob.unsqueeze(1).expand(-1, n, -1)], dim=-1)
+        h = self.embed(x)
+        for update in self.updates:
+            pooled = _pool(h, real)
+            h = h + update(th.cat([h, pooled.unsqueeze(1).expand(-1, n, -1)], dim=-1))
+        return h, _pool(h, real), glob
+
+    def _actor(self, h: th.Tensor, pooled: th.Tensor, glob: th.Tensor) -> th.Tensor:
+        n = h.shape[1]
+        scores = self.slot_head(th.cat([h, pooled.unsqueeze(1).expand(-1, n, -1)], dim=-1)).squeeze(-1)
+        commit = self.commit_head(th.cat([pooled, glob], dim=-1))
+        return th.cat([scores, commit], dim=-1)
+
+    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """Logits and the critic's latent.
+
+        Parameters
+        ----------
+        features : Tensor
+            :class:`SetTokenizer`'s output, (B, N * slot_dim + global_dim).
+
+        Returns
+        -------
+        (Tensor, Tensor)
+            Logits (B, N + 1) and the critic's latent (B, hidden).
+        """
+        h, pooled, glob = self._encode(features)
+        return self._actor(h, pooled, glob), self.critic(th.cat([pooled, glob], dim=-1))
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        """The action logits.
+
+        Parameters
+        ----------
+        features : Tensor
+            :class:`SetTokenizer`'s output.
+
+        Returns
+        -------
+        Tensor
+            Logits (B, N + 1).
+        """
+        return self._actor(*self._encode(features))
+
+    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+        """The critic's latent.
+
+        Parameters
+        ----------
+        features : Tensor
+            :class:`SetTokenizer`'s output.
+
+        Returns
+        -------
+        Tensor
+            Latent (B, hidden).
+        """
+        _, pooled, glob = self._encode(features)
+        return self.critic(th.cat([pooled, glob], dim=-1))
+
+
+class _SetPolicyMixin:
+    """What :class:`SetPolicy` and :class:`SetActorCriticPolicy` share: the network, the build with an
+    identity ``action_net``, and the constructor parameters saved with the model."""
+
+    hidden: int
+    rounds: int
+    mlp_extractor: Any
+    action_net: Any
+
+    def _setup_set(self, observation_space: spaces.Space, action_space: spaces.Space, kwargs: dict[str, Any]) -> None:
+        if not isinstance(observation_space, spaces.Dict):
+            raise ValueError(f"SetPolicy needs a Dict observation space (LLMRoute's), got {observation_space}")
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"SetPolicy needs a Discrete action space, got {action_space}")
+        if kwargs.get("net_arch") is not None:
+            raise ValueError("SetPolicy takes hidden= and rounds=, not net_arch")
+        kwargs.setdefault("features_extractor_class", SetTokenizer)
+        kwargs.setdefault("activation_fn", nn.ReLU)
+
+    def _build_mlp_extractor(self) -> None:
+        fe = self.features_extractor  # type: ignore[attr-defined]
+        self.mlp_extractor = SetNetwork(fe.slot_dim, fe.global_dim, self.hidden, self.rounds, self.activation_fn)  # type: ignore[attr-defined]
+
+    def _build(self, lr_schedule) -> None:
+        self._build_mlp_extractor()
+        self.action_net = nn.Identity()
+        self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+        if self.ortho_init:  # type: ignore[attr-defined]
+            init = self.init_weights  # type: ignore[attr-defined]
+            self.mlp_extractor.apply(partial(init, gain=np.sqrt(2)))
+            for layer in self.mlp_extractor.output_layers():
+                layer.apply(partial(init, gain=0.01))
+            self.value_net.apply(partial(init, gain=1))
+        self.optimizer = self.optimizer_class(  # type: ignore[attr-defined]
+            self.parameters(),  # type: ignore[attr-defined]
+            lr=lr_schedule(1),
+            **self.optimizer_kwargs,  # type: ignore[attr-defined]
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(hidden=self.hidden, rounds=self.rounds)
+        data.pop("net_arch", None)
+        return data
+
+
+class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
+    """Permutation-equivariant actor-critic for sb3-contrib's MaskablePPO: ``MaskablePPO(SetPolicy, env)``.
+
+    The action logits are equivariant and the value invariant under permutations of the model slots,
+    and no weight depends on the number of slots (see the module docstring).
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Dict
+        The (scaled) LLMRoute observation space.
+    action_space : gymnasium.spaces.Discrete
+        ``Discrete(N + 1)``.
+    lr_schedule : callable
+        Learning-rate schedule.
+    hidden : int
+        Width of every layer (64).
+    rounds : int
+        Rounds of pooling and update (2).
+    **kwargs
+        MaskableActorCriticPolicy's other arguments (``activation_fn``, ``ortho_init``, optimizer);
+        ``net_arch`` is refused.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule,
+        hidden: int = 64,
+        rounds: int = 2,
+        **kwargs: Any,
+    ):
+        self.hidden, self.rounds = hidden, rounds
+        self._setup_set(observation_space, action_space, kwargs)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+
+class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):
+    """:class:`SetPolicy` for SB3's PPO and A2C (no masks): ``PPO(SetActorCriticPolicy, env)``.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Dict
+        The (scaled) LLMRoute observation space.
+    action_space : gymnasium.spaces.Discrete
+        ``Discrete(N + 1)``.
+    lr_schedule : callable
+        Learning-rate schedule.
+    hidden : int
+        Width of every layer (64).
+    rounds : int
+        Rounds of pooling and update (2).
+    **kwargs
+        ActorCriticPolicy's other arguments; ``net_arch`` is refused.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule,
+        hidden: int = 64,
+        rounds: int = 2,
+        **kwargs: Any,
+    ):
+        self.hidden, self.rounds = hidden, rounds
+        self._setup_set(observation_space, action_space, kwargs)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -1,0 +1,273 @@
+"""The permutation-equivariant set policy (agents/rl/set_policy.py): equivariant logits and invariant
+value under permutations of the model slots (and an MLP that is not), padded slots, save/load and
+loading into another catalog, training through ``train(..., policy="set")`` and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import gym_llmroute
+from agents import run_episode
+from agents.rl import load_agent, train
+from agents.rl.hyperparams import hyperparams_for
+from gym_llmroute.wrappers import ScaledObservation
+
+th = pytest.importorskip("torch")
+th.set_num_threads(1)
+
+from sb3_contrib import MaskablePPO  # noqa: E402
+from stable_baselines3 import PPO  # noqa: E402
+
+from agents.rl.set_policy import SetActorCriticPolicy, SetPolicy  # noqa: E402
+
+TINY = {"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1, "vec_env": "dummy"}
+SHORT = {"horizon": 200, "n_stages": 4}
+
+
+def _observations(env_id: str, seed: int = 0, **kwargs) -> tuple[ScaledObservation, list]:
+    """Scaled observations and masks of a random valid run: deploy and route phases, with statistics."""
+    env = ScaledObservation(gym.make(env_id, **kwargs))
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed)
+    found = []
+    for t in range(2000):
+        if t > 150 and (not found or found[-1][0]["phase"][0] != obs["phase"][0]):
+            assert obs["pulls"].max() > 0
+            found.append((obs, env.action_masks()))
+            if len(found) == 4:
+                break
+        obs, _, terminated, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        assert not terminated
+    assert {o["phase"][0] for o, _ in found} == {0.0, 1.0}
+    return env, found
+
+
+def _permute(obs: dict, mask: np.ndarray, perm: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Slot i of the result is slot perm[i] of the input, in every per-model and per-task key."""
+    n = len(mask) - 1
+    out = {}
+    for k, v in obs.items():
+        if k.startswith("task_"):
+            out[k] = v.reshape(-1, n)[:, perm].reshape(-1)
+        elif v.shape == (n,):
+            out[k] = v[perm]
+        else:
+            out[k] = v
+    return out, np.concatenate([mask[perm], mask[-1:]])
+
+
+def _probs_value(policy, obs: dict, mask: np.ndarray) -> tuple[np.ndarray, float]:
+    tensor, _ = policy.obs_to_tensor(obs)
+    with th.no_grad():
+        if isinstance(policy, SetActorCriticPolicy):  # SB3's PPO: no masks
+            dist = policy.get_distribution(tensor)
+        else:
+            dist = policy.get_distribution(tensor, action_masks=mask[None])
+        probs = dist.distribution.probs.numpy()[0]
+        value = float(policy.predict_values(tensor)[0, 0])
+    return probs, value
+
+
+def _scramble(policy, seed: int = 0) -> None:
+    """Random weights of a useful size (the initial output layers are near zero: near-uniform logits)."""
+    gen = th.Generator().manual_seed(seed)
+    with th.no_grad():
+        for p in policy.parameters():
+            scale = 1.0 / np.sqrt(p.shape[1]) if p.ndim == 2 else 0.1
+            p.copy_(th.randn(p.shape, generator=gen) * scale)
+
+
+@pytest.mark.parametrize("env_id", ["LLMRoute-v0", "LLMRoute-Typed-v0"])
+@pytest.mark.parametrize("algo", ["maskableppo", "ppo"])
+def test_set_policy_logits_are_equivariant_and_value_invariant(env_id, algo):
+    env, found = _observations(env_id)
+    cls, policy_cls = (MaskablePPO, SetPolicy) if algo == "maskableppo" else (PPO, SetActorCriticPolicy)
+    policy = cls(policy_cls, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    rng = np.random.default_rng(1)
+    n = env.action_space.n - 1
+    for obs, mask in found:
+        probs, value = _probs_value(policy, obs, mask)
+        valid = probs > 0
+        assert valid.sum() >= 2 and probs.max() < 0.999  # a test of something: not uniform, not degenerate
+        assert np.ptp(probs[valid]) > 1e-3
+        for _ in range(3):
+            perm = rng.permutation(n)
+            pobs, pmask = _permute(obs, mask, perm)
+            pprobs, pvalue = _probs_value(policy, pobs, pmask)
+            np.testing.assert_allclose(pprobs[:n], probs[:n][perm], atol=1e-6)
+            assert pprobs[n] == pytest.approx(probs[n], abs=1e-6)
+            assert pvalue == pytest.approx(value, abs=1e-5, rel=1e-5)
+
+
+def test_the_mlp_policy_is_not_equivariant():
+    env, found = _observations("LLMRoute-v0")
+    policy = MaskablePPO("MultiInputPolicy", env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    obs, mask = found[1]
+    perm = np.random.default_rng(1).permutation(env.action_space.n - 1)
+    probs, value = _probs_value(policy, obs, mask)
+    pprobs, pvalue = _probs_value(policy, *_permute(obs, mask, perm))
+    n = len(perm)
+    assert np.abs(pprobs[:n] - probs[:n][perm]).max() > 1e-3 or abs(pvalue - value) > 1e-3
+
+
+def test_masked_and_padded_slots_get_probability_zero_and_padding_changes_nothing_else():
+    env, found = _observations("LLMRoute-v0")
+    policy = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    n = env.action_space.n - 1
+    for obs, mask in found:
+        probs, value = _probs_value(policy, obs, mask)
+        assert np.all(probs[~mask] == 0.0) and probs.sum() == pytest.approx(1.0, abs=1e-6)
+        # Pad to n + 5 slots (all-zero features, always masked): a policy for n + 5 slots with the
+        # same weights (none depends on the number of slots).
+        boxes = {
+            k: gym.spaces.Box(b.low.min(), b.high.max(), shape=(n + 5,), dtype=np.float32) if b.shape == (n,) else b
+            for k, b in env.observation_space.spaces.items()
+        }
+        big = SetPolicy(gym.spaces.Dict(boxes), gym.spaces.Discrete(n + 6), lambda _: 3e-4)
+        big.load_state_dict(policy.state_dict())
+        padded = {k: (np.concatenate([v, np.zeros(5, np.float32)]) if v.shape == (n,) else v) for k, v in obs.items()}
+        pmask = np.concatenate([mask[:n], np.zeros(5, bool), mask[n:]])
+        pprobs, pvalue = _probs_value(big, padded, pmask)
+        assert np.all(pprobs[n : n + 5] == 0.0)
+        np.testing.assert_allclose(np.concatenate([pprobs[:n], pprobs[-1:]]), probs, atol=1e-6)
+        assert pvalue == pytest.approx(value, abs=1e-5, rel=1e-5)
+
+
+def test_set_policy_save_load_round_trip_gives_identical_distributions(tmp_path):
+    env, found = _observations("LLMRoute-Typed-v0")
+    model = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(hidden=16, rounds=1))
+    _scramble(model.policy)
+    model.save(tmp_path / "m.zip")
+    loaded = MaskablePPO.load(tmp_path / "m.zip", device="cpu")
+    assert loaded.policy.hidden == 16 and loaded.policy.rounds == 1
+    for obs, mask in found:
+        np.testing.assert_array_equal(
+            _probs_value(model.policy, obs, mask)[0], _probs_value(loaded.policy, obs, mask)[0]
+        )
+        for _ in range(3):
+            a, _ = model.predict(obs, action_masks=mask, deterministic=True)
+            b, _ = loaded.predict(obs, action_masks=mask, deterministic=True)
+            assert int(a) == int(b)
+
+
+def test_set_policy_arguments_are_checked():
+    env = ScaledObservation(gym.make("LLMRoute-v0"))
+    with pytest.raises(ValueError, match="net_arch"):
+        MaskablePPO(SetPolicy, env, policy_kwargs=dict(net_arch=[64]))
+    with pytest.raises(ValueError, match="rounds"):
+        MaskablePPO(SetPolicy, env, policy_kwargs=dict(rounds=0))
+    with pytest.raises(ValueError, match="policy"):
+        train("dqn", total_timesteps=64, policy="set", out_dir="unused")
+    with pytest.raises(ValueError, match="policy"):
+        train("maskableppo", total_timesteps=64, policy="transformer", out_dir="unused")
+    with pytest.raises(ValueError, match="policy"):
+        hyperparams_for("dqn", policy="set")
+    assert hyperparams_for("ppo", policy="set")["policy_kwargs"] == {"hidden": 64, "rounds": 2}
+    assert "net_arch" in hyperparams_for("ppo")["policy_kwargs"]
+
+
+@pytest.fixture(scope="module")
+def set_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("set_run")
+    result = train(
+        "maskableppo", total_timesteps=512, seed=0, out_dir=out, hyperparams=TINY, tensorboard=False, policy="set"
+    )
+    return out, result
+
+
+def test_train_with_the_set_policy_records_it_and_loads_as_an_agent(set_run, tmp_path):
+    out, result = set_run
+    assert result.policy == "set"
+    meta = json.loads((out / "train.json").read_text())
+    assert meta["policy"] == "set" and meta["hyperparams"]["policy_kwargs"] == {"hidden": 64, "rounds": 2}
+    agent = load_agent(out)
+    assert type(agent.model.policy) is SetPolicy
+    env = gym.make("LLMRoute-v0", **SHORT)
+    a = run_episode(agent, env, seed=3)
+    shutil.copy(out / "model.zip", tmp_path / "model.zip")  # no train.json beside it
+    b = run_episode(load_agent(tmp_path / "model.zip", algo="maskableppo"), env, seed=3)
+    assert a["deployments"] == b["deployments"] and a["reward"] == b["reward"] and a["steps"] == b["steps"]
+    assert a["invalid_actions"] == 0
+
+
+def test_a_set_policy_runs_on_another_catalog_and_another_order(set_run):
+    out, _ = set_run
+    market = gym.make("LLMRoute-Market-v0")
+    assert market.action_space.n != 13
+    agent = load_agent(out, market)
+    obs, info = market.reset(seed=0)
+    for _ in range(300):
+        action, _ = agent.predict(obs)
+        assert info["action_mask"][action]  # MaskablePPO gets the masks: never an invalid action
+        obs, _, terminated, _, info = market.step(action)
+        assert not terminated
+
+    s = gym_llmroute.make_scenario("paper")
+    perm = np.random.default_rng(0).permutation(s.n_models)
+    s2 = s.replace(models=tuple(s.models[i] for i in perm))
+    original = run_episode(
+        load_agent(out, gym.make("LLMRoute-v0", scenario=s, **SHORT)),
+        gym.make("LLMRoute-v0", scenario=s, **SHORT),
+        seed=0,
+    )
+    reordered = run_episode(
+        load_agent(out, gym.make("LLMRoute-v0", scenario=s2, **SHORT)),
+        gym.make("LLMRoute-v0", scenario=s2, **SHORT),
+        seed=0,
+    )
+    assert original["invalid_actions"] == reordered["invalid_actions"] == 0
+    assert original["queries_served"] > 0 and reordered["queries_served"] > 0
+
+
+def test_a_set_policy_refuses_other_observation_keys_and_an_mlp_refuses_another_catalog(set_run, tmp_path):
+    out, _ = set_run
+    with pytest.raises(ValueError, match="set policy.*observation keys"):
+        load_agent(out, gym.make("LLMRoute-Typed-v0"))
+    train("maskableppo", total_timesteps=128, out_dir=tmp_path, hyperparams=TINY, tensorboard=False)
+    assert json.loads((tmp_path / "train.json").read_text())["policy"] == "mlp"
+    load_agent(tmp_path)
+    with pytest.raises(ValueError, match="does not match the env"):
+        load_agent(tmp_path, gym.make("LLMRoute-Market-v0"))
+
+
+def test_cli_train_takes_the_policy(tmp_path, capsys):
+    from agents.cli import main
+
+    assert (
+        main(
+            [
+                "train",
+                "--algo",
+                "a2c",
+                "--policy",
+                "set",
+                "--steps",
+                "64",
+                "--n-envs",
+                "2",
+                "--horizon",
+                "200",
+                "--n-stages",
+                "4",
+                "--out",
+                str(tmp_path),
+                "--no-tensorboard",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert json.loads((tmp_path / "train.json").read_text())["policy"] == "set"
+    assert type(load_agent(tmp_path).model.policy) is SetActorCriticPolicy
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--algo", "dqn", "--policy", "set", "--steps", "64", "--out", str(tmp_path / "x")])
+    assert e.value.code == 2
+    assert "--policy" in capsys.readouterr().err
