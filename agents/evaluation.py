@@ -61,7 +61,8 @@ def run_episode(
     ----------
     agent : Agent or object with SB3's ``predict``
         Called as ``predict(obs, state=..., episode_start=..., deterministic=...)``. An
-        :class:`~agents.base.Agent` is rebound first if the env's scenario changed.
+        :class:`~agents.base.Agent` (or anything with ``bind``, like :class:`~agents.rl.SB3Agent`) is
+        rebound first if the env's scenario changed.
     env : gymnasium.Env
         ``LLMRoute-v0``, a world id or a single-level view (wrapped or not).
     seed : int, optional
@@ -102,8 +103,10 @@ def run_episode(
     obs, info = env.reset(seed=seed)
     scenario = scenario_of(env)
     slots = slots_of(env)
-    if isinstance(agent, Agent) and (
-        agent.scenario_id != id(scenario) or agent.n_models != (slots or scenario.n_models)
+    # Rebind an agent (a reference one, or an SB3Agent) whose world changed: reset options, or a new
+    # generated world at every reset of LLMRoute-Gen-v0.
+    if callable(getattr(agent, "bind", None)) and (
+        getattr(agent, "scenario_id", None) != id(scenario) or agent.n_models != (slots or scenario.n_models)
     ):
         agent.bind(scenario, slots)
     if hasattr(agent, "reset"):

@@ -140,6 +140,8 @@ class ScaledObservation(gym.ObservationWrapper):
         self.observation_space = spaces.Dict(boxes)
 
     def observation(self, observation):
+        # The scenario in force: it changes with reset options, and at every reset of LLMRoute-Gen-v0.
+        self.scenario = _base(self.env).scenario
         return scale_observation(observation, self.scenario)
 
     def action_masks(self) -> np.ndarray:

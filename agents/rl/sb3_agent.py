@@ -55,12 +55,29 @@ class SB3Agent:
         self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None
     ):
         self.model = model
-        self.scenario = scenario
+        self.bind(scenario)
         self.algo = algo.lower()
         self.masked = self.algo == "maskableppo"
         self.deterministic = (self.algo == "dqn") if deterministic is None else bool(deterministic)
         self.name = name or self.algo
         self.seed: int | None = None
+
+    def bind(self, scenario: Scenario, n_slots: int | None = None) -> None:
+        """Act in ``scenario`` from now on (its budget and scale enter the observation scaling).
+
+        The evaluation loop calls this when the env's world changed (every reset of
+        ``LLMRoute-Gen-v0``).
+
+        Parameters
+        ----------
+        scenario : Scenario
+            The world.
+        n_slots : int, optional
+            The model slots of the env's spaces (the policy's own spaces decide; recorded only).
+        """
+        self.scenario = scenario
+        self.scenario_id = id(scenario)
+        self.n_models = scenario.n_models if n_slots is None else n_slots
 
     def reset(self, seed: int | None = None) -> None:
         """Reseed the policy's sampling.
