@@ -69,6 +69,8 @@ class Setup:
         Reference agents scored beside the learned ones.
     horizon : int or None
         Override of every world's horizon (None: each world's own).
+    held_out_start : int
+        The first held-out world (``10**6``; a hyperparameter search validates on other worlds).
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -81,6 +83,7 @@ class Setup:
     zero_shot_episodes: int = 20
     baselines: tuple[str, ...] = ("stageroute", "ucb_bwk", "primal_dual", "thompson", "greedy", "oracle", "random")
     horizon: int | None = None
+    held_out_start: int = HELD_OUT_START
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ def cases_of(setup: Setup) -> list[Case]:
     horizon = {} if setup.horizon is None else {"horizon": setup.horizon}
     gen = dict(pad_to=PAD, **horizon)
     out = [Case("train", "LLMRoute-Gen-v0", gen, start + i % count, 10_000 + i) for i in range(setup.train_episodes)]
-    out += [Case("held-out", "LLMRoute-Gen-v0", gen, HELD_OUT_START + i, i) for i in range(setup.held_out_episodes)]
+    out += [
+        Case("held-out", "LLMRoute-Gen-v0", gen, setup.held_out_start + i, i) for i in range(setup.held_out_episodes)
+    ]
     zero = setup.zero_shot_episodes
     out += [Case("paper", "LLMRoute-v0", dict(pad_to=PAD, **horizon), None, s) for s in range(zero)]
     out += [Case("market", "LLMRoute-Market-v0", dict(pad_to=PAD, **horizon), None, s) for s in range(zero)]
