@@ -50,6 +50,12 @@ class LagrangianReward(gym.Wrapper):
     ``info`` gains ``reward_unpenalised`` (the env's reward) and ``lagrange_multiplier`` (the value
     used for this step).
 
+    With ``per_budget=True`` the cost enters in units of the budget, ``reward - multiplier * cost /
+    b`` and ``multiplier <- clip(multiplier + step_size * (cost / b - served), ...)``: the same
+    multiplier then means the same trade-off in worlds whose costs differ by orders of magnitude
+    (``LLMRoute-Gen-v0``, where b changes at every reset). Without ``budget`` the wrapper reads b
+    from the world in force at every step.
+
     Parameters
     ----------
     env : gymnasium.Env
@@ -59,9 +65,11 @@ class LagrangianReward(gym.Wrapper):
     step_size : float
         Dual ascent step (0: fixed multiplier); >= 0.
     budget : float, optional
-        Per-query target b; default the scenario's budget.
+        Per-query target b; default the budget of the world in force.
     max_multiplier : float
         Upper clip of the multiplier.
+    per_budget : bool
+        Measure costs in units of b (see above).
     """
 
     def __init__(
@@ -71,19 +79,26 @@ class LagrangianReward(gym.Wrapper):
         step_size: float = 0.0,
         budget: float | None = None,
         max_multiplier: float = 100.0,
+        per_budget: bool = False,
     ):
         super().__init__(env)
         for name, value in (("multiplier", multiplier), ("step_size", step_size), ("max_multiplier", max_multiplier)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
                 raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
-        if budget is None:
-            budget = _base(env).scenario.budget
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf:
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf
+        ):
             raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
         self.multiplier = float(multiplier)
         self.step_size = float(step_size)
-        self.budget = float(budget)
+        self.fixed_budget = None if budget is None else float(budget)
         self.max_multiplier = float(max_multiplier)
+        self.per_budget = bool(per_budget)
+
+    @property
+    def budget(self) -> float:
+        """The per-query target b: the one given, or the budget of the world in force."""
+        return _base(self.env).scenario.budget if self.fixed_budget is None else self.fixed_budget
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -91,10 +106,13 @@ class LagrangianReward(gym.Wrapper):
         cost = float(info["cost"])
         info["reward_unpenalised"] = reward
         info["lagrange_multiplier"] = lam
+        b = self.budget
+        if self.per_budget:
+            cost, b = cost / b, 1.0
         if self.step_size > 0:
             served = int(info["routed"].sum()) if "routed" in info else int(info["model"] >= 0)
             if served:
-                lam = lam + self.step_size * (cost - self.budget * served)
+                lam = lam + self.step_size * (cost - b * served)
                 self.multiplier = min(max(lam, 0.0), self.max_multiplier)
         return obs, float(reward - info["lagrange_multiplier"] * cost), terminated, truncated, info
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import agents
 from agents.evaluation import run_episode
@@ -99,3 +100,25 @@ def test_reference_agents_play_generated_worlds_close_to_the_oracle():
         fractions[name] = np.mean([r["reward_fraction"] for r in runs])
     assert fractions["oracle"] > 0.95
     assert fractions["stageroute"] > 0.85 > fractions["random"]
+
+
+def test_lagrangian_reward_follows_the_budget_of_the_world_in_force():
+    from gym_llmroute.wrappers import LagrangianReward
+
+    env = LagrangianReward(gym.make("LLMRoute-Gen-v0", num_worlds=50), multiplier=2.0, per_budget=True)
+    budgets = set()
+    for seed in range(6):
+        env.reset(seed=seed)
+        b = env.unwrapped.scenario.budget
+        assert env.budget == b
+        budgets.add(b)
+        obs, info = env.reset(seed=seed)
+        while obs["phase"][0] < 0.5:  # deploy until the route phase
+            obs, _, _, _, info = env.step(int(np.flatnonzero(info["action_mask"])[-1]))
+        obs, reward, _, _, info = env.step(int(np.flatnonzero(info["action_mask"])[0]))
+        # Costs in units of the world's budget: the penalty is multiplier * cost / b.
+        assert reward == pytest.approx(info["reward_unpenalised"] - 2.0 * info["cost"] / b)
+    assert len(budgets) > 3
+    fixed = LagrangianReward(gym.make("LLMRoute-Gen-v0", num_worlds=50), budget=0.5)
+    fixed.reset(seed=1)
+    assert fixed.budget == 0.5

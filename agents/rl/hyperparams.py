@@ -89,14 +89,20 @@ _PPO_DEPLOY: dict[str, Any] = dict(
     gamma=0.99,
 )
 
+# Generated worlds: b changes at every reset (costs span orders of magnitude across worlds), so the
+# Lagrangian term measures costs in units of the world's budget, and one multiplier fits every world.
+_PPO_GENERATED: dict[str, Any] = dict(_PPO_TWO_LEVEL, lagrangian=dict(multiplier=0.0, step_size=0.01, per_budget=True))
+
 HYPERPARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "maskableppo": {
         "default": _PPO_TWO_LEVEL,
         "LLMRoute-Deploy-v0": _PPO_DEPLOY,
+        "LLMRoute-Gen-v0": _PPO_GENERATED,
     },
     "ppo": {
         "default": _PPO_TWO_LEVEL,
         "LLMRoute-Deploy-v0": _PPO_DEPLOY,
+        "LLMRoute-Gen-v0": _PPO_GENERATED,
     },
     "a2c": {
         "default": dict(
