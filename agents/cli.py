@@ -10,8 +10,8 @@ worlds, score on others it never saw:
 
     llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen
     llmroute run   --agent maskableppo --model runs/gen --env LLMRoute-Gen-v0 --start-world 1000000 --num-worlds 100
-    llmroute bench --agents stageroute,maskableppo --policy set --envs LLMRoute-Gen-v0 --train-worlds 0:200 \
-                   --start-world 1000000 --num-worlds 100 --seeds 0-4
+    llmroute bench --agents stageroute,maskableppo --policy set --envs LLMRoute-Gen-v0
+                   --train-worlds 0:200 --start-world 1000000 --num-worlds 100 --seeds 0-4   (one line)
 
 ``--pad-to n`` gives any env's spaces n model slots (LLMRoute-Gen-v0: at least 40, the default).
 
@@ -143,7 +143,8 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             default=None,
             metavar="NAMES",
             help="comma-separated scenario presets (see `llmroute scenarios`); default: the scenario each env "
-            "id is registered with ('paper', or the world an id names, e.g. 'market' for LLMRoute-Market-v0)",
+            "id is registered with ('paper', or the world an id names, e.g. 'market' for LLMRoute-Market-v0); not "
+            f"with {GEN_ENV}, which draws its worlds (--num-worlds, --start-world)",
         )
     else:
         g.add_argument("--env", default="LLMRoute-v0", metavar="ID", help=f"env id, one of {', '.join(ENV_CHOICES)}")
@@ -151,7 +152,8 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             "--scenario",
             default=None,
             metavar="NAME",
-            help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with",
+            help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with; not "
+            f"with {GEN_ENV}, which draws its worlds (--num-worlds, --start-world)",
         )
     g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
     g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
@@ -220,7 +222,8 @@ def _add_run_command(sub: Any) -> None:
         description="Run one agent for one episode per seed and print its reward, regret and spend, then the "
         "mean with a 95%% confidence interval.\n\nexample:\n  llmroute run --agent stageroute --seeds 0-4\n"
         "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2\n"
-        "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4",
+        "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4\n"
+        "  llmroute run --agent stageroute --env LLMRoute-Gen-v0 --start-world 1000000 --num-worlds 100 --seeds 0-4",
     )
     p.add_argument(
         "--agent",
@@ -259,7 +262,9 @@ def _add_bench_command(sub: Any) -> None:
         "OUT/runs/*.json (atomically) and each model to OUT/models/; a rerun skips whatever is finished, so "
         "an interrupted bench (Ctrl-C) resumes where it stopped. Then OUT/results.md and .csv (means with "
         "95%% confidence intervals over seeds) and the PNG plots are written.\n\nexample:\n"
-        "  llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench",
+        "  llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench\n"
+        "  llmroute bench --agents stageroute,maskableppo --policy set --envs LLMRoute-Gen-v0 --train-worlds 0:200 "
+        "--start-world 1000000 --num-worlds 100 --seeds 0-4 --out results/gen",
     )
     p.add_argument(
         "--agents",
@@ -332,7 +337,8 @@ def _add_train_command(sub: Any) -> None:
         description="Train PPO, A2C, DQN or MaskablePPO with the hyperparameters of agents/rl/hyperparams.py and save "
         "OUT/model.zip, OUT/train.json, the episode monitor OUT/monitor/ and TensorBoard logs OUT/tb/ "
         "(tensorboard --logdir OUT/tb). The model then runs with `llmroute run --agent ALGO --model OUT`.\n\n"
-        "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo",
+        "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo\n"
+        "  llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen",
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
     p.add_argument(
