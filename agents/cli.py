@@ -3,7 +3,17 @@
     llmroute scenarios [NAME]
     llmroute run   --agent stageroute [--env LLMRoute-v0] [--scenario paper] [--seeds 0-2]
     llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench
-    llmroute train --algo maskableppo [--env LLMRoute-v0] --steps 100000 --out runs/mppo
+    llmroute train --algo maskableppo [--env LLMRoute-v0] [--policy set] --steps 100000 --out runs/mppo
+
+Generated worlds (LLMRoute-Gen-v0, a new catalog at every reset; no --scenario): train on some
+worlds, score on others it never saw:
+
+    llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen
+    llmroute run   --agent maskableppo --model runs/gen --env LLMRoute-Gen-v0 --start-world 1000000 --num-worlds 100
+    llmroute bench --agents stageroute,maskableppo --policy set --envs LLMRoute-Gen-v0
+                   --train-worlds 0:200 --start-world 1000000 --num-worlds 100 --seeds 0-4   (one line)
+
+``--pad-to n`` gives any env's spaces n model slots (LLMRoute-Gen-v0: at least 40, the default).
 
 An agent of your own runs by import path, ``--agent my_pkg.my_module:MyAgent`` (a subclass of
 ``agents.Agent``; the current folder is importable). ``llmroute <command> --help`` explains every
@@ -35,7 +45,15 @@ ENV_OPTIONS = {
     "max_deployed": "--max-deployed",
     "budget": "--budget",
     "budget_mode": "--budget-mode",
+    "num_worlds": "--num-worlds",
+    "start_world": "--start-world",
+    "pad_to": "--pad-to",
 }
+# The options only LLMRoute-Gen-v0 takes, and the id itself.
+GEN_ONLY = ("num_worlds", "start_world")
+GEN_ENV = "LLMRoute-Gen-v0"
+# Where `llmroute train` suggests scoring a model trained on generated worlds 0..N-1.
+HELD_OUT_START = 1_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +83,30 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _worlds_arg(text: str) -> tuple[int, int]:
+    """``START:COUNT`` -> (start_world, num_worlds)."""
+    parts = text.split(":")
+    try:
+        start, count = (int(x) for x in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        start = count = None
+    if start is None or count is None or start < 0 or count < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected START:COUNT, two integers >= 0 (e.g. 0:200, worlds 0-199; COUNT 0: fresh worlds), got {text!r}"
+        )
+    return start, count
 
 
 def _nonneg_float(text: str) -> float:
@@ -101,7 +143,8 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             default=None,
             metavar="NAMES",
             help="comma-separated scenario presets (see `llmroute scenarios`); default: the scenario each env "
-            "id is registered with ('paper', or the world an id names, e.g. 'market' for LLMRoute-Market-v0)",
+            "id is registered with ('paper', or the world an id names, e.g. 'market' for LLMRoute-Market-v0); not "
+            f"with {GEN_ENV}, which draws its worlds (--num-worlds, --start-world)",
         )
     else:
         g.add_argument("--env", default="LLMRoute-v0", metavar="ID", help=f"env id, one of {', '.join(ENV_CHOICES)}")
@@ -109,7 +152,8 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             "--scenario",
             default=None,
             metavar="NAME",
-            help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with",
+            help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with; not "
+            f"with {GEN_ENV}, which draws its worlds (--num-worlds, --start-world)",
         )
     g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
     g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
@@ -118,6 +162,26 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
     )
     g.add_argument("--budget", type=float, metavar="B", help="override the per-query budget b (normalised cost units)")
     g.add_argument("--budget-mode", choices=("hard", "average"), help="override the budget mode")
+    g.add_argument(
+        "--pad-to",
+        type=_positive_int,
+        metavar="n",
+        help="give the spaces n model slots (at least the catalog's models; LLMRoute-Gen-v0: at least 40, its "
+        "default), so that a policy runs on every world of at most n models",
+    )
+    g.add_argument(
+        "--num-worlds",
+        type=_nonneg_int,
+        metavar="N",
+        help=f"{GEN_ENV} only: play N generated worlds from --start-world (0: a fresh world at every reset, the "
+        "env's default)",
+    )
+    g.add_argument(
+        "--start-world",
+        type=_nonneg_int,
+        metavar="W",
+        help=f"{GEN_ENV} only: the first generated world (the env's default: 0)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,7 +222,8 @@ def _add_run_command(sub: Any) -> None:
         description="Run one agent for one episode per seed and print its reward, regret and spend, then the "
         "mean with a 95%% confidence interval.\n\nexample:\n  llmroute run --agent stageroute --seeds 0-4\n"
         "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2\n"
-        "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4",
+        "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4\n"
+        "  llmroute run --agent stageroute --env LLMRoute-Gen-v0 --start-world 1000000 --num-worlds 100 --seeds 0-4",
     )
     p.add_argument(
         "--agent",
@@ -197,7 +262,9 @@ def _add_bench_command(sub: Any) -> None:
         "OUT/runs/*.json (atomically) and each model to OUT/models/; a rerun skips whatever is finished, so "
         "an interrupted bench (Ctrl-C) resumes where it stopped. Then OUT/results.md and .csv (means with "
         "95%% confidence intervals over seeds) and the PNG plots are written.\n\nexample:\n"
-        "  llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench",
+        "  llmroute bench --agents stageroute,greedy,random,oracle,maskableppo --seeds 0-4 --out results/bench\n"
+        "  llmroute bench --agents stageroute,maskableppo --policy set --envs LLMRoute-Gen-v0 --train-worlds 0:200 "
+        "--start-world 1000000 --num-worlds 100 --seeds 0-4 --out results/gen",
     )
     p.add_argument(
         "--agents",
@@ -220,6 +287,20 @@ def _add_bench_command(sub: Any) -> None:
         choices=("table", "dummy", "subproc"),
         default="table",
         help="RL training vector env; 'table' uses agents/rl/hyperparams.py",
+    )
+    p.add_argument(
+        "--policy",
+        choices=("mlp", "set"),
+        default="mlp",
+        help="policy of the RL agents trained: SB3's MultiInputPolicy, or the permutation-equivariant set policy "
+        "(maskableppo, ppo, a2c; see `llmroute train --help`)",
+    )
+    p.add_argument(
+        "--train-worlds",
+        type=_worlds_arg,
+        metavar="START:COUNT",
+        help=f"{GEN_ENV} only: the RL agents train on worlds START to START+COUNT-1 (COUNT 0: fresh worlds) and "
+        "are scored, like every agent, on --start-world/--num-worlds; default 0:200",
     )
     p.add_argument(
         "--deterministic",
@@ -256,7 +337,8 @@ def _add_train_command(sub: Any) -> None:
         description="Train PPO, A2C, DQN or MaskablePPO with the hyperparameters of agents/rl/hyperparams.py and save "
         "OUT/model.zip, OUT/train.json, the episode monitor OUT/monitor/ and TensorBoard logs OUT/tb/ "
         "(tensorboard --logdir OUT/tb). The model then runs with `llmroute run --agent ALGO --model OUT`.\n\n"
-        "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo",
+        "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo\n"
+        "  llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen",
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
     p.add_argument(
@@ -319,10 +401,22 @@ def _opt_list(name: str | None) -> list[str]:
     return [] if name is None else [name]
 
 
-def _default_scenario(env_id: str) -> str:
+def _default_scenario(env_id: str, env_kwargs: dict[str, Any] | None = None) -> str:
     from .experiments.jobs import default_scenario
 
-    return default_scenario(env_id)
+    return default_scenario(env_id, env_kwargs)
+
+
+def _make_kwargs(env_id: str, scenario: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    from .experiments.jobs import make_kwargs
+
+    return make_kwargs(env_id, scenario, env_kwargs)
+
+
+def _is_generated(env_id: str) -> bool:
+    from .experiments.jobs import is_generated
+
+    return is_generated(env_id)
 
 
 def _check_world(
@@ -333,25 +427,49 @@ def _check_world(
     env_flag: str,
     scen_flag: str,
 ) -> None:
-    """Build each (env, scenario) once so that bad values fail now, naming the option."""
-    import gymnasium as gym
-
+    """Build each (env, scenario) once so that bad values fail now, naming the option: the generated
+    worlds' options only with LLMRoute-Gen-v0, which takes no scenario."""
     from gym_llmroute import list_scenarios
 
     for env_id in env_ids:
         if env_id not in ENV_CHOICES:
             parser.error(f"argument {env_flag}: unknown env id {env_id!r}; choose from {', '.join(ENV_CHOICES)}")
-    scenarios = scenarios or sorted({_default_scenario(env_id) for env_id in env_ids})
+    generated = [env_id for env_id in env_ids if _is_generated(env_id)]
+    others = [env_id for env_id in env_ids if env_id not in generated]
+    for key in GEN_ONLY:
+        if key in env_kwargs and others:
+            parser.error(
+                f"argument {ENV_OPTIONS[key]}: only with {GEN_ENV} (generated worlds), not {others[0]}; "
+                f"use {env_flag} {GEN_ENV}"
+            )
+    if generated and scenarios:
+        parser.error(
+            f"argument {scen_flag}: {GEN_ENV} takes no scenario (it draws a generated world at every reset); "
+            "choose its worlds with --num-worlds and --start-world"
+        )
+    for env_id in generated[:1]:
+        _make_or_blame(parser, env_id, env_kwargs, env_flag)
+    if not others:
+        return
+    scenarios = scenarios or sorted({_default_scenario(env_id) for env_id in others})
     known = list_scenarios()
     for name in scenarios:
         if name not in known:
             parser.error(f"argument {scen_flag}: unknown scenario {name!r}; presets are {', '.join(sorted(known))}")
     for name in scenarios:
-        try:
-            gym.make(env_ids[0], scenario=name, **env_kwargs)
-        except (ValueError, TypeError) as e:
-            message = str(e)
-            parser.error(f"argument {_blame(message, env_kwargs, scen_flag)}: {message}")
+        _make_or_blame(parser, others[0], {"scenario": name, **env_kwargs}, scen_flag)
+
+
+def _make_or_blame(parser: argparse.ArgumentParser, env_id: str, kwargs: dict[str, Any], default: str) -> None:
+    """``gym.make(env_id, **kwargs)``, or exit naming the option its error is about."""
+    import gymnasium as gym
+
+    try:
+        gym.make(env_id, **kwargs)
+    except (ValueError, TypeError) as e:
+        message = str(e)
+        env_kwargs = {k: v for k, v in kwargs.items() if k in ENV_OPTIONS}
+        parser.error(f"argument {_blame(message, env_kwargs, default)}: {message}")
 
 
 def _blame(message: str, env_kwargs: dict[str, Any], default: str) -> str:
@@ -497,16 +615,24 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     env_kwargs = _env_kwargs(args)
     _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
-    args.scenario = args.scenario or _default_scenario(args.env)
+    args.scenario = args.scenario or _default_scenario(args.env, env_kwargs)
     _check_agents(parser, [args.agent], "--agent")
-    env = gym.make(args.env, scenario=args.scenario, **env_kwargs)
+    env = gym.make(args.env, **_make_kwargs(args.env, args.scenario, env_kwargs))
     agent = _make_agent(args, parser, env)
     from tqdm.auto import tqdm
 
     records = []
-    print(f"{args.agent} on {args.env} ({scenario_of(env).summary().splitlines()[1].strip()})")
+    generated = _is_generated(args.env)
+    scenario = scenario_of(env)
+    if generated:  # the worlds differ; what they share is the overrides
+        about = f"{args.scenario}: T={scenario.horizon} queries, K={scenario.n_stages} stages"
+    else:
+        about = scenario.summary().splitlines()[1].strip()
+    print(f"{args.agent} on {args.env} ({about})")
+    world_head = f" {'world':>8}" if generated else ""
     print(
-        f"{'seed':>5} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} {'invalid':>7}"
+        f"{'seed':>5}{world_head} {'reward':>8} {'oracle':>8} {'regret':>8} {'spend':>8} {'budget':>8} {'served':>7} "
+        f"{'invalid':>7}"
     )
     # The bar only on a terminal: piped or redirected, the rows are plain lines, each as it is done.
     bar = not args.no_progress and sys.stdout.isatty() and sys.stderr.isatty()
@@ -514,8 +640,9 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for seed in tqdm(args.seeds, desc="episodes", unit="ep", disable=not bar, leave=False):
         r = run_episode(agent, env, seed, record=True, deterministic=None)
         records.append(r)
+        world = f" {r.get('world', '-'):>8}" if generated else ""
         write(
-            f"{seed:>5} {r['reward']:>8.1f} {r['oracle_value']:>8.1f} {r['regret']:>8.1f} {r['cost']:>8.2f} "
+            f"{seed:>5}{world} {r['reward']:>8.1f} {r['oracle_value']:>8.1f} {r['regret']:>8.1f} {r['cost']:>8.2f} "
             f"{r['budget']:>8.2f} {r['queries_served']:>7d} {r['invalid_actions']:>7d}"
         )
     if len(records) > 1:
@@ -537,7 +664,16 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("argument --ray-address: only with --backend ray")
     env_kwargs = _env_kwargs(args)
     _check_world(parser, args.envs, args.scenarios, env_kwargs, "--envs", "--scenarios")
+    if args.train_worlds is not None:
+        others = [env_id for env_id in args.envs if not _is_generated(env_id)]
+        if others:
+            parser.error(
+                f"argument --train-worlds: only with {GEN_ENV} (generated worlds), not {others[0]}; "
+                f"use --envs {GEN_ENV}"
+            )
     _check_agents(parser, args.agents, "--agents")
+    if args.policy == "set" and "dqn" in {a.lower() for a in args.agents}:
+        parser.error("argument --policy: 'set' is for maskableppo, ppo and a2c, not dqn")
     from .experiments.report import CorruptRunFile
     from .experiments.sweep import bench_report, plan_bench
 
@@ -550,6 +686,8 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         env_kwargs=env_kwargs,
         deterministic=args.deterministic,
         vec_env=None if args.vec_env == "table" else args.vec_env,
+        policy=args.policy,
+        train_worlds=args.train_worlds,
     )
     try:
         bench_report(
@@ -580,7 +718,7 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     env_kwargs = _env_kwargs(args)
     _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
-    args.scenario = args.scenario or _default_scenario(args.env)
+    args.scenario = args.scenario or _default_scenario(args.env, env_kwargs)
     if args.lagrange is None and args.lagrange_step:
         parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
     if args.policy == "set" and args.algo == "dqn":
@@ -604,7 +742,7 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         total_timesteps=args.steps,
         seed=args.seed,
         out_dir=args.out,
-        env_kwargs={"scenario": args.scenario, **env_kwargs},
+        env_kwargs=_make_kwargs(args.env, args.scenario, env_kwargs),
         hyperparams=overrides,
         lagrangian=lagrangian,
         tensorboard=not args.no_tensorboard,
@@ -616,11 +754,25 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"model: {result.model_path}")
     if not args.no_tensorboard:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
-    world = "".join(f" {ENV_OPTIONS[k]} {v}" for k, v in env_kwargs.items())
-    print(
-        f"evaluate: llmroute run --agent {args.algo} --model {args.out} --env {args.env} --scenario {args.scenario}{world} --seeds 0-4"
-    )
+    run = f"llmroute run --agent {args.algo} --model {_quote(args.out)} --env {args.env}"
+    if not _is_generated(args.env):
+        world = "".join(f" {ENV_OPTIONS[k]} {v}" for k, v in env_kwargs.items())
+        print(f"evaluate: {run} --scenario {args.scenario}{world} --seeds 0-4")
+        return 0
+    # Generated worlds: the training worlds, then (up to 100) held-out worlds past them.
+    flags = "".join(f" {ENV_OPTIONS[k]} {v}" for k, v in env_kwargs.items() if k not in GEN_ONLY)
+    start, count = env_kwargs.get("start_world", 0), env_kwargs.get("num_worlds", 0)
+    print(f"evaluate: {run} --num-worlds {count} --start-world {start}{flags} --seeds 0-4")
+    if count:
+        held_out = max(HELD_OUT_START, start + count)
+        print(f"held-out worlds: {run} --num-worlds {min(count, 100)} --start-world {held_out}{flags} --seeds 0-4")
     return 0
+
+
+def _quote(path: str) -> str:
+    import shlex
+
+    return shlex.quote(path)
 
 
 COMMANDS = {"scenarios": cmd_scenarios, "run": cmd_run, "bench": cmd_bench, "train": cmd_train}

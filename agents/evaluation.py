@@ -96,6 +96,8 @@ def run_episode(
         * ``deployments``: per stage started, the sorted list of deployed model indices;
         * ``stage_end_time``, ``stage_end_regret``, ``stage_end_spend``: queries served, cumulative
           regret and cumulative spend at the end of each stage (for plots);
+        * ``world``: the generated world played, when the env's last ``info`` has one
+          (``LLMRoute-Gen-v0``);
         * the agent's event counters (``agent.stats()``, e.g. ``route_infeasible``);
         * with ``trace=True`` or ``record=True``, the keys described there.
     """
@@ -174,6 +176,8 @@ class _EpisodeLog:
         self.ts: list[int] = [0]
         self.regrets: list[float] = [0.0]
         self.spends: list[float] = [0.0]
+        # The world's models fill the first of the env's model slots (all of them unless padded).
+        self.N = scenario.n_models
         if record:
             self.deployed = np.zeros((self.K, scenario.n_models), dtype=np.int8)
             self.routed = np.zeros((self.K, scenario.n_models), dtype=np.int64)
@@ -216,8 +220,8 @@ class _EpisodeLog:
             stage = info["stage"]
             self._new_deployment(next_obs, stage)
             if self.record:
-                self.routed[stage] += routed
-                self.deployed[stage] = next_obs["deployed"] > 0.5
+                self.routed[stage] += routed[: self.N]
+                self.deployed[stage] = next_obs["deployed"][: self.N] > 0.5
             self.served += n
             if self.detailed:
                 self._keep_step(info)
@@ -238,7 +242,7 @@ class _EpisodeLog:
 
     def _note_deployed(self, obs: dict[str, np.ndarray]) -> None:
         if obs["phase"][0] >= 0.5:
-            self.deployed[_stage_of(obs, self.K)] = obs["deployed"] > 0.5
+            self.deployed[_stage_of(obs, self.K)] = obs["deployed"][: self.N] > 0.5
 
     def _new_deployment(self, obs: dict[str, np.ndarray], stage: int) -> None:
         self.deployments.append(np.flatnonzero(obs["deployed"] > 0.5).tolist())
@@ -292,6 +296,8 @@ def _summary(agent: Any, seed: int | None, scenario: Scenario, info: dict[str, A
     out["reward_fraction"] = out["reward"] / out["oracle_value"] if out["oracle_value"] > 0 else math.nan
     out["spend_fraction"] = out["cost"] / budget_total if budget_total > 0 else math.nan
     out["budget_exhausted"] = out["queries_served"] < out["horizon"]
+    if "world" in info:  # LLMRoute-Gen-v0: the generated world played
+        out["world"] = int(info["world"])
     if isinstance(agent, Agent):
         out.update(agent.stats())
     return out

@@ -69,6 +69,19 @@ def test_help_exits_zero_and_lists_the_commands(capsys):
         (["bench", "--agents", "random,robot"], "--agents"),
         (["bench", "--agents", "random", "--envs", "LLMRoute-v9"], "--envs"),
         (["bench", "--agents", "random", "--jobs", "0"], "--jobs"),
+        (["run", "--agent", "random", "--num-worlds", "100"], "--num-worlds"),
+        (["run", "--agent", "random", "--env", "LLMRoute-Market-v0", "--start-world", "5"], "--start-world"),
+        (["run", "--agent", "random", "--env", "LLMRoute-Gen-v0", "--scenario", "paper"], "--scenario"),
+        (["run", "--agent", "random", "--env", "LLMRoute-Gen-v0", "--num-worlds", "-1"], "--num-worlds"),
+        (["run", "--agent", "random", "--env", "LLMRoute-Gen-v0", "--pad-to", "12"], "--pad-to"),
+        (["run", "--agent", "random", "--pad-to", "3"], "--pad-to"),
+        (["train", "--algo", "ppo", "--start-world", "3"], "--start-world"),
+        (["bench", "--agents", "random", "--envs", "LLMRoute-Gen-v0", "--scenarios", "paper"], "--scenarios"),
+        (["bench", "--agents", "random", "--envs", "LLMRoute-v0,LLMRoute-Gen-v0", "--num-worlds", "5"], "--num-worlds"),
+        (["bench", "--agents", "random", "--envs", "LLMRoute-Gen-v0", "--train-worlds", "0:"], "--train-worlds"),
+        (["bench", "--agents", "random", "--envs", "LLMRoute-Gen-v0", "--train-worlds", "-1:5"], "--train-worlds"),
+        (["bench", "--agents", "random", "--train-worlds", "0:200"], "--train-worlds"),
+        (["bench", "--agents", "random,dqn", "--policy", "set"], "--policy"),
         (["train", "--algo", "sarsa"], "--algo"),
         (["train", "--algo", "ppo", "--steps", "-5"], "--steps"),
         (["train", "--algo", "ppo", "--lagrange-step", "0.1"], "--lagrange-step"),
@@ -362,3 +375,98 @@ def test_console_script_imports_an_agent_from_the_current_folder(my_package):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=my_package)
     assert out.returncode == 0, out.stderr
     assert "my_pkg.my_module:LowestIndexAgent on LLMRoute-v0" in out.stdout
+
+
+GEN = ["--env", "LLMRoute-Gen-v0"]
+HELD_OUT = ["--start-world", "1000000", "--num-worlds", "100"]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines() if line.split() and line.split()[0].isdigit()]
+
+
+def test_run_on_generated_worlds_prints_the_world_of_each_episode(tmp_path, capsys):
+    import gymnasium as gym
+
+    out = tmp_path / "episodes.json"
+    argv = ["run", "--agent", "stageroute", *GEN, *HELD_OUT, "--seeds", "0-2", "--no-progress", *TINY_WORLD]
+    assert main([*argv, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "stageroute on LLMRoute-Gen-v0 (worlds 1000000-1000099" in text
+    assert text.splitlines()[1].split()[:2] == ["seed", "world"]
+    shown = [int(row[1]) for row in table_rows(text)]
+    env = gym.make("LLMRoute-Gen-v0", start_world=10**6, num_worlds=100)
+    assert shown == [env.reset(seed=s)[1]["world"] for s in range(3)]
+    assert all(10**6 <= w < 10**6 + 100 for w in shown)
+    episodes = json.loads(out.read_text())
+    assert [e["world"] for e in episodes] == shown
+    assert episodes[0]["scenario"] == "worlds 1000000-1000099" and episodes[0]["env_kwargs"]["num_worlds"] == 100
+    # Other envs keep their table and report no world.
+    assert main(["run", "--agent", "random", "--seeds", "0", "--no-progress", *TINY_WORLD]) == 0
+    assert "world" not in capsys.readouterr().out
+
+
+def test_run_with_pad_to_plays_on_padded_spaces(tmp_path, capsys):
+    out = tmp_path / "episodes.json"
+    argv = ["run", "--agent", "greedy", "--pad-to", "20", "--seeds", "0", "--no-progress", "--out", str(out)]
+    assert main([*argv, *TINY_WORLD]) == 0
+    (episode,) = json.loads(out.read_text())
+    assert episode["env_kwargs"]["pad_to"] == 20 and episode["queries_served"] == 120
+    assert len(episode["deployed"][0]) == 12  # the world's models, not the padding
+
+
+def test_train_on_generated_worlds_prints_hints_that_run(tmp_path, capsys):
+    pytest.importorskip("sb3_contrib")
+    model = tmp_path / "model"
+    argv = ["train", "--algo", "maskableppo", "--policy", "set", *GEN, "--num-worlds", "20", "--steps", "256"]
+    argv += ["--n-envs", "1", "--out", str(model), "--no-progress", "--no-tensorboard", *TINY_WORLD]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    hints = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in lines if ": llmroute run" in line}
+    assert set(hints) == {"evaluate", "held-out worlds"}
+    meta = json.loads((model / "train.json").read_text())
+    assert meta["env_kwargs"] == {"num_worlds": 20, "horizon": 120, "n_stages": 3}
+    for name, first in (("evaluate", 0), ("held-out worlds", 10**6)):
+        hint = hints[name]
+        assert "--scenario" not in hint and "--horizon 120 --n-stages 3" in hint
+        assert main([*hint.split()[1:], "--no-progress"]) == 0
+        worlds = [int(row[1]) for row in table_rows(capsys.readouterr().out)]
+        assert len(worlds) == 5 and all(first <= w < first + 20 for w in worlds), (name, worlds)
+
+
+def test_bench_plans_training_worlds_apart_from_the_scored_worlds():
+    kwargs = {"num_worlds": 100, "start_world": 10**6}
+    trains, runs = sweep.plan_bench(["random", "ppo"], ["LLMRoute-Gen-v0"], None, [0], env_kwargs=kwargs)
+    (train,) = trains
+    assert train.env_kwargs == {"num_worlds": 200, "start_world": 0} and train.scenario == "worlds 0-199"
+    assert [(r.scenario, r.env_kwargs) for r in runs] == [("worlds 1000000-1000099", kwargs)] * 2
+    assert runs[1].train is train and train.policy == "mlp"
+    names = {runs[1].name, train.name}
+    for policy, worlds in (("set", None), ("mlp", (0, 50)), ("mlp", (7, 200))):
+        other_trains, other_runs = sweep.plan_bench(
+            ["random", "ppo"], ["LLMRoute-Gen-v0"], None, [0], env_kwargs=kwargs, policy=policy, train_worlds=worlds
+        )
+        assert other_runs[0].name == runs[0].name  # a reference agent does not train
+        assert {other_runs[1].name, other_trains[0].name}.isdisjoint(names), (policy, worlds)
+        names |= {other_runs[1].name, other_trains[0].name}
+    with pytest.raises(ValueError, match="takes no scenarios"):
+        sweep.plan_bench(["random"], ["LLMRoute-Gen-v0"], ["paper"], [0])
+
+
+def test_bench_trains_on_some_generated_worlds_and_scores_on_others(tmp_path, capsys):
+    argv = ["bench", "--agents", "random,ppo", "--envs", "LLMRoute-Gen-v0", "--train-worlds", "0:20", *HELD_OUT]
+    argv += ["--seeds", "0-1", "--train-steps", "64", "--out", str(tmp_path), "--no-progress", "--no-plots"]
+    argv += [*TINY_WORLD]
+    assert main(argv) == 0
+    assert main([*argv, "--policy", "set"]) == 0  # other models and runs of them, the same random runs
+    assert "4 job(s) run, 2 already done" in capsys.readouterr().out
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("*.json"))]
+    assert (
+        sorted((r["agent"], r.get("policy")) for r in records)
+        == [("ppo", "mlp")] * 2 + [("ppo", "set")] * 2 + [("random", None)] * 2
+    )
+    assert all(10**6 <= r["world"] < 10**6 + 100 and r["scenario"] == "worlds 1000000-1000099" for r in records)
+    trained = [json.loads(p.read_text()) for p in sorted((tmp_path / "models").glob("*/train.json"))]
+    assert len(trained) == 4
+    assert all(t["env_kwargs"] == {"num_worlds": 20, "start_world": 0, "horizon": 120, "n_stages": 3} for t in trained)
+    assert sorted(t["policy"] for t in trained) == ["mlp", "mlp", "set", "set"]

@@ -265,14 +265,15 @@ def plot_bench(
     records: Sequence[dict[str, Any]], out_dir: str | os.PathLike, models_dir: str | os.PathLike | None = None
 ) -> list[Path]:
     """Every figure of a bench: per (env, scenario) ``regret_*.png``, ``spend_*.png`` and
-    ``deployment_*.png``; ``learning_curves.png`` if ``models_dir`` holds trained runs."""
+    ``deployment_*.png`` (not on generated worlds, where each seed plays its own catalog);
+    ``learning_curves.png`` if ``models_dir`` holds trained runs."""
     import json
 
     import gymnasium as gym
 
     from ..base import scenario_of
     from ..rl import read_monitor
-    from .jobs import slug
+    from .jobs import is_generated, make_kwargs, slug
 
     out_dir = Path(out_dir)
     written: list[Path] = []
@@ -283,7 +284,9 @@ def plot_bench(
         tag = slug(f"{env_id}_{scenario_name}")
         written.append(plot_regret(rs, out_dir / f"regret_{tag}.png"))
         written.append(plot_spend(rs, out_dir / f"spend_{tag}.png"))
-        env = gym.make(env_id, scenario=scenario_name, **rs[0].get("env_kwargs", {}))
+        if is_generated(env_id):
+            continue  # a world per seed: no one catalog to draw the deployments on
+        env = gym.make(env_id, **make_kwargs(env_id, scenario_name, rs[0].get("env_kwargs", {})))
         written.append(plot_deployments(rs, scenario_of(env), out_dir / f"deployment_{tag}.png"))
     if models_dir is not None and Path(models_dir).is_dir():
         curves: dict[tuple[str, str], list[dict[str, np.ndarray]]] = {}

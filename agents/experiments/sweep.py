@@ -25,7 +25,7 @@ from typing import Any
 
 from ..rl import ALGOS
 from . import ray_backend
-from .jobs import EvalRun, Job, TrainJob, default_scenario
+from .jobs import EvalRun, Job, TrainJob, default_scenario, is_generated
 from .local import progress_bar, run_local
 from .plots import plot_bench
 from .report import load_runs, summarise, write_table
@@ -82,24 +82,79 @@ def plan_bench(
     env_kwargs: dict[str, Any] | None = None,
     deterministic: bool | None = None,
     vec_env: str | None = None,
+    policy: str = "mlp",
+    train_worlds: tuple[int, int] | None = None,
 ) -> tuple[list[TrainJob], list[EvalRun]]:
-    """The train jobs and eval runs of a bench. Agents whose name is an RL algorithm
-    (``maskableppo``, ``ppo``, ``a2c``, ``dqn``) are trained for ``train_steps`` per seed; the others
-    are built by :func:`agents.make` (a name or an import path). ``scenarios=None`` plays each env on the scenario it is
-    registered with (:func:`default_scenario`)."""
+    """The train jobs and eval runs of a bench.
+
+    Agents whose name is an RL algorithm (``maskableppo``, ``ppo``, ``a2c``, ``dqn``) are trained
+    for ``train_steps`` per seed; the others are built by :func:`agents.make` (a name or an import
+    path).
+
+    Parameters
+    ----------
+    agents : sequence of str
+        Reference agents, RL algorithms and import paths of agent classes.
+    envs : sequence of str
+        Env ids.
+    scenarios : sequence of str, optional
+        Scenario presets; None plays each env on the scenario it is registered with
+        (:func:`default_scenario`). A generated-worlds env (``LLMRoute-Gen-v0``) takes none: it
+        plays the worlds of ``env_kwargs`` (``num_worlds``, ``start_world``).
+    seeds : iterable of int
+        Episode seeds; the RL agent of seed s is the model trained with seed s.
+    train_steps : int
+        Training env steps per RL model.
+    env_kwargs : dict, optional
+        ``gym.make`` kwargs of every env (the worlds scored, for a generated-worlds env).
+    deterministic : bool, optional
+        Evaluate RL agents with their greedy action (None: their default).
+    vec_env : str, optional
+        RL training vector env (None: the hyperparameter table's).
+    policy : {"mlp", "set"}
+        The policy of the RL agents (:func:`agents.rl.train`).
+    train_worlds : (int, int), optional
+        ``(start_world, num_worlds)`` the RL agents train on, on a generated-worlds env (default
+        ``(0, 200)``; scored on the worlds of ``env_kwargs``). Ignored by the other envs.
+
+    Returns
+    -------
+    (list of TrainJob, list of EvalRun)
+        The train jobs and the eval runs.
+
+    Raises
+    ------
+    ValueError
+        ``scenarios`` given with a generated-worlds env.
+    """
     env_kwargs = dict(env_kwargs or {})
+    if scenarios and any(is_generated(env_id) for env_id in envs):
+        raise ValueError("a generated-worlds env (LLMRoute-Gen-v0) takes no scenarios: it plays num_worlds worlds")
+    start, count = train_worlds if train_worlds is not None else (0, 200)
     seeds = [int(s) for s in seeds]
     trains: list[TrainJob] = []
     runs: list[EvalRun] = []
     for env_id in envs:
-        for scenario in scenarios or (default_scenario(env_id),):
+        generated = is_generated(env_id)
+        train_kwargs = {**env_kwargs, "num_worlds": int(count), "start_world": int(start)} if generated else env_kwargs
+        for scenario in (None,) if generated else scenarios or (default_scenario(env_id),):
+            label = default_scenario(env_id, env_kwargs) if scenario is None else scenario
             for agent in agents:
                 for seed in seeds:
                     job = None
                     if agent.lower() in ALGOS:
-                        job = TrainJob(agent.lower(), env_id, scenario, seed, int(train_steps), env_kwargs, vec_env)
+                        job = TrainJob(
+                            agent.lower(),
+                            env_id,
+                            default_scenario(env_id, train_kwargs) if generated else label,
+                            seed,
+                            int(train_steps),
+                            train_kwargs,
+                            vec_env,
+                            policy,
+                        )
                         trains.append(job)
-                    runs.append(EvalRun(agent, env_id, scenario, seed, env_kwargs, job, deterministic))
+                    runs.append(EvalRun(agent, env_id, label, seed, env_kwargs, job, deterministic))
     return trains, runs
 
 
