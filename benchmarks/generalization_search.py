@@ -53,10 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         row = run(setup, f"{args.out}/{name}")["rows"][0]
         rows.append((name, row))
-        print(f"{name:<10} train {row['train']:.3f}  validation {row['held-out']:.3f} ± {row['held-out_ci']:.3f}", flush=True)
+        print(
+            f"{name:<10} train {row['train']:.3f}  validation {row['held-out']:.3f} ± {row['held-out_ci']:.3f}",
+            flush=True,
+        )
     print("\nvariant    hyperparameters                      training worlds  validation worlds")
     for name, row in rows:
-        print(f"{name:<10} {str(VARIANTS[name]):<36} {row['train']:.3f}            {row['held-out']:.3f} ± {row['held-out_ci']:.3f}")
+        print(
+            f"{name:<10} {str(VARIANTS[name]):<36} {row['train']:.3f}            {row['held-out']:.3f} ± {row['held-out_ci']:.3f}"
+        )
     return 0
 
 
