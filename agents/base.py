@@ -85,6 +85,17 @@ def slots_of(env: Any) -> int | None:
     return None if n is None or isinstance(env, Scenario) else int(n) - 1
 
 
+def _changes_world(env: Any) -> bool:
+    """Whether an env (or the first sub-env of a vector env) draws a new world at its resets."""
+    get_attr = getattr(env, "get_attr", None)
+    if get_attr is not None:
+        try:
+            return get_attr("num_worlds") is not None and len(get_attr("num_worlds")) > 0
+        except AttributeError:
+            return False
+    return hasattr(getattr(env, "unwrapped", None), "num_worlds")
+
+
 @dataclass(frozen=True)
 class PublicParams:
     """What an agent may know about the world before it starts: the run's parameters and the
@@ -173,6 +184,9 @@ class Agent(Generic[ContextT]):
     def __init__(self, env: Any, seed: int | None = None):
         self.scenario_id: int | None = None
         self.bind(scenario_of(env), slots_of(env))
+        # An env whose world changes at its own resets (LLMRoute-Gen-v0): followed at episode starts,
+        # so that loops that do not rebind (SB3's evaluate_policy) act in the world in force.
+        self._worlds_of = env if _changes_world(env) else None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._contexts: list[ContextT] = []
@@ -266,6 +280,8 @@ class Agent(Generic[ContextT]):
             batch) and ``state``.
         """
         phase = observation["phase"]
+        if self._worlds_of is not None and episode_start is not None and np.any(episode_start):
+            self._follow_world()
         if phase.ndim == 1:
             if not self._contexts:
                 self._contexts.append(self.new_context())
@@ -284,6 +300,19 @@ class Agent(Generic[ContextT]):
                 self.on_episode_start(ctx)
             actions[i] = self._act({key: value[i] for key, value in observation.items()}, ctx)
         return actions, state
+
+    def _follow_world(self) -> None:
+        """Rebind to the world in force of the generated-world env the agent was made for."""
+        env = self._worlds_of
+        get_attr = getattr(env, "get_attr", None)
+        if get_attr is not None and len({id(s) for s in get_attr("scenario")}) > 1:
+            raise RuntimeError(
+                "a reference agent acts in one world at a time: its sub-envs now play different generated "
+                "worlds; play them one env at a time (agents.run_episode, or one agent per env)"
+            )
+        scenario = scenario_of(env)
+        if id(scenario) != self.scenario_id:
+            self.bind(scenario, slots_of(env))
 
     def _act(self, obs: dict[str, np.ndarray], ctx: ContextT) -> int:
         if obs["phase"][0] >= 0.5:

@@ -122,3 +122,27 @@ def test_lagrangian_reward_follows_the_budget_of_the_world_in_force():
     fixed = LagrangianReward(gym.make("LLMRoute-Gen-v0", num_worlds=50), budget=0.5)
     fixed.reset(seed=1)
     assert fixed.budget == 0.5
+
+
+def test_reference_agents_follow_the_world_in_sb3_loops_and_refuse_a_batch_of_worlds():
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=50, horizon=240, n_stages=4)
+    agent = agents.make("oracle", env, seed=0)
+    seen, invalid = set(), []
+
+    def check(local_vars, _):
+        seen.add(agent.scenario_id)
+        invalid.append(local_vars["infos"][0]["invalid_action"])
+
+    # The oracle agent reads the true means of its world: bound to a stale world it sends invalid actions.
+    env.reset(seed=0)  # seeds the worlds evaluate_policy's resets draw
+    rewards, _ = evaluate_policy(agent, env, n_eval_episodes=4, callback=check, return_episode_rewards=True, warn=False)
+    assert len(rewards) == 4 and len(seen) >= 3 and not any(invalid)
+    vec = DummyVecEnv([lambda: gym.make("LLMRoute-Gen-v0", num_worlds=50) for _ in range(2)])
+    vec.seed(0)
+    obs = vec.reset()
+    agent = agents.make("stageroute", vec, seed=0)
+    with pytest.raises(RuntimeError, match="one world at a time"):
+        agent.predict(obs, episode_start=np.ones(2, dtype=bool))
