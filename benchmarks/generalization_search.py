@@ -19,11 +19,13 @@ from agents.experiments.generalization import Setup, run
 VALIDATION_START = 500_000
 VARIANTS: dict[str, dict] = {
     "default": {},
-    "ent0": {"ent_coef": 0.0},
-    "ent03": {"ent_coef": 0.03},
-    "lr1e-3": {"learning_rate": 1e-3},
+    # The cost term: a fixed price of the budget, or dual ascent from a non-zero start.
+    "lam-fixed-0.3": {"lagrangian": {"multiplier": 0.3, "step_size": 0.0, "per_budget": True}},
+    "lam-start-0.3": {"lagrangian": {"multiplier": 0.3, "step_size": 0.01, "per_budget": True}},
+    "gamma-0.999": {"gamma": 0.999},
+    "ent-0.03": {"ent_coef": 0.03},
+    "lr-1e-3": {"learning_rate": 1e-3},
     "small": {"policy_kwargs": {"hidden": 32, "rounds": 1}},
-    "epochs10": {"n_epochs": 10},
 }
 
 
