@@ -6,6 +6,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import agents
 from agents.evaluation import run_episode
@@ -146,3 +148,22 @@ def test_reference_agents_follow_the_world_in_sb3_loops_and_refuse_a_batch_of_wo
     agent = agents.make("stageroute", vec, seed=0)
     with pytest.raises(RuntimeError, match="one world at a time"):
         agent.predict(obs, episode_start=np.ones(2, dtype=bool))
+
+
+@given(st.integers(0, 2**40), st.integers(MAX_MODELS, MAX_MODELS + 8), st.integers(0, 2**31), st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_fuzzed_worlds_and_actions_keep_the_contract(world, pad_to, seed, hard):
+    env = LLMRouteGenEnv(pad_to=pad_to, horizon=150, n_stages=5, budget_mode="hard" if hard else "average")
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed, options={"world": world})
+    n = env.scenario.n_models
+    assert info["world"] == world and env.scenario.name == f"generated-{world}"
+    done, steps = False, 0
+    while not done:
+        assert env.observation_space.contains(obs)
+        assert not info["action_mask"][n:pad_to].any()
+        obs, _, done, truncated, info = env.step(int(rng.integers(-2, pad_to + 3)))  # invalid ones too
+        steps += 1
+        assert not truncated and steps <= 150 + 5 * (env.scenario.max_deployed + 1)
+    assert info["world"] == world
+    assert info["queries_served"] == 150 or (hard and info["total_cost"] > info["budget"])

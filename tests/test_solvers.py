@@ -9,7 +9,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from gym_llmroute.solvers import solve_deploy, solve_deploy_enum, solve_deploy_milp, solve_route_lp
+from gym_llmroute.solvers import (
+    solve_deploy,
+    solve_deploy_bb,
+    solve_deploy_enum,
+    solve_deploy_milp,
+    solve_route_lp,
+    undominated,
+)
 
 
 def highs_route(u, c, caps, b):
@@ -164,3 +171,37 @@ def test_solve_deploy_uses_milp_for_large_pools_and_agrees():
     big = solve_deploy(u, c, caps, 0.2, 5, enum_limit=10)  # C(14, 5) = 2002 > 10: HiGHS
     exact = solve_deploy_enum(u, c, caps, 0.2, 5)
     assert big.value == pytest.approx(exact.value, abs=1e-7)
+
+
+@given(deploy_instances())
+@example((np.array([0.5, 0.5, 0.5]), np.array([0.1, 0.1, 0.1]), np.array([0.5, 0.5, 0.5]), 0.1, 2))  # ties
+def test_branch_and_bound_and_dominance_pruning_equal_the_enumeration(inst):
+    u, c, caps, b, k = inst
+    enum = solve_deploy_enum(u, c, caps, b, k)
+    bb = solve_deploy_bb(u, c, caps, b, k)
+    keep = undominated(u, c, caps, k)
+    pruned = solve_deploy_enum(u[keep], c[keep], caps[keep], b, k) if keep.size else enum
+    assert bb.feasible == enum.feasible == pruned.feasible
+    if enum.feasible:
+        assert bb.value == pytest.approx(enum.value, abs=1e-12)
+        assert pruned.value == pytest.approx(enum.value, abs=1e-12)
+        d = bb.d
+        assert len(bb.support) <= k and np.count_nonzero(d) <= k
+        assert abs(d.sum() - 1.0) <= 1e-9 and np.all(d <= caps + 1e-12) and float(c @ d) <= b + 1e-9
+
+
+def test_branch_and_bound_matches_highs_on_generated_worlds_pools():
+    from gym_llmroute.generated import generate_scenario
+
+    solved = 0
+    for w in range(0, 200, 8):
+        s = generate_scenario(w)
+        for pool in {tuple(np.flatnonzero(a)) for a in s.availability}:
+            idx = list(pool)
+            u, c, caps = s.mean_quality[idx], s.mean_cost[idx], s.throughput[idx]
+            bb = solve_deploy_bb(u, c, caps, s.budget, s.max_deployed)
+            milp = solve_deploy_milp(u, c, caps, s.budget, s.max_deployed)
+            assert bb.value == pytest.approx(milp.value, abs=1e-6)  # HiGHS' tolerance
+            assert bb.value >= milp.value - 1e-6
+            solved += 1
+    assert solved > 100
