@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             baselines=("stageroute", "greedy", "random", "oracle"),
         )
         print(
+            "\nMaskablePPO above is scored on the world it was trained on (paper), which measures memory of one "
+            "catalog;\nthe table below scores learned agents on worlds they never saw."
+        )
+        print(
             f"\nheld-out worlds: MaskablePPO (MLP and set policy) trained {args.gen_steps:,} steps on generated "
             "worlds 0-199, scored on 20 worlds it never saw (brief training: the full run is "
             "benchmarks/generalization.py)\n",
