@@ -32,6 +32,11 @@ def _cached_world(world: int, overrides: tuple[tuple[str, Any], ...]) -> Scenari
     return generate_scenario(world, **dict(overrides))
 
 
+@lru_cache(maxsize=1024)
+def _cached_params(world: int, overrides: tuple[tuple[str, Any], ...], pad_to: int) -> SimParams:
+    return SimParams.of(_cached_world(world, overrides), pad_to)
+
+
 def world_scenario(world: int, **overrides: Any) -> Scenario:
     """Generated world ``world`` with scenario overrides, cached per process (its oracle with it).
 
@@ -125,6 +130,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
             feedback_delay=feedback_delay,
         )
         self._overrides = {k: v for k, v in given.items() if v is not None}
+        self._key = tuple(sorted(self._overrides.items()))
         self._worlds: OrderedDict[int, tuple[Scenario, SimParams, Sim1]] = OrderedDict()
         self.world = self.start_world
         super().__init__(
@@ -148,11 +154,14 @@ class LLMRouteGenEnv(LLMRouteEnv):
 
     # ------------------------------------------------------------------ worlds
     def _build(self, scenario: Scenario) -> None:
-        action_space, observation_space = self.__dict__.get("action_space"), self.__dict__.get("observation_space")
-        super()._build(scenario)
-        if action_space is not None and observation_space is not None:
-            # The spaces stay those of the first world (the same objects).
-            self.action_space, self.observation_space = action_space, observation_space
+        # The world's parameters are cached per process, like its scenario; the spaces stay those of
+        # the first world (the same objects); the episode state (Sim1) is the env's own.
+        self.scenario = scenario
+        self.params = _cached_params(self.world, self._key, cast(int, self.pad_to))
+        self.n_models = self.params.n_models
+        if "observation_space" not in self.__dict__:
+            self.action_space, self.observation_space = self.params.make_spaces()
+        self.sim = Sim1(self.params, self.invalid_action_penalty)
         self.sim.final_extra["world"] = self.world
         self._worlds[self.world] = (self.scenario, self.params, self.sim)
 
@@ -161,7 +170,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
         self.world = world
         hit = self._worlds.get(world)
         if hit is None:
-            scenario = world_scenario(world, **self._overrides)
+            scenario = _cached_world(world, self._key)
             if scenario.cost_range[1] > COST_BOUND:  # never drawn; the observation space would not hold
                 raise ValueError(f"generated world {world} has a cost above COST_BOUND={COST_BOUND:g}")
             self._build(scenario)
