@@ -22,8 +22,9 @@ FRESH_WORLDS = 2**31
 #: Bound of every generated world's per-query cost in the observation space (cost units; GPT-4
 #: (0314) costs 1): generated costs stay below ~100 (resampled list prices with a log-normal jitter).
 COST_BOUND = 1e4
-# Worlds whose simulation parameters (and oracle) an env keeps; the scenarios themselves are cached
-# once per process (world_scenario), so that the n_envs copies of a training run share them.
+# Worlds whose episode state (Sim1: outcome buffers, deploy-mask cache; ~0.35 MB each) an env keeps,
+# so that returning to a world costs no allocation. Scenarios (with their oracles) and simulation
+# parameters are cached once per process, shared by the n_envs copies of a training run.
 _ENV_CACHE = 256
 
 
