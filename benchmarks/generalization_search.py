@@ -26,7 +26,10 @@ VARIANTS: dict[str, dict] = {
     "ent-0.03": {"ent_coef": 0.03},
     "lr-1e-3": {"learning_rate": 1e-3},
     "small": {"policy_kwargs": {"hidden": 32, "rounds": 1}},
+    # Train without the hard budget's termination (the cost term alone teaches pacing); scored hard.
+    "average-train": {},
 }
+TRAIN_BUDGET_MODE = {"average-train": "average"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             zero_shot_episodes=0,
             baselines=(),
             held_out_start=VALIDATION_START,
+            train_budget_mode=TRAIN_BUDGET_MODE.get(name),
         )
         row = run(setup, f"{args.out}/{name}")["rows"][0]
         rows.append((name, row))

@@ -71,6 +71,8 @@ class Setup:
         Override of every world's horizon (None: each world's own).
     held_out_start : int
         The first held-out world (``10**6``; a hyperparameter search validates on other worlds).
+    train_budget_mode : str or None
+        The training envs' budget mode (None: each world's, hard); scoring always uses the worlds'.
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -84,6 +86,7 @@ class Setup:
     baselines: tuple[str, ...] = ("stageroute", "ucb_bwk", "primal_dual", "thompson", "greedy", "oracle", "random")
     horizon: int | None = None
     held_out_start: int = HELD_OUT_START
+    train_budget_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[s
     run_dir = out_dir / "models" / f"maskableppo-{policy}-seed{seed}"
     start, count = setup.train_worlds
     kwargs: dict[str, Any] = dict(num_worlds=count, start_world=start, pad_to=PAD)
+    if setup.train_budget_mode is not None:
+        kwargs["budget_mode"] = setup.train_budget_mode
     if setup.horizon is not None:
         kwargs["horizon"] = setup.horizon
     meta = run_dir / "train.json"
@@ -298,6 +303,8 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
     store = out / "scores.json"
     # Scores are kept with the cases they are of; other cases (another setup) are scored afresh.
     trained = dict(train_worlds=setup.train_worlds, steps=setup.steps, hyperparams=setup.hyperparams)
+    if setup.train_budget_mode is not None:
+        trained["train_budget_mode"] = setup.train_budget_mode
     signature = json.dumps(
         [trained] + [asdict(c) | {"env_kwargs": repr(c.env_kwargs)} for c in cases], default=str, sort_keys=True
     )
