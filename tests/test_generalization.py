@@ -46,13 +46,13 @@ def test_cases_cover_every_group_and_keep_held_out_worlds_out_of_the_training_sp
 def test_run_trains_scores_resumes_and_writes_the_report(tmp_path):
     summary = run(TINY, tmp_path, progress=False)
     agents = [r["agent"] for r in summary["rows"]]
-    assert agents == ["MaskablePPO (set)", "stageroute", "random", "oracle"]
+    assert agents == ["MaskablePPO (set, sampled)", "MaskablePPO (set, greedy)", "stageroute", "random", "oracle"]
     rows = {r["agent"]: r for r in summary["rows"]}
     assert rows["oracle"]["held-out"] > 0.9 > rows["random"]["held-out"]
     for g in GROUPS:
         assert np.isfinite(rows["stageroute"][g])
     table = (tmp_path / "generalization.md").read_text()
-    assert "| MaskablePPO (set) |" in table and "held-out worlds" in table
+    assert "| MaskablePPO (set, greedy) |" in table and "held-out worlds" in table
     assert (tmp_path / "generalization.png").stat().st_size > 10_000
     # A second run reuses the model and the scores: same numbers, nothing retrained.
     stamp = (tmp_path / "models" / "maskableppo-set-seed0" / "model.zip").stat().st_mtime

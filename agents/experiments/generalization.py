@@ -73,6 +73,9 @@ class Setup:
         The first held-out world (``10**6``; a hyperparameter search validates on other worlds).
     train_budget_mode : str or None
         The training envs' budget mode (None: each world's, hard); scoring always uses the worlds'.
+    modes : tuple of str
+        How learned agents act when scored: ``"sampled"`` (their policy sampled, the default of
+        :class:`~agents.rl.SB3Agent` for MaskablePPO) and/or ``"greedy"`` (the most probable action).
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -87,6 +90,7 @@ class Setup:
     horizon: int | None = None
     held_out_start: int = HELD_OUT_START
     train_budget_mode: str | None = None
+    modes: tuple[str, ...] = ("sampled", "greedy")
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,11 @@ class _WorldReset(gym.Wrapper):
 
 
 # ---------------------------------------------------------------------------------------- the run
+def _label(policy: str, seed: int, mode: str) -> str:
+    """The key of a learned model's scores (sampled actions: the first benchmark's key, kept)."""
+    return f"maskableppo-{policy}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
+
+
 def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Train (or reuse) the models, score every agent, and write the report.
 
@@ -312,12 +321,13 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
     scores: dict[str, list[float]] = saved.get("scores", {}) if saved.get("cases") == signature else {}
     for policy in setup.policies:
         for seed in setup.seeds:
-            label = f"maskableppo-{policy}/seed{seed}"
-            if label not in scores:
-                model_dir = _train(setup, policy, seed, out, log)
-                log(f"scoring {label} on {len(cases)} episodes")
-                scores[label] = play_learned(model_dir, cases, seed)
-                atomic_write_json(store, {"cases": signature, "scores": scores})
+            for mode in setup.modes:
+                label = _label(policy, seed, mode)
+                if label not in scores:
+                    model_dir = _train(setup, policy, seed, out, log)
+                    log(f"scoring {label} on {len(cases)} episodes")
+                    scores[label] = play_learned(model_dir, cases, seed, deterministic=mode == "greedy")
+                    atomic_write_json(store, {"cases": signature, "scores": scores})
     for name in setup.baselines:
         if name not in scores:
             log(f"scoring {name} on {len(cases)} episodes")
@@ -338,7 +348,8 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
     cases : list of Case
         The scored episodes.
     scores : dict
-        Per agent (``maskableppo-<policy>/seed<s>`` for each learned model), one score per case.
+        Per agent (``maskableppo-<policy>/seed<s>[/greedy]`` for each learned model and mode), one
+        score per case.
 
     Returns
     -------
@@ -350,10 +361,11 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
     agents: dict[str, np.ndarray] = {}
     by_seed: dict[str, list[float]] = {}
     for policy in setup.policies:
-        runs = [np.asarray(scores[f"maskableppo-{policy}/seed{s}"]) for s in setup.seeds]
-        label = f"MaskablePPO ({policy})"
-        agents[label] = np.mean(runs, axis=0)
-        by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
+        for mode in setup.modes:
+            runs = [np.asarray(scores[_label(policy, s, mode)]) for s in setup.seeds]
+            label = f"MaskablePPO ({policy}, {mode})"
+            agents[label] = np.mean(runs, axis=0)
+            by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
     for name in setup.baselines:
         agents[name] = np.asarray(scores[name])
     rows = []
