@@ -57,17 +57,14 @@ def main(argv: list[str] | None = None) -> int:
             held_out_start=VALIDATION_START,
             train_budget_mode=TRAIN_BUDGET_MODE.get(name),
         )
-        row = run(setup, f"{args.out}/{name}")["rows"][0]
-        rows.append((name, row))
-        print(
-            f"{name:<10} train {row['train']:.3f}  validation {row['held-out']:.3f} ± {row['held-out_ci']:.3f}",
-            flush=True,
-        )
-    print("\nvariant    hyperparameters                      training worlds  validation worlds")
-    for name, row in rows:
-        print(
-            f"{name:<10} {str(VARIANTS[name]):<36} {row['train']:.3f}            {row['held-out']:.3f} ± {row['held-out_ci']:.3f}"
-        )
+        sampled, greedy = run(setup, f"{args.out}/{name}")["rows"][:2]
+        rows.append((name, sampled, greedy))
+    print("\nreward / oracle value (mean ± 95% interval), sampled and greedy actions")
+    head = ("variant", "training, sampled", "validation, sampled", "training, greedy", "validation, greedy")
+    print(f"{head[0]:<14} {head[1]:>18} {head[2]:>20} {head[3]:>18} {head[4]:>20}")
+    for name, s, g in rows:
+        cells = [f"{r[k]:.3f} ± {r[k + '_ci']:.3f}" for r in (s, g) for k in ("train", "held-out")]
+        print(f"{name:<14} {cells[0]:>18} {cells[1]:>20} {cells[2]:>18} {cells[3]:>20}")
     return 0
 
 
