@@ -442,13 +442,22 @@ def _plot(rows: list[dict[str, Any]], cols: list[str], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     groups = [c for c in cols if c != "gap"]
-    fig, ax = plt.subplots(figsize=(12, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
     width = 0.8 / len(rows)
     x = np.arange(len(groups))
+    colors = plt.get_cmap("tab20")(np.arange(len(rows)) % 20)
     for k, row in enumerate(rows):
         means = [row[g] for g in groups]
         errs = [row[g + "_ci"] for g in groups]
-        ax.bar(x + (k - len(rows) / 2 + 0.5) * width, means, width, yerr=errs, capsize=2, label=row["agent"])
+        ax.bar(
+            x + (k - len(rows) / 2 + 0.5) * width,
+            means,
+            width,
+            yerr=errs,
+            capsize=2,
+            label=row["agent"],
+            color=colors[k],
+        )
     ax.set_xticks(
         x, ["training worlds", "held-out worlds", "paper (zero-shot)", "market (zero-shot)", "paper, reordered"]
     )
@@ -457,8 +466,8 @@ def _plot(rows: list[dict[str, Any]], cols: list[str], path: Path) -> Path:
     ax.set_ylim(max(0.0, low - 0.05), 1.05)
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(ncol=5, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    ax.set_title("Generalization: learned agents on worlds they never saw (95% intervals)", pad=40)
+    ax.legend(ncol=6, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08))
+    ax.set_title("Generalization: learned agents on worlds they never saw (95% intervals)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
