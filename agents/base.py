@@ -90,7 +90,7 @@ def _changes_world(env: Any) -> bool:
     get_attr = getattr(env, "get_attr", None)
     if get_attr is not None:
         try:
-            return get_attr("num_worlds") is not None and len(get_attr("num_worlds")) > 0
+            return len(get_attr("num_worlds")) > 0
         except AttributeError:
             return False
     return hasattr(getattr(env, "unwrapped", None), "num_worlds")

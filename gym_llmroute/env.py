@@ -227,11 +227,16 @@ class LLMRouteEnv(gym.Env):
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        if options:
-            self._build(scenario_for_options(self.scenario, options, self.pad_to))
+        self._choose_world(options)
         sim = self.sim
         sim.reset_row(0, self.np_random)
         return sim.observation(), sim.info(0.0, "reset", 0, -1, False)
+
+    def _choose_world(self, options: dict[str, Any] | None) -> None:
+        """The world of the episode that starts (after seeding, before its outcomes are drawn):
+        the scenario of the reset options, if any."""
+        if options:
+            self._build(scenario_for_options(self.scenario, options, self.pad_to))
 
     def step(self, action):
         a = action if type(action) is int else self._as_int(action)

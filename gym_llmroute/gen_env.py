@@ -186,8 +186,8 @@ class LLMRouteGenEnv(LLMRouteEnv):
         return self.start_world + (x if self.num_worlds == 0 else x % self.num_worlds)
 
     # ------------------------------------------------------------------ gym API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super(LLMRouteEnv, self).reset(seed=seed)
+    def _choose_world(self, options: dict[str, Any] | None) -> None:
+        """World ``options["world"]``, or one drawn from the seeded ``np_random``."""
         if options:
             if not isinstance(options, dict):
                 raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
@@ -199,8 +199,8 @@ class LLMRouteGenEnv(LLMRouteEnv):
                 )
         world = self._draw_world() if not options or "world" not in options else options["world"]
         self._play(_check_index("options['world']", world))
-        sim = self.sim
-        sim.reset_row(0, self.np_random)
-        info = sim.info(0.0, "reset", 0, -1, False)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = super().reset(seed=seed, options=options)
         info["world"] = self.world
-        return sim.observation(), info
+        return obs, info

@@ -66,6 +66,6 @@ def test_run_trains_scores_resumes_and_writes_the_report(tmp_path):
     cases = [c for c in cases_of(TINY) if c.group in ("train", "held-out", "paper-reordered")]
     lockstep = play_learned(model_dir, cases, deterministic=True)
     for case, score in zip(cases, lockstep, strict=True):
-        env = _WorldReset(case.make_env(), case.world)
+        env = _WorldReset(case.make_env(), case.options)
         out = run_episode(load_agent(model_dir, env), env, seed=case.seed, deterministic=True)
         assert out["reward_fraction"] == pytest.approx(score, rel=1e-12), case

@@ -106,8 +106,13 @@ class Case:
     def make_env(self) -> gym.Env:
         return gym.make(self.env_id, **self.env_kwargs)
 
+    @property
+    def options(self) -> dict[str, int] | None:
+        """The reset options that pick the case's world (generated envs)."""
+        return None if self.world is None else {"world": self.world}
+
     def reset(self, env: gym.Env):
-        return env.reset(seed=self.seed, options=None if self.world is None else {"world": self.world})
+        return env.reset(seed=self.seed, options=self.options)
 
 
 def _reordered_paper():
@@ -257,20 +262,20 @@ def play_reference(name: str, cases: list[Case]) -> list[float]:
             env, env_key = case.make_env(), key
             agent = make(name, env, seed=0)
         assert env is not None
-        out = run_episode(agent, _WorldReset(env, case.world), seed=case.seed)
+        out = run_episode(agent, _WorldReset(env, case.options), seed=case.seed)
         scores.append(out["reward_fraction"])
     return scores
 
 
 class _WorldReset(gym.Wrapper):
-    """Resets to a given generated world (run_episode resets with a seed only)."""
+    """Resets with given options, a case's world (run_episode resets with a seed only)."""
 
-    def __init__(self, env: gym.Env, world: int | None):
+    def __init__(self, env: gym.Env, options: dict[str, int] | None):
         super().__init__(env)
-        self.world = world
+        self.options = options
 
     def reset(self, *, seed=None, options=None):
-        return self.env.reset(seed=seed, options=None if self.world is None else {"world": self.world})
+        return self.env.reset(seed=seed, options=self.options)
 
     def action_masks(self):
         base: Any = self.env.unwrapped
