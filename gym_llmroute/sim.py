@@ -168,6 +168,9 @@ class SimParams:
     cap_share: np.ndarray  # caps / stage length: capacity_left of a deployed model at commit (K, N)
     availability: np.ndarray  # bool (K, N)
     alpha: np.ndarray  # throughput caps (N,)
+    # The caps as observed (rounded to float32): deploy masks are computed from these, so that an
+    # agent that sees only the observation computes the same mask (mask_from_obs).
+    alpha_obs: np.ndarray
     vstar: tuple[float, ...]  # the stage oracle's value per query, V*_k
     tail: tuple[float, ...]  # oracle reward of every query from the start of stage k on (K + 1,)
     gap: np.ndarray  # V*_k - mu_km(j) at (k * J + j) * N + m: the regret of one routed query
@@ -254,6 +257,7 @@ class SimParams:
             cap_share=caps / lengths[:, None],
             availability=_pad(s.availability, N),
             alpha=alpha,
+            alpha_obs=alpha.astype(np.float32).astype(np.float64),
             vstar=tuple(vstar.tolist()),
             tail=tuple(float(v) for v in tail) + (0.0,),
             gap=_pad(vstar[:, None, None] - s.stage_quality, N).reshape(-1),
@@ -454,7 +458,7 @@ class Sim:
             slot = self._mask_slot[key] = len(self._mask_slot)
             row = self._mask_table[slot]
             P = self.params
-            deploy_mask(P.availability[stage], self.picked[i], P.alpha, P.max_deployed, row)
+            deploy_mask(P.availability[stage], self.picked[i], P.alpha_obs, P.max_deployed, row)
             self._can_add[slot] = bool(row[:-1].any())
         self.mask[i] = self._mask_table[slot]
         return self._can_add[slot]

@@ -13,6 +13,7 @@ import agents
 from agents.evaluation import run_episode
 from gym_llmroute.gen_env import FRESH_WORLDS, LLMRouteGenEnv, world_scenario
 from gym_llmroute.generated import MAX_MODELS, generate_scenario
+from gym_llmroute.sim import mask_from_obs
 
 
 def worlds_played(env: gym.Env, resets: int, seed: int = 0) -> list[int]:
@@ -167,3 +168,20 @@ def test_fuzzed_worlds_and_actions_keep_the_contract(world, pad_to, seed, hard):
         assert not truncated and steps <= 150 + 5 * (env.scenario.max_deployed + 1)
     assert info["world"] == world
     assert info["queries_served"] == 150 or (hard and info["total_cost"] > info["budget"])
+
+
+@pytest.mark.parametrize("world", [188, 522])
+def test_mask_from_the_observation_is_the_env_mask_where_float32_caps_round_below_one(world):
+    """In these worlds a set's caps sum to one in float64 but to just under one in the observation's
+    float32; an agent that sees only the observation (SB3's predict) must still find the mask the env
+    uses (it found no valid action: an IndexError in StrongestAgent under evaluate_policy)."""
+    env = gym.make("LLMRoute-Gen-v0", horizon=240, n_stages=6)
+    rng = np.random.default_rng(world)
+    obs, info = env.reset(seed=0, options={"world": world})
+    max_deployed = env.unwrapped.scenario.max_deployed
+    steps = 0
+    while obs["phase"][0] < 0.5:
+        np.testing.assert_array_equal(mask_from_obs(obs, max_deployed), env.unwrapped.action_masks())
+        obs, _, _, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        steps += 1
+    assert steps >= 2
