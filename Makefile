@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo results test lint bench clean
 
+# NumPy's dispatch targets beyond AVX2 (np.show_runtime() lists them); disabling them is harmless where absent.
+AVX512 := X86_V4 AVX512_ICL AVX512_SPR
+
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -41,6 +44,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 -q
+	# The recorded episodes again with NumPy's AVX-512 kernels off (what an AVX2-only machine runs):
+	# they must hold on any x86-64 CPU (tests/recording.py).
+	NPY_DISABLE_CPU_FEATURES="$(AVX512)" $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_recorded_trajectories.py tests/test_evaluation.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -126,7 +126,7 @@ def run_episode(
         steps += 1
         if info["invalid_action"]:
             invalid += 1
-        if info["model"] >= 0 and info["stage"] == log.stage and not log.detailed:
+        if info["model"] >= 0 and info["action_stage"] == log.stage and not log.detailed:
             log.served += 1  # the hot path: one more query of the current stage
             log.last = info
         else:
@@ -193,7 +193,7 @@ class _EpisodeLog:
         if model < 0:
             self._deploy_step(next_obs, info)
             return
-        stage = info["stage"]
+        stage = info["action_stage"]
         if stage != self.stage:  # the first query of a stage
             self.close()
             self.stage = stage
@@ -217,7 +217,7 @@ class _EpisodeLog:
             return
         n = int(routed.sum())  # the deploy view: a committing step routes a whole stage
         if n:
-            stage = info["stage"]
+            stage = info["action_stage"]
             self._new_deployment(next_obs, stage)
             if self.record:
                 self.routed[stage] += routed[: self.N]

@@ -10,7 +10,7 @@ from .presets import list_scenarios, make_scenario, register_scenario
 from .scenario import ModelSpec, Scenario
 
 # The package's version, declared here only (pyproject.toml reads it: dynamic = ["version"]).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Realistic worlds (docs/worlds.md): the full LLMRoute env on another preset scenario.
 _WORLD_IDS = {

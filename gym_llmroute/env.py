@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -10,9 +11,9 @@ import numpy as np
 
 from .presets import make_scenario
 from .scenario import Scenario
-from .sim import DEPLOY, PHASES, ROUTE, Sim1, SimParams, check_pad_to, deploy_mask, mask_from_obs
+from .sim import DEPLOY, PHASES, RESET, ROUTE, Sim1, SimParams, check_pad_to, deploy_mask, mask_from_obs
 
-__all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "deploy_mask", "mask_from_obs"]
+__all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "RESET", "deploy_mask", "mask_from_obs"]
 
 # Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set.
 SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode", "feedback_delay")
@@ -138,6 +139,8 @@ class LLMRouteEnv(gym.Env):
 
     ## Episode End
 
+    A ``step()`` after the episode ended raises ``RuntimeError`` until ``reset()``.
+
     ``terminated`` is True once all T queries are served, or, with ``budget_mode="hard"``, once the
     cumulative cost exceeds the budget ``B = b * T`` (the query that crosses is still served and
     charged; every unserved query then adds its stage's oracle value to the regret). The env never
@@ -145,8 +148,9 @@ class LLMRouteEnv(gym.Env):
 
     ## Info
 
-    On every step: ``cost`` (float), ``phase`` (``"deploy"`` or ``"route"``, the phase of the action
-    just taken; ``"reset"`` after reset), ``stage`` (int), ``model`` (routed model, or -1),
+    On every step: ``cost`` (float), ``action_phase`` (int: the phase of the action just taken,
+    ``DEPLOY`` = 0 or ``ROUTE`` = 1; ``RESET`` = 2 after reset), ``action_stage`` (int: the stage of
+    the action just taken), ``model`` (routed model, or -1),
     ``action_mask`` (valid actions of the next step), ``invalid_action`` (bool), ``budget_left``
     (``B`` minus cost so far), ``regret`` (cumulative pseudo-regret against the stage oracle:
     ``sum_t V*_k(t) - mu_{m_t}``). On the last step also ``oracle_value`` (the oracle's expected total
@@ -155,7 +159,8 @@ class LLMRouteEnv(gym.Env):
 
     ## Arguments
 
-    * ``scenario``: a preset name (see ``gym_llmroute.list_scenarios()``) or a ``Scenario``;
+    * ``scenario``: a preset name (see ``gym_llmroute.list_scenarios()``), a ``Scenario``, or a
+      mapping of its fields (``Scenario.from_dict``; what ``env.spec.to_json()`` writes);
       default ``"paper"`` (12 models, T = 1728, K = 12, M_max = 4, b = 0.05). The realistic worlds
       (docs/worlds.md) are the presets ``"market"`` (``LLMRoute-Market-v0``), ``"typed"``
       (``LLMRoute-Typed-v0``), ``"trace"`` (``LLMRoute-Trace-v0``), ``"market-drift"`` and
@@ -176,14 +181,17 @@ class LLMRouteEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. In release 0.2 the info keys ``phase`` (a string) and ``stage`` became
+      ``action_phase`` and ``action_stage`` (ints), so that no info key has the name of an
+      observation key (TorchRL merges infos into the observation); wrap an env in
+      :class:`~gym_llmroute.wrappers.LegacyInfoKeys` to get the old keys too, until release 0.3.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
-        scenario: str | Scenario = "paper",
+        scenario: str | Scenario | Mapping[str, Any] = "paper",
         *,
         horizon: int | None = None,
         n_stages: int | None = None,
@@ -230,7 +238,8 @@ class LLMRouteEnv(gym.Env):
         self._choose_world(options)
         sim = self.sim
         sim.reset_row(0, self.np_random)
-        return sim.observation(), sim.info(0.0, "reset", 0, -1, False)
+        self._ended = False
+        return sim.observation(), sim.info(0.0, RESET, 0, -1, False)
 
     def _choose_world(self, options: dict[str, Any] | None) -> None:
         """The world of the episode that starts (after seeding, before its outcomes are drawn):
@@ -240,11 +249,15 @@ class LLMRouteEnv(gym.Env):
 
     def step(self, action):
         a = action if type(action) is int else self._as_int(action)
+        if self._ended:
+            t, horizon = self.sim.state(0)["t"], self.scenario.horizon
+            raise RuntimeError(f"the episode has ended ({t} of {horizon} queries served): call reset() before step()")
         sim = self.sim
         if sim.deploying:
             reward, info = sim.deploy_step(a)
             return sim.observation(), reward, False, False, info
         reward, terminated, info = sim.route(a)
+        self._ended = terminated
         return sim.observation(), reward, terminated, False, info
 
     def action_masks(self) -> np.ndarray:

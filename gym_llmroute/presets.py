@@ -42,7 +42,7 @@ fraction of the horizon, so any horizon and number of stages can be asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .scenario import ModelSpec, Scenario
@@ -140,13 +140,14 @@ def list_scenarios() -> dict[str, str]:
     return {name: summary for name, (_, summary) in PRESETS.items()}
 
 
-def make_scenario(name: str | Scenario, **overrides: Any) -> Scenario:
+def make_scenario(name: str | Scenario | Mapping[str, Any], **overrides: Any) -> Scenario:
     """Build a preset, or copy a Scenario, with some fields overridden.
 
     Parameters
     ----------
-    name : str or Scenario
-        A preset (:func:`list_scenarios`), or a Scenario.
+    name : str, Scenario or mapping
+        A preset (:func:`list_scenarios`), a Scenario, or a mapping of its fields
+        (:meth:`Scenario.from_dict`: what ``env.spec.to_json()`` writes for a custom scenario).
     **overrides
         Scenario fields (``horizon``, ``n_stages``, ``budget``, ...) and the preset's own options.
 
@@ -162,10 +163,14 @@ def make_scenario(name: str | Scenario, **overrides: Any) -> Scenario:
     TypeError
         ``name`` is neither a string nor a Scenario, or an unknown field.
     """
+    if isinstance(name, Mapping):
+        name = Scenario.from_dict(name)
     if isinstance(name, Scenario):
         return name.replace(**overrides) if overrides else name
     if not isinstance(name, str):
-        raise TypeError(f"scenario must be a preset name or a Scenario, got {type(name).__name__}")
+        raise TypeError(
+            f"scenario must be a preset name, a Scenario or a mapping of its fields, got {type(name).__name__}"
+        )
     if name not in PRESETS:
         raise ValueError(f"unknown scenario {name!r}; presets are {sorted(PRESETS)}")
     factory, _ = PRESETS[name]

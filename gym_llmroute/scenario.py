@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -635,6 +636,61 @@ class Scenario:
         if unknown:
             raise TypeError(f"Scenario has no field(s) {unknown}; fields are {sorted(known)}")
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        """The scenario a mapping of its fields describes, as ``dataclasses.asdict`` writes it (and so
+        ``env.spec.to_json()``): models as mappings of :class:`ModelSpec` fields, lists for tuples.
+
+        Parameters
+        ----------
+        data : mapping
+            The scenario's fields by name (``dataclasses.asdict(scenario)``, read back from JSON).
+
+        Returns
+        -------
+        Scenario
+            The validated scenario.
+
+        Raises
+        ------
+        TypeError
+            Unknown fields (of the scenario or of a model), or a model that is not a mapping.
+        ValueError
+            A non-default ``outcomes`` sampler (code, which a mapping cannot hold), or an invalid field.
+        """
+        known = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TypeError(f"scenario mapping has unknown field(s) {unknown}; fields are {sorted(known)}")
+        if data.get("outcomes") is not None:
+            raise ValueError(
+                "scenario mapping has an 'outcomes' sampler, which cannot be rebuilt from a mapping: "
+                "pass the Scenario object (or register it as a preset and pass its name)"
+            )
+        fields = dict(data)
+        models = fields.get("models")
+        if not isinstance(models, (list, tuple)):
+            raise TypeError(f"scenario mapping's 'models' must be a list of model mappings, got {models!r}")
+        model_fields = {f.name for f in dataclasses.fields(ModelSpec)}
+        specs = []
+        for i, m in enumerate(models):
+            if isinstance(m, ModelSpec):
+                specs.append(m)
+                continue
+            if not isinstance(m, Mapping):
+                raise TypeError(f"scenario mapping's models[{i}] must be a mapping of ModelSpec fields, got {m!r}")
+            bad = sorted(set(m) - model_fields)
+            if bad:
+                raise TypeError(f"scenario mapping's models[{i}] has unknown field(s) {bad}")
+            m = dict(m)
+            m["price_changes"] = tuple(tuple(change) for change in m.get("price_changes", ()))
+            specs.append(ModelSpec(**m))
+        fields["models"] = tuple(specs)
+        for key in ("task_types", "task_mix", "stage_starts"):
+            if isinstance(fields.get(key), list):
+                fields[key] = tuple(fields[key])
+        return cls(**fields)
 
     def summary(self) -> str:
         """A description of the scenario.

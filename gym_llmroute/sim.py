@@ -49,9 +49,8 @@ __all__ = [
     "FINAL_INFO_KEYS",
 ]
 
-DEPLOY, ROUTE, RESET = 0, 1, 2  # phase codes (of the observation; and of the infos, with RESET)
-PHASES = ("deploy", "route", "reset")  # info["phase"] of each code
-_PHASE_NAMES = np.array(PHASES, dtype=object)
+DEPLOY, ROUTE, RESET = 0, 1, 2  # phase codes (of the observation; and of info["action_phase"], with RESET)
+PHASES = ("deploy", "route", "reset")  # the name of each code
 MASK_CACHE = 4096  # deploy masks kept per Sim (the cache is emptied when full: memory stays bounded)
 FINAL_INFO_KEYS = ("oracle_value", "total_reward", "total_cost", "budget", "queries_served")
 # Whether a bool array has a True, and how many: np.count_nonzero is several times cheaper than
@@ -105,11 +104,12 @@ def mask_from_obs(obs: dict[str, np.ndarray], max_deployed: int) -> np.ndarray:
 
 
 def step_info(cost, phase, stage, model, action_mask, invalid, budget_left, regret) -> dict[str, Any]:
-    """The info of a step, in its key order (one sub-env's values, or arrays of them)."""
+    """The info of a step, in its key order (one sub-env's values, or arrays of them). No key is an
+    observation key: libraries that merge infos into observations (TorchRL) keep both."""
     return {
         "cost": cost,
-        "phase": phase,
-        "stage": stage,
+        "action_phase": phase,
+        "action_stage": stage,
         "model": model,
         "action_mask": action_mask,
         "invalid_action": invalid,
@@ -612,7 +612,7 @@ class Sim:
         the phase codes); with ``terminated``, the final infos of the ending rows (zeros elsewhere)."""
         infos = step_info(
             cost,
-            _PHASE_NAMES[code],
+            code,
             stage,
             model,
             self.mask.copy(),
@@ -826,7 +826,7 @@ class Sim1(Sim):
             info.update(self.final_extra)
         return info
 
-    def info(self, cost: float, phase: str, stage: int, model: int, invalid: bool) -> dict[str, Any]:
+    def info(self, cost: float, phase: int, stage: int, model: int, invalid: bool) -> dict[str, Any]:
         """The step's info (Python numbers)."""
         budget_left = self.params.total_budget - self._spent
         return step_info(cost, phase, stage, model, self.mask_row.copy(), invalid, budget_left, self._regret)
@@ -835,7 +835,7 @@ class Sim1(Sim):
         """The deploy action ``a`` (:meth:`Sim.deploy`); returns the reward and the info."""
         stage = self._stage
         invalid = bool(self.deploy([0], [a], [stage]))
-        return (-self.penalty if invalid else 0.0), self.info(0.0, "deploy", stage, -1, invalid)
+        return (-self.penalty if invalid else 0.0), self.info(0.0, DEPLOY, stage, -1, invalid)
 
     def observation(self) -> dict[str, np.ndarray]:
         """The observation: fresh float32 arrays, views of one copy of the row."""
@@ -921,7 +921,7 @@ class Sim1(Sim):
             self.task_now[0] = task
         if invalid:
             reward -= self.penalty
-        info = step_info(cost, "route", stage, a, mask.copy(), invalid, P.total_budget - spent, self._regret)
+        info = step_info(cost, ROUTE, stage, a, mask.copy(), invalid, P.total_budget - spent, self._regret)
         if terminated:
             info.update(self.final_info())
         return reward, terminated, info

@@ -39,7 +39,7 @@ class LLMRouteVectorEnv(VectorEnv):
     feedback and the seeding. Sub-env i reset with seed s plays the same episode as ``LLMRouteEnv``
     reset with seed s. Batches follow ``SyncVectorEnv``: observations are a dict of float32 arrays of
     shape ``(num_envs, size)`` (views into one fresh buffer per step), rewards ``float64``, infos a
-    dict of arrays with ``_key`` masks (``phase`` an object array of strings). ``reset(seed=s)``
+    dict of arrays with ``_key`` masks. ``reset(seed=s)``
     seeds sub-env i with ``s + i``; a list gives one seed per sub-env.
 
     ``action_masks()`` returns the valid actions of every sub-env's next step, bool

@@ -38,7 +38,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .env import DEPLOY, LLMRouteEnv, mask_from_obs
+from .env import DEPLOY, RESET, LLMRouteEnv, mask_from_obs
 from .routing import DEFAULT_GAMMA, OptimisticRouter, check_gamma, stageroute_router
 from .scenario import Scenario
 from .solvers import solve_route_lp
@@ -254,7 +254,7 @@ class DeployLevelEnv(_View):
 
     ## Info
 
-    The keys of ``LLMRoute-v0`` (``phase`` is ``"deploy"``, ``model`` is -1); ``cost`` is the stage's
+    The keys of ``LLMRoute-v0`` (``action_phase`` is ``DEPLOY``, ``model`` is -1); ``cost`` is the stage's
     total cost on a committing step. Also ``routed``: int64 array (N,) of the queries each model
     served in the step (all zero on an adding step).
 
@@ -313,7 +313,7 @@ class DeployLevelEnv(_View):
         routed = np.zeros(self.n_slots, dtype=np.int64)
         invalid = info["invalid_action"]
         cost = info["cost"]
-        stage = info["stage"]
+        stage = info["action_stage"]
         if obs["phase"][0] >= 0.5:  # committed: route the whole stage
             while not terminated and obs["phase"][0] >= 0.5:
                 m = self.router.route(obs)
@@ -321,9 +321,9 @@ class DeployLevelEnv(_View):
                 reward += r
                 cost += info["cost"]
                 routed[info["model"]] += 1
-            info["phase"] = "deploy"
+            info["action_phase"] = DEPLOY
             info["model"] = -1
-            info["stage"] = stage
+            info["action_stage"] = stage
             info["invalid_action"] = invalid
             info["cost"] = cost
         info["routed"] = routed
@@ -360,7 +360,7 @@ class RouteLevelEnv(_View):
 
     ## Info
 
-    The keys of ``LLMRoute-v0`` for the routed query (``phase`` is ``"route"``).
+    The keys of ``LLMRoute-v0`` for the routed query (``action_phase`` is ``ROUTE``).
 
     ## Arguments
 
@@ -407,7 +407,7 @@ class RouteLevelEnv(_View):
         obs, info = self._reset_base(seed, options)
         self._reset_policy(self.deployer)
         obs, info = self._deploy(obs, info)
-        info.update(phase="reset", invalid_action=False, cost=0.0)
+        info.update(action_phase=RESET, invalid_action=False, cost=0.0)
         return obs, info
 
     def step(self, action):

@@ -7,13 +7,17 @@
   observation mapped to O(1) ranges, fixed and stateless, so that a saved model needs nothing beside
   it. ``OBS_SCALING_VERSION`` names the scaling a model was trained with.
 
-Both forward ``action_masks()`` for MaskablePPO. They work on ``LLMRoute-v0`` and its single-level
+* :class:`LegacyInfoKeys`: adds the info keys ``phase`` and ``stage`` of release 0.1 back
+  (deprecated; removed in release 0.3).
+
+All forward ``action_masks()`` for MaskablePPO. They work on ``LLMRoute-v0`` and its single-level
 views, wrapped or not.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, cast
 
 import gymnasium as gym
@@ -21,8 +25,9 @@ import numpy as np
 from gymnasium import spaces
 
 from .scenario import Scenario
+from .sim import PHASES
 
-__all__ = ["LagrangianReward", "ScaledObservation", "scale_observation", "OBS_SCALING_VERSION"]
+__all__ = ["LagrangianReward", "LegacyInfoKeys", "ScaledObservation", "scale_observation", "OBS_SCALING_VERSION"]
 
 # Bump if the scaling changes: a model trained with another version is refused at load.
 OBS_SCALING_VERSION = 1
@@ -31,6 +36,40 @@ OBS_SCALING_VERSION = 1
 def _base(env: gym.Env) -> Any:
     """The innermost env (an LLMRoute env or view: its ``scenario`` and ``action_masks()``)."""
     return env.unwrapped
+
+
+# ---------------------------------------------------------------------------------------- info
+class LegacyInfoKeys(gym.Wrapper):
+    """Deprecated, removed in release 0.3: adds the info keys of release 0.1, ``phase``
+    (``"deploy"``, ``"route"`` or ``"reset"``) and ``stage`` (int), beside ``action_phase`` and
+    ``action_stage``, their names since release 0.2. They have the names of observation keys, which
+    libraries that merge infos into observations (TorchRL) cannot tell apart: move to the new keys."""
+
+    def __init__(self, env: gym.Env):
+        warnings.warn(
+            "LegacyInfoKeys is deprecated and will be removed in gym_llmroute 0.3: read info['action_phase'] "
+            "(0 deploy, 1 route, 2 reset) and info['action_stage'] instead of info['phase'] and info['stage']",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        super().__init__(env)
+
+    @staticmethod
+    def _add(info: dict[str, Any]) -> dict[str, Any]:
+        info["phase"] = PHASES[info["action_phase"]]
+        info["stage"] = info["action_stage"]
+        return info
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, self._add(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, self._add(info)
+
+    def action_masks(self) -> np.ndarray:
+        return _base(self.env).action_masks()
 
 
 # ---------------------------------------------------------------------------------------- cost

@@ -153,7 +153,7 @@ def test_stageroute_converges_to_the_closed_form_mix_on_two_models():
     while not done:
         action, _ = agent.predict(obs)
         obs, _, done, _, info = env.step(action)
-        if info["model"] >= 0 and info["stage"] == 3:
+        if info["model"] >= 0 and info["action_stage"] == 3:
             served_last_stage += 1
             strong_last_stage += info["model"] == 0
     optimum = 0.08 / 0.18

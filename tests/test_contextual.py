@@ -56,7 +56,7 @@ def _play(agent, env, seed: int, last_stage: int) -> tuple[list[int], float, flo
         action, _ = agent.predict(obs)
         actions.append(int(action))
         obs, _, done, _, info = env.step(action)
-        if info["model"] >= 0 and info["stage"] == last_stage:
+        if info["model"] >= 0 and info["action_stage"] == last_stage:
             served += 1
             hits += info["model"] == task
     return actions, hits / max(served, 1), info["regret"]

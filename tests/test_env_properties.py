@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from gym_llmroute import ModelSpec, Scenario
-from gym_llmroute.env import LLMRouteEnv, mask_from_obs
+from gym_llmroute.env import ROUTE, LLMRouteEnv, mask_from_obs
 
 
 @st.composite
@@ -71,10 +71,10 @@ class EnvMachine(RuleBasedStateMachine):
         assert info["invalid_action"] == expect_invalid
         assert not truncated
         self.cost_sum += info["cost"]
-        if info["phase"] == "route":
+        if info["action_phase"] == ROUTE:
             self.deploy_run = 0
             assert 0.0 <= reward <= 1.0 and info["cost"] >= 0.0
-            self.regret += s.oracle.values[info["stage"]] - s.mean_quality[info["model"]]
+            self.regret += s.oracle.values[info["action_stage"]] - s.mean_quality[info["model"]]
         else:
             self.deploy_run += 1
             assert reward == 0.0 and info["cost"] == 0.0 and info["model"] == -1

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gym_llmroute  # noqa: F401
-from gym_llmroute.env import LLMRouteEnv, mask_from_obs
+from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv, mask_from_obs
 from gym_llmroute.world import potential_outcomes
 
 from .helpers import rollout, tiny_scenario
@@ -26,8 +26,8 @@ def test_sum_of_info_cost_equals_the_cost_charged_and_regret_is_recomputable():
     s = env.scenario
     expected = 0.0
     for _, _, _, _, info in steps[1:]:
-        if info["phase"] == "route":
-            expected += s.oracle.values[info["stage"]] - s.mean_quality[info["model"]]
+        if info["action_phase"] == ROUTE:
+            expected += s.oracle.values[info["action_stage"]] - s.mean_quality[info["model"]]
     assert final["regret"] == pytest.approx(expected, rel=1e-9)
     assert final["oracle_value"] == pytest.approx(s.oracle.total)
 
@@ -40,7 +40,7 @@ def test_potential_outcomes_do_not_depend_on_the_actions_taken():
     for env, actions_seed in ((env_a, 1), (env_b, 2)):
         t = 0
         for _, r, _, _, info in rollout(env, seed=42, actions_rng=np.random.default_rng(actions_seed))[1:]:
-            if info["phase"] != "route":
+            if info["action_phase"] != ROUTE:
                 continue
             key = (t, info["model"])
             if key in seen:
@@ -74,7 +74,7 @@ def test_invalid_action_fuzzing_never_raises_never_stalls_and_flags_each_invalid
             if expect_invalid:
                 assert r <= -0.5 + 1.0  # penalty applied (reward in [0, 1] minus 0.5)
             assert env.observation_space.contains(obs)
-            deploy_run = deploy_run + 1 if info["phase"] == "deploy" else 0
+            deploy_run = deploy_run + 1 if info["action_phase"] == DEPLOY else 0
             assert deploy_run <= env.unwrapped.scenario.max_deployed + 1, "deploy phase stalled"
             assert not trunc
     assert n_invalid > 1000 and n_steps > 2000
@@ -97,10 +97,10 @@ def test_throughput_and_mmax_are_never_exceeded_and_masks_match_observation():
             else int(rng.choice(np.flatnonzero(info["action_mask"])))
         )
         obs, _, done, _, info = env.step(a)
-        if info["phase"] == "route":
-            if info["stage"] != stage:
+        if info["action_phase"] == ROUTE:
+            if info["action_stage"] != stage:
                 served[:] = 0
-                stage = info["stage"]
+                stage = info["action_stage"]
             served[info["model"]] += 1
             assert np.all(served <= s.stage_caps[stage])
             deployed = env.unwrapped.sim.state(0)["deployed"]
@@ -119,7 +119,7 @@ def test_deploy_phase_adds_commits_and_autocommits_at_mmax():
     obs, _, _, _, info = env.step(1)
     assert obs["phase"][0] == 1
     np.testing.assert_array_equal(obs["deployed"], [1, 1, 0])
-    assert info["phase"] == "deploy"
+    assert info["action_phase"] == DEPLOY
 
 
 def test_invalid_deploy_actions_fall_back_to_commit_or_largest_cap():
@@ -150,8 +150,8 @@ def test_hard_budget_terminates_after_the_crossing_query_and_charges_unserved_qu
         a = 1 if info["action_mask"][1] else int(np.flatnonzero(info["action_mask"])[0])
         _, _, done, _, info = env.step(a)
         total += info["cost"]
-        if info["phase"] == "route":
-            served_regret += s.oracle.values[info["stage"]] - s.mean_quality[info["model"]]
+        if info["action_phase"] == ROUTE:
+            served_regret += s.oracle.values[info["action_stage"]] - s.mean_quality[info["model"]]
     assert info["total_cost"] > info["budget"] and total - info["cost"] <= info["budget"]
     served = info["queries_served"]
     assert served < s.horizon

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import warnings
 
@@ -14,7 +15,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
 
-from .helpers import assert_same_step, rollout
+from .helpers import assert_same_step, rollout, tiny_scenario
 
 ENV_IDS = sorted(gym_llmroute.ENV_IDS)
 
@@ -123,3 +124,63 @@ def test_module_prefixed_id_works_without_import(env_id):
     code = f"import gymnasium as gym; env = gym.make('gym_llmroute:{env_id}'); env.reset(seed=0); print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_no_info_key_is_an_observation_key_and_every_info_value_is_numeric(env_id):
+    """TorchRL merges infos into the observation: a shared key would replace the observation's."""
+    env = short(env_id)
+    steps = rollout(env, seed=0, actions_rng=np.random.default_rng(0), p_invalid=0.1)
+    assert steps[-1][2], "the rollout ends with termination (the final info is checked too)"
+    obs_keys = set(env.observation_space.spaces)
+    for _, _, _, _, info in steps:
+        assert not obs_keys & set(info), sorted(obs_keys & set(info))
+        for key, value in info.items():
+            assert isinstance(value, (int, float, bool, np.ndarray, np.number, np.bool_)), (key, value)
+            assert not isinstance(value, np.ndarray) or value.dtype.kind in "biuf", (key, value.dtype)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_after_the_episode_ended_raises_until_reset(env_id):
+    env = short(env_id)
+    steps = rollout(env, seed=0, actions_rng=np.random.default_rng(0))
+    assert steps[-1][2]
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+    obs, info = env.reset(seed=0)
+    env.step(int(np.flatnonzero(info["action_mask"])[0]))
+
+
+def test_legacy_info_keys_adds_the_old_keys_with_a_deprecation_warning():
+    from gym_llmroute.wrappers import LegacyInfoKeys
+
+    with pytest.warns(DeprecationWarning, match="action_phase"):
+        env = LegacyInfoKeys(gym.make("LLMRoute-v0", horizon=60, n_stages=2))
+    steps = rollout(env, seed=0, actions_rng=np.random.default_rng(0))
+    assert steps[0][4]["phase"] == "reset"
+    phases = [info["phase"] for *_, info in steps[1:]]
+    assert phases[0] == "deploy" and phases[-1] == "route" and set(phases) == {"deploy", "route"}
+    assert all(info["stage"] == info["action_stage"] for *_, info in steps)
+    assert env.action_masks().shape == (13,)
+
+
+def test_spec_json_round_trip_of_a_custom_scenario_makes_the_same_env():
+    env = gym.make("LLMRoute-v0", scenario=tiny_scenario(), horizon=120)
+    spec = EnvSpec.from_json(env.spec.to_json())
+    again = gym.make(spec)
+    assert again.unwrapped.scenario == env.unwrapped.scenario
+    a = rollout(env, seed=3, actions_rng=np.random.default_rng(1), max_steps=100)
+    b = rollout(again, seed=3, actions_rng=np.random.default_rng(1), max_steps=100)
+    for x, y in zip(a, b, strict=True):
+        assert_same_step(x, y)
+
+
+def test_scenario_mapping_with_unknown_fields_or_a_sampler_is_refused_by_name():
+    fields = dataclasses.asdict(tiny_scenario())
+    with pytest.raises(TypeError, match=r"unknown field\(s\) \['bugdet'\]"):
+        gym.make("LLMRoute-v0", scenario={**fields, "bugdet": 0.1})
+    fields["models"][0]["qualty"] = 0.5
+    with pytest.raises(TypeError, match=r"models\[0\] has unknown field\(s\) \['qualty'\]"):
+        gym.make("LLMRoute-v0", scenario=fields)
+    with pytest.raises(ValueError, match="'outcomes' sampler"):
+        gym.make("LLMRoute-v0", scenario={**dataclasses.asdict(tiny_scenario()), "outcomes": {"kind": "x"}})

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import gym_llmroute  # noqa: F401
 from gym_llmroute import make_scenario
-from gym_llmroute.env import LLMRouteEnv
+from gym_llmroute.env import ROUTE, LLMRouteEnv
 from gym_llmroute.scenario import Scenario
 from gym_llmroute.world import BLOCK, CHUNK, OutcomeBlocks, chunk_outcomes
 
@@ -162,7 +162,7 @@ def test_the_env_routes_the_outcomes_of_chunk_outcomes(name):
         if obs["phase"][0] > 0.5 and scenario.n_tasks > 1:
             assert obs["task"].argmax() == tasks[t]
         obs, reward, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
-        if info["phase"] == "route":
+        if info["action_phase"] == ROUTE:
             m = info["model"]
             assert (reward, info["cost"]) == (rewards[t, m], costs[t, m])
             t += 1

@@ -10,6 +10,7 @@ import pytest
 import agents
 import gym_llmroute
 from gym_llmroute import ModelSpec, Scenario
+from gym_llmroute.env import ROUTE
 from gym_llmroute.routing import DEFAULT_MARGIN, OptimisticRouter, confidence_bounds, cost_floor
 
 from .helpers import tiny_scenario
@@ -48,7 +49,7 @@ def test_observed_price_is_the_price_in_force_after_a_cut():
     while not done:
         a = int(np.flatnonzero(info["action_mask"])[0])
         obs, _, done, _, info = env.step(a)
-        if info["phase"] == "route":
+        if info["action_phase"] == ROUTE:
             t += 1
             seen[t] = obs["price"].copy()
     # After query t is served, the observation shows the price of query t (0-based index t).
@@ -137,7 +138,7 @@ def test_pacing_budget_is_the_budget_left_over_the_queries_left_up_to_the_last_q
         action, _ = agent.predict(obs)
         obs, _, done, _, info = env.step(action)
         spent += info["cost"]
-        t += info["phase"] == "route"
+        t += info["action_phase"] == ROUTE
         if done:
             break
     # At the last query the paced budget was the whole of what was left.

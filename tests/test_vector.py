@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 import gym_llmroute
 from gym_llmroute import ModelSpec, Scenario
-from gym_llmroute.env import LLMRouteEnv
+from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv
 from gym_llmroute.vector import LLMRouteVectorEnv
 
 from .helpers import tiny_scenario
@@ -92,8 +92,8 @@ def lockstep(env_kwargs: dict, mode: AutoresetMode, n: int, steps: int, seed: in
             ended = final["_queries_served"]
             seen["budget_exhausted"] += int((final["queries_served"][ended] < native.unwrapped.scenario.horizon).sum())
         seen["invalid"] += int(info["invalid_action"].sum())
-        seen["deploy"] += int((info["phase"] == "deploy").sum())
-        seen["route"] += int((info["phase"] == "route").sum())
+        seen["deploy"] += int((info["action_phase"] == DEPLOY).sum())
+        seen["route"] += int((info["action_phase"] == ROUTE).sum())
     native.close()
     sync.close()
     return seen

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
-from gym_llmroute.env import mask_from_obs
+from gym_llmroute.env import ROUTE, mask_from_obs
 from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.world import potential_outcomes
 from gym_llmroute.wrappers import LagrangianReward
@@ -128,7 +128,7 @@ def test_route_view_shows_only_route_phases_with_the_deployers_sets():
         np.testing.assert_array_equal(obs["deployed"] > 0.5, s.oracle.deployed[k])
         seen_stages.add(k)
         obs, _, terminated, _, info = env.step(lowest_valid(info))
-        assert info["phase"] == "route" and info["model"] >= 0
+        assert info["action_phase"] == ROUTE and info["model"] >= 0
     assert seen_stages == set(range(s.n_stages))
 
 

@@ -20,7 +20,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
 from gym_llmroute import ModelSpec, Scenario, make_scenario
-from gym_llmroute.env import LLMRouteEnv
+from gym_llmroute.env import ROUTE, LLMRouteEnv
 from gym_llmroute.market import (
     MARKET_ANSWER,
     MARKET_PROMPT,
@@ -277,7 +277,7 @@ def test_typed_observation_holds_per_task_statistics_of_the_history():
     rsum = np.zeros((J, N))
     csum = np.zeros((J, N))
     for prev, a, r, obs, info in _masked_random_episode(env, 3, np.random.default_rng(0)):
-        if info["phase"] == "route":
+        if info["action_phase"] == ROUTE:
             j = int(np.argmax(prev["task"]))
             pulls[j, a] += 1
             rsum[j, a] += r
@@ -366,8 +366,8 @@ def test_regret_under_drift_uses_each_stages_mean_quality():
     env = LLMRouteEnv(s)
     expected = 0.0
     for _prev, a, _r, _obs, info in _masked_random_episode(env, 5, np.random.default_rng(1)):
-        if info["phase"] == "route":
-            expected += s.oracle.values[info["stage"]] - s.stage_quality[info["stage"], 0, a]
+        if info["action_phase"] == ROUTE:
+            expected += s.oracle.values[info["action_stage"]] - s.stage_quality[info["action_stage"], 0, a]
     assert info["regret"] == pytest.approx(expected, rel=1e-9)
     assert expected > 0
 
@@ -389,7 +389,7 @@ def test_delayed_feedback_lags_the_observed_statistics_by_d_queries(delay):
         # Rewards, costs, regret and masks are paid and computed at once in both envs.
         assert (r_now, info_now["cost"], info_now["regret"]) == (r_late, info_late["cost"], info_late["regret"])
         np.testing.assert_array_equal(info_now["action_mask"], info_late["action_mask"])
-        if info_now["phase"] == "route":
+        if info_now["action_phase"] == ROUTE:
             routed.append((task, a, r_now, info_now["cost"]))
         # The delayed env shows the statistics of all but the last `delay` routed queries.
         seen = routed[: max(0, len(routed) - delay)]
