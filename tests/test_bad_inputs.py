@@ -108,7 +108,7 @@ CASES: list[tuple[str, Callable[[Path], object], type[BaseException], str]] = [
     ("make budget not a number", make(budget="cheap"), ValueError, "budget must be"),
     ("make bad budget mode", make(budget_mode="strict"), ValueError, "budget_mode"),
     ("make negative penalty", make(invalid_action_penalty=-1), ValueError, "invalid_action_penalty"),
-    ("make render mode", make(render_mode="human"), ValueError, "render_mode"),
+    ("make render mode", make(render_mode="video"), ValueError, "render_mode"),
     ("make negative delay", make(feedback_delay=-1), ValueError, "feedback_delay"),
     ("make scenario of wrong type", make(scenario=42), TypeError, "scenario must be a preset name or a Scenario"),
     ("make pad_to below the catalog", make(pad_to=5), ValueError, "pad_to=5 is below the world's 12 models"),
