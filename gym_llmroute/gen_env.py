@@ -119,6 +119,11 @@ class LLMRouteGenEnv(LLMRouteEnv):
     Training on ``num_worlds=200, start_world=0`` and scoring on ``start_world=10**6`` is the
     standard split (``benchmarks/generalization.py``).
 
+    ``gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="vector_entry_point")`` is the native
+    batched version (:class:`gym_llmroute.vector.LLMRouteGenVectorEnv`): sub-env i plays exactly
+    what this env seeded ``s + i`` plays under ``SyncVectorEnv``, each in its own worlds, as rows of
+    one batched simulation; ``gym_llmroute.vector.LLMRouteGenSB3VecEnv`` is it for SB3.
+
     ## Spaces
 
     Padded to ``pad_to`` model slots (default 40, the generator's largest catalog): ``Discrete(pad_to

@@ -12,8 +12,12 @@ sub-env faces exactly the single env's world). The rules are those of the simula
 ``VectorEnv`` around it (seeds, autoreset, batched infos). docs/performance.md explains the layout
 and the figures.
 
-For stable-baselines3, ``LLMRouteSB3VecEnv`` (built on first use, so that ``import gym_llmroute``
-does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
+``gym.make_vec("LLMRoute-Gen-v0", ...)`` returns a :class:`LLMRouteGenVectorEnv`: the same, with each
+sub-env in its own generated worlds (the mixed rows of one ``Sim``), equal to ``SyncVectorEnv`` of
+:class:`~gym_llmroute.gen_env.LLMRouteGenEnv`.
+
+For stable-baselines3, ``LLMRouteSB3VecEnv`` and ``LLMRouteGenSB3VecEnv`` (built on first use, so
+that ``import gym_llmroute`` does not import SB3) are the same simulators behind SB3's ``VecEnv`` API.
 """
 
 from __future__ import annotations
