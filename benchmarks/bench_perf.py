@@ -16,6 +16,13 @@ Sections (``--only`` takes a comma-separated subset; all by default):
              "vector_entry_point") over gym.make_vec("CartPole-v1", 64, vectorization_mode=
              "vector_entry_point") and over gym.make_vec("LLMRoute-v0", 64, vectorization_mode="sync"),
              random valid actions. Targets: >= 0.5 and >= 10.
+  genvec     steps/s (sub-env steps) of gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode=
+             "vector_entry_point") (each sub-env in its own generated worlds, the rows of one batched
+             simulation) over gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="sync") with the
+             same n (8 and 16), random valid actions, num_worlds=200 once both have played every world
+             (the per-process world caches and the sync sub-envs' per-world state warm, as in a
+             training run). Target: >= 4. Context: num_worlds=0 (a world generated and solved at every
+             reset, on both sides).
   stageroute queries/s of agents.make("stageroute", env) end to end (agents.run_episode) on
              LLMRoute-v0 with horizon 20,000 and 27 stages, against the same env driven by a random
              valid policy. Target: >= 50,000 queries/s.
@@ -178,6 +185,52 @@ def bench_batched(args) -> None:
     )
     for e in (native, cart, sync, full):
         e.close()
+
+
+# ---------------------------------------------------------------------------------------- genvec
+GENVEC_SIZES = (8, 16)
+
+
+def bench_genvec(args) -> None:
+    steps = 300 if args.quick else 3_000
+    fresh_steps = 300 if args.quick else 1_500
+    n_worlds = 20 if args.quick else 200
+    for n in GENVEC_SIZES:
+        native = gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="vector_entry_point", num_worlds=n_worlds)
+        sync = gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="sync", num_worlds=n_worlds)
+        # Every sub-env plays every world once (a reset into it): the worlds are generated and solved
+        # once per process, and each sync sub-env builds its own episode state for each.
+        for w in range(n_worlds):
+            native.reset(seed=w, options={"world": w})
+            sync.reset(seed=w, options={"world": w})
+        ours, ref, fresh, fresh_ref = [], [], [], []
+        for r in range(args.repeats):
+            ref.append(vector_rate(sync, max(30, steps // 5), r, masked=True))
+            ours.append(vector_rate(native, steps, r, masked=True))
+            # Fresh worlds on each side (none cached: a new world range per measurement), over enough
+            # steps for dozens of resets (a random-policy episode is ~300-1,700 steps).
+            start = 10**6 + 10**5 * (2 * r + n)
+            for side, out, mode in ((start, fresh, "vector_entry_point"), (start + 5 * 10**4, fresh_ref, "sync")):
+                envs = gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode=mode, num_worlds=0, start_world=side)
+                out.append(vector_rate(envs, fresh_steps, r, masked=True))
+                envs.close()
+        ratio = max(ours) / max(ref)
+        report(
+            "gen batched",
+            f"native x{n} {max(ours):,.0f}/s",
+            f"LLMRouteGenEnv SyncVectorEnv x{n} {max(ref):,.0f}/s",
+            ratio,
+            ">= 4",
+            ratio >= 4,
+            f"num_worlds={n_worlds}, warm",
+        )
+        print(
+            f"{'  context':<11} {f'num_worlds=0 x{n} {max(fresh):,.0f}/s':>26}  "
+            f"{f'SyncVectorEnv x{n} {max(fresh_ref):,.0f}/s':>34}  ratio {max(fresh) / max(fresh_ref):8.2f}  "
+            "(a world generated and solved at every reset, both sides)"
+        )
+        native.close()
+        sync.close()
 
 
 # ------------------------------------------------------------------------------------ stageroute
@@ -347,6 +400,7 @@ SECTIONS = {
     "single": bench_single,
     "generated": bench_generated,
     "batched": bench_batched,
+    "genvec": bench_genvec,
     "stageroute": bench_stageroute,
     "deployopt": bench_deployopt,
     "memory": bench_memory,

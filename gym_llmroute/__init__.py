@@ -39,7 +39,11 @@ def _register() -> None:
         register(id="LLMRoute-Route-v0", entry_point="gym_llmroute.views:RouteLevelEnv")
     # Generated worlds (docs/worlds.md): a new catalog at every reset, for train/test splits.
     if "LLMRoute-Gen-v0" not in registry:
-        register(id="LLMRoute-Gen-v0", entry_point="gym_llmroute.gen_env:LLMRouteGenEnv")
+        register(
+            id="LLMRoute-Gen-v0",
+            entry_point="gym_llmroute.gen_env:LLMRouteGenEnv",
+            vector_entry_point="gym_llmroute.vector:LLMRouteGenVectorEnv",
+        )
     for env_id, preset in _WORLD_IDS.items():
         if env_id not in registry:
             register(

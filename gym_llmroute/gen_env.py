@@ -15,7 +15,15 @@ from .generated import MAX_MODELS, generate_scenario
 from .scenario import Scenario
 from .sim import Sim1, SimParams
 
-__all__ = ["LLMRouteGenEnv", "world_scenario", "FRESH_WORLDS", "COST_BOUND"]
+__all__ = [
+    "LLMRouteGenEnv",
+    "world_scenario",
+    "world_params",
+    "draw_world",
+    "option_world",
+    "FRESH_WORLDS",
+    "COST_BOUND",
+]
 
 #: With ``num_worlds=0`` the world index is ``start_world`` plus a draw in ``[0, FRESH_WORLDS)``.
 FRESH_WORLDS = 2**31
@@ -62,6 +70,38 @@ def _check_index(name: str, value: Any) -> int:
     return int(value)
 
 
+def world_params(world: int, key: tuple[tuple[str, Any], ...], pad_to: int) -> SimParams:
+    """The simulation parameters of generated world ``world`` with the scenario overrides ``key``
+    (sorted items) and ``pad_to`` model slots, cached per process; refused if a cost could leave the
+    observation space (:data:`COST_BOUND`, never the case for drawn worlds)."""
+    if _cached_world(world, key).cost_range[1] > COST_BOUND:
+        raise ValueError(f"generated world {world} has a cost above COST_BOUND={COST_BOUND:g}")
+    return _cached_params(world, key, pad_to)
+
+
+def draw_world(rng: np.random.Generator, num_worlds: int, start_world: int) -> int:
+    """The world of an episode that starts without a ``world`` option: one draw from the env's
+    ``np_random`` (before the episode's seed is drawn from it)."""
+    x = int(rng.integers(FRESH_WORLDS))
+    return start_world + (x if num_worlds == 0 else x % num_worlds)
+
+
+def option_world(options: dict[str, Any] | None) -> int | None:
+    """The world that reset ``options`` ask for (``{"world": w}``), or None (draw one); the options
+    checked (``world`` is the only one)."""
+    if not options:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
+    unknown = sorted(set(options) - {"world"})
+    if unknown:
+        raise ValueError(
+            f"unknown reset option(s) {unknown} for LLMRoute-Gen-v0; allowed: ['world'] (the scenario "
+            f"fields {list(SCENARIO_KEYS)} are gym.make arguments here)"
+        )
+    return _check_index("options['world']", options["world"]) if "world" in options else None
+
+
 class LLMRouteGenEnv(LLMRouteEnv):
     """``LLMRoute-v0`` on a generated world, drawn anew at every reset.
 
@@ -78,6 +118,11 @@ class LLMRouteGenEnv(LLMRouteEnv):
 
     Training on ``num_worlds=200, start_world=0`` and scoring on ``start_world=10**6`` is the
     standard split (``benchmarks/generalization.py``).
+
+    ``gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="vector_entry_point")`` is the native
+    batched version (:class:`gym_llmroute.vector.LLMRouteGenVectorEnv`): sub-env i plays exactly
+    what this env seeded ``s + i`` plays under ``SyncVectorEnv``, each in its own worlds, as rows of
+    one batched simulation; ``gym_llmroute.vector.LLMRouteGenSB3VecEnv`` is it for SB3.
 
     ## Spaces
 
@@ -131,7 +176,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
             feedback_delay=feedback_delay,
         )
         self._overrides = {k: v for k, v in given.items() if v is not None}
-        self._key = tuple(sorted(self._overrides.items()))
+        self.world_key = tuple(sorted(self._overrides.items()))  # the overrides: key of the world caches
         self._worlds: OrderedDict[int, tuple[Scenario, SimParams, Sim1]] = OrderedDict()
         self.world = self.start_world
         super().__init__(
@@ -158,7 +203,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
         # The world's parameters are cached per process, like its scenario; the spaces stay those of
         # the first world (the same objects); the episode state (Sim1) is the env's own.
         self.scenario = scenario
-        self.params = _cached_params(self.world, self._key, cast(int, self.pad_to))
+        self.params = _cached_params(self.world, self.world_key, cast(int, self.pad_to))
         self.n_models = self.params.n_models
         if "observation_space" not in self.__dict__:
             self.action_space, self.observation_space = self.params.make_spaces()
@@ -171,34 +216,19 @@ class LLMRouteGenEnv(LLMRouteEnv):
         self.world = world
         hit = self._worlds.get(world)
         if hit is None:
-            scenario = _cached_world(world, self._key)
-            if scenario.cost_range[1] > COST_BOUND:  # never drawn; the observation space would not hold
-                raise ValueError(f"generated world {world} has a cost above COST_BOUND={COST_BOUND:g}")
-            self._build(scenario)
+            world_params(world, self.world_key, cast(int, self.pad_to))  # checks the world
+            self._build(_cached_world(world, self.world_key))
             if len(self._worlds) > _ENV_CACHE:
                 self._worlds.popitem(last=False)
         else:
             self._worlds.move_to_end(world)
             self.scenario, self.params, self.sim = hit
 
-    def _draw_world(self) -> int:
-        x = int(self.np_random.integers(FRESH_WORLDS))
-        return self.start_world + (x if self.num_worlds == 0 else x % self.num_worlds)
-
     # ------------------------------------------------------------------ gym API
     def _choose_world(self, options: dict[str, Any] | None) -> None:
         """World ``options["world"]``, or one drawn from the seeded ``np_random``."""
-        if options:
-            if not isinstance(options, dict):
-                raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
-            unknown = sorted(set(options) - {"world"})
-            if unknown:
-                raise ValueError(
-                    f"unknown reset option(s) {unknown} for LLMRoute-Gen-v0; allowed: ['world'] (the scenario "
-                    f"fields {list(SCENARIO_KEYS)} are gym.make arguments here)"
-                )
-        world = self._draw_world() if not options or "world" not in options else options["world"]
-        self._play(_check_index("options['world']", world))
+        world = option_world(options)
+        self._play(draw_world(self.np_random, self.num_worlds, self.start_world) if world is None else world)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = super().reset(seed=seed, options=options)

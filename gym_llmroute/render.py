@@ -111,11 +111,11 @@ class RecordingSim1(Sim1):
         """The samples so far, float64 (n, 3): ``t``, spend and regret (a view)."""
         return self._samples[: self._n]
 
-    def reset_row(self, i: int, rng: np.random.Generator) -> None:
+    def reset_row(self, i: int, rng: np.random.Generator, params: SimParams | None = None) -> None:
         self.deployed_hist[:] = False
         self._samples[0] = 0.0
         self._n = 1
-        super().reset_row(i, rng)
+        super().reset_row(i, rng, params)
 
     def commit(self, i: int, stage: int) -> None:
         self.deployed_hist[stage] = self.picked[i]

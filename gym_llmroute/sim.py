@@ -51,7 +51,9 @@ __all__ = [
 
 DEPLOY, ROUTE, RESET = 0, 1, 2  # phase codes (of the observation; and of info["action_phase"], with RESET)
 PHASES = ("deploy", "route", "reset")  # the name of each code
+OBS_CAP_TOL = 1e-5  # mask_from_obs: caps read from the float32 observation sum to one up to this
 MASK_CACHE = 4096  # deploy masks kept per Sim (the cache is emptied when full: memory stays bounded)
+WORLD_KEYS = 256  # mixed rows: worlds numbered in the mask cache's keys beyond those in play (bounded too)
 FINAL_INFO_KEYS = ("oracle_value", "total_reward", "total_cost", "budget", "queries_served")
 # Whether a bool array has a True, and how many: np.count_nonzero is several times cheaper than
 # ndarray.any() on a few dozen elements, and NumPy's C function under it ~4x cheaper again (no Python
@@ -62,12 +64,14 @@ except ImportError:  # pragma: no cover (NumPy < 2)
     count_nonzero = np.count_nonzero
 
 
-def deploy_mask(available, picked, throughput, max_deployed: int, out: np.ndarray | None = None) -> np.ndarray:
+def deploy_mask(
+    available, picked, throughput, max_deployed: int, out: np.ndarray | None = None, tol: float = 1e-9
+) -> np.ndarray:
     """Valid actions of a deploy phase, bool of shape (N + 1,).
 
     Adding model i is valid if it is available, not picked, and the picked set plus i can still reach
     throughput caps summing to one within ``max_deployed`` models; committing (index N) is valid once
-    the picked caps sum to one.
+    the picked caps sum to one (both up to ``tol``).
     """
     available = np.asarray(available, dtype=bool)
     picked = np.asarray(picked, dtype=bool)
@@ -88,16 +92,24 @@ def deploy_mask(available, picked, throughput, max_deployed: int, out: np.ndarra
         # can be one of them, else i's cap plus the top slots_after.
         in_top = a >= (ranked[slots_after] if slots_after < ranked.size else -np.inf)
         reach = np.where(in_top, have + top_r1, have + a + top_r)
-        mask[idx] = reach >= 1.0 - 1e-9
-    mask[n] = bool(picked.any()) and have >= 1.0 - 1e-9
+        mask[idx] = reach >= 1.0 - tol
+    mask[n] = bool(picked.any()) and have >= 1.0 - tol
     return mask
 
 
 def mask_from_obs(obs: dict[str, np.ndarray], max_deployed: int) -> np.ndarray:
     """The valid actions of the next step computed from a single (unbatched) observation alone;
-    equal to ``env.action_masks()``. Agents use it, since SB3's ``predict`` receives no mask."""
+    equal to ``env.action_masks()``. Agents use it, since SB3's ``predict`` receives no mask.
+
+    The observation's caps are float32: a set whose caps sum to one in the env's float64 may sum to
+    just below one here (generated worlds 188 and 522 have such sets), so the sums are compared with
+    a tolerance of ``OBS_CAP_TOL`` (float32 rounding of 40 caps stays below 3e-6). The two masks
+    differ only for a set whose caps sum to within 1e-5 below one in float64: this mask then allows
+    a commit the env refuses (it takes the documented fallback); it never misses a valid action."""
     if obs["phase"][0] < 0.5:
-        return deploy_mask(obs["available"] > 0.5, obs["picked"] > 0.5, obs["throughput"], max_deployed)
+        return deploy_mask(
+            obs["available"] > 0.5, obs["picked"] > 0.5, obs["throughput"], max_deployed, tol=OBS_CAP_TOL
+        )
     mask = np.zeros(obs["deployed"].size + 1, dtype=bool)
     mask[:-1] = (obs["deployed"] > 0.5) & (obs["capacity_left"] > 0)
     return mask
@@ -168,9 +180,6 @@ class SimParams:
     cap_share: np.ndarray  # caps / stage length: capacity_left of a deployed model at commit (K, N)
     availability: np.ndarray  # bool (K, N)
     alpha: np.ndarray  # throughput caps (N,)
-    # The caps as observed (rounded to float32): deploy masks are computed from these, so that an
-    # agent that sees only the observation computes the same mask (mask_from_obs).
-    alpha_obs: np.ndarray
     vstar: tuple[float, ...]  # the stage oracle's value per query, V*_k
     tail: tuple[float, ...]  # oracle reward of every query from the start of stage k on (K + 1,)
     gap: np.ndarray  # V*_k - mu_km(j) at (k * J + j) * N + m: the regret of one routed query
@@ -257,7 +266,6 @@ class SimParams:
             cap_share=caps / lengths[:, None],
             availability=_pad(s.availability, N),
             alpha=alpha,
-            alpha_obs=alpha.astype(np.float32).astype(np.float64),
             vstar=tuple(vstar.tolist()),
             tail=tuple(float(v) for v in tail) + (0.0,),
             gap=_pad(vstar[:, None, None] - s.stage_quality, N).reshape(-1),
@@ -283,7 +291,8 @@ class SimParams:
 
 # ---------------------------------------------------------------------------------------- state
 class Sim:
-    """``n`` episodes (rows) of one scenario, and the rules that move them.
+    """``n`` episodes (rows) of one scenario (or of worlds of one shape: mixed rows), and the rules
+    that move them.
 
     State, per row ``i`` (public arrays; ``Sim1`` keeps a few of them in Python numbers between
     events, see there): ``t``, ``spent``, ``total_reward``, ``regret`` and ``next_event`` (the query
@@ -297,13 +306,25 @@ class Sim:
     Layout for speed: per-(row, model) quantities are flat arrays (one 1-D gather or scatter per
     update; 2-D fancy indexing costs several times more at these sizes), and every integer that
     enters float arithmetic is an exact float64, so that no operation mixes dtypes.
+
+    **Mixed rows** (``mixed=True``, the batched ``LLMRoute-Gen-v0``): each row plays its own world,
+    ``row_params[i]``, chosen at its resets (:meth:`reset_row` with ``params``). The worlds must share
+    a shape: the model slots N (padding), the task types, the horizon and stage bounds, the feedback
+    delay and the budget mode, hence one observation layout; ``params`` gives it. What else differs
+    per world is per row: the row-wise rules read ``row_params[i]``, and the batched route step reads
+    the budget, the regret table and the fallback order per row (everything else it reads is the
+    shape's). Outcome rows are then N wide (a world's n_real models first).
     """
 
-    def __init__(self, params: SimParams, n: int = 1, penalty: float = 0.0, obs_dtype=np.float64):
+    def __init__(self, params: SimParams, n: int = 1, penalty: float = 0.0, obs_dtype=np.float64, mixed: bool = False):
         P = self.params = params
         N, J = P.n_models, P.n_tasks
         self.n = n
         self.penalty = penalty  # subtracted from the reward of an invalid action
+        # Mixed rows play worlds of one shape (see there): each row's SimParams, set at its resets.
+        self.mixed = mixed
+        self.row_params = [P] * n
+        self.final_extra: dict[str, Any] = {}  # keys added to the reset and final infos (see infos)
         self.env_state = np.zeros((5, n))
         self.stage_state = np.zeros((2, n), dtype=np.int64)  # stage, and stage * J * N (its row of gap)
         self.routing = np.zeros(n, dtype=bool)
@@ -322,15 +343,19 @@ class Sim:
             self.pend_reward = np.zeros((n, d))
             self.pend_cost = np.zeros((n, d))
         # The current block of outcomes of every row, drawn by its OutcomeBlocks into its rows of the
-        # flat arrays, one entry per catalog model (n_real, not the padded N); the current query's
-        # row starts at foff[i] = (i * size + t - block start) * n_real.
+        # flat arrays, one entry per catalog model (stride n_real, not the padded N); the current
+        # query's row starts at foff[i] = (i * size + t - block start) * stride. Mixed rows' catalogs
+        # differ in size: there the stride is N and a block is drawn through a scratch buffer.
         self.blocks = [OutcomeBlocks(P.scenario) for _ in range(n)]
         size = self.block_rows = self.blocks[0].rows
+        stride = self.stride = N if mixed else P.n_real
         self.tasks = np.zeros(n * size, dtype=np.int64)
-        self.rewards = np.zeros(n * size * P.n_real)
-        self.costs = np.zeros(n * size * P.n_real)
+        self.rewards = np.zeros(n * size * stride)
+        self.costs = np.zeros(n * size * stride)
+        if mixed:
+            self._scratch = np.zeros((2, size * N))
         self.block_end = [0] * n  # the query after row i's current block
-        self.foff = np.arange(n, dtype=np.int64) * (size * P.n_real)
+        self.foff = np.arange(n, dtype=np.int64) * (size * stride)
         self.price_at = [0] * n  # index of row i's row of prices in force
         self.seeds = [0] * n  # the episode seeds (outcomes: world.chunk_outcomes(scenario, seed, chunk))
         self.obs = np.tile(P.obs_reset.astype(obs_dtype), (n, 1))
@@ -340,6 +365,10 @@ class Sim:
         self._mask_slot: dict[int, int] = {}
         self._mask_table = np.zeros((MASK_CACHE, N + 1), dtype=bool)
         self._can_add = [False] * MASK_CACHE  # some model can still be added
+        # Mixed rows: the key also holds the world's number (world_keys) times key_span; 0 otherwise.
+        self._key_base = [0] * n
+        self._world_keys: dict[SimParams, int] = {P: 0}
+        self._key_span = P.n_stages << N  # above any picked-set key times K plus a stage
         self._sl = dict(P.slices)
         self._col = P.offsets
         # The batched route step's row offsets and constants. Constants enter the arithmetic as 0-d
@@ -362,7 +391,19 @@ class Sim:
         self._c_zero, self._c_one = np.array(0.0), np.array(1.0)
         self._c_T, self._c_B = np.array(float(P.horizon)), np.array(P.total_budget)
         self._c_N = np.array(N, dtype=np.int64)
-        self._c_out = np.array(P.n_real, dtype=np.int64)  # the stride of the outcome arrays
+        self._c_out = np.array(stride, dtype=np.int64)  # the stride of the outcome arrays
+        # The regret table (SimParams.gap), and at stage_gap[i] row i's stage's part of it. Mixed rows
+        # keep a copy of their world's table each, at gap_base[i], and their budgets and oracle values.
+        G = P.gap.size
+        if mixed:
+            self.gap = np.tile(P.gap, n)
+            self.gap_base = rows * G
+            self._c_B = np.full(n, P.total_budget)  # per row: B
+            self._oracle_value = np.full(n, P.oracle_value)
+            self._fallback = np.tile(P.fallback_order, (n, 1))
+        else:
+            self.gap = P.gap
+            self.gap_base = np.zeros(n, dtype=np.int64)
         self._true = np.ones(n, dtype=bool)
         self._c_delay = np.array(P.delay, dtype=np.int64)
         # The observation dict's views, obs[:, sl] per key, taken in one call (15+ keys: a tuple).
@@ -377,7 +418,7 @@ class Sim:
 
     def _bind(self) -> None:
         """Name the views into the state arrays (again after unpickling, which copies views)."""
-        P, n, N, n_out = self.params, self.n, self.params.n_models, self.params.n_real
+        P, n, N, n_out = self.params, self.n, self.params.n_models, self.stride
         self.t, self.spent, self.total_reward, self.regret, self.next_event = self.env_state
         self.stage, self.stage_gap = self.stage_state
         self.pulls, self.reward_sum, self.cost_sum, self.left = self.model_state
@@ -409,17 +450,21 @@ class Sim:
     # ------------------------------------------------------------------ episodes (a row at a time)
     # Resets, deployments and stage changes touch a row or two per step; a loop over those with plain
     # row indexing is several times cheaper than fancy indexing over a few rows.
-    def reset_row(self, i: int, rng: np.random.Generator) -> None:
+    def reset_row(self, i: int, rng: np.random.Generator, params: SimParams | None = None) -> None:
         """Start a new episode in row i, its outcomes seeded by one draw from ``rng`` (the env's
-        ``np_random``): ``t = 0``, nothing deployed, all statistics zero, a deploy phase for stage 0."""
-        P = self.params
+        ``np_random``): ``t = 0``, nothing deployed, all statistics zero, a deploy phase for stage 0.
+        ``params``: the episode's world (mixed rows only; default the row's world so far)."""
+        if params is not None and params is not self.row_params[i]:
+            self._set_world(i, params)
+        P = self.row_params[i]
         seed = self.seeds[i] = int(rng.integers(2**63 - 1))
         self.blocks[i].reset(seed)
         self.load_block(i)
         self.env_state[:, i] = 0.0
         self.price_at[i] = 0
         self.next_event[i] = min(P.bounds[1], self.block_end[i], P.price_times[0])
-        self.stage_state[:, i] = 0
+        self.stage[i] = 0
+        self.stage_gap[i] = self.gap_base[i]
         self.model_rows[:, i] = 0.0
         self.obs[i] = P.obs_reset
         if P.typed:
@@ -429,14 +474,74 @@ class Sim:
         if P.typed:
             self.set_tasks(np.array([i]))
 
+    def _set_world(self, i: int, P: SimParams) -> None:
+        """Row i plays the world of ``P`` (at a reset: the episode state is reset next)."""
+        if not self.mixed:
+            raise ValueError("the rows of this Sim play one world (Sim(..., mixed=True) for rows of several)")
+        Q = self.params
+        if (P.n_models, P.n_tasks, P.horizon, P.bounds, P.delay, P.hard_budget, P.slices) != (
+            Q.n_models,
+            Q.n_tasks,
+            Q.horizon,
+            Q.bounds,
+            Q.delay,
+            Q.hard_budget,
+            Q.slices,
+        ):
+            raise ValueError(
+                f"world {P.scenario.name!r} does not have the shape of {Q.scenario.name!r} (model slots, task "
+                "types, horizon, stages, feedback delay, budget mode): mixed rows need one shape"
+            )
+        blocks = self.blocks[i]
+        blocks.set_scenario(P.scenario)
+        if blocks.rows > self.block_rows:
+            raise ValueError(f"world {P.scenario.name!r} draws blocks of {blocks.rows} queries, over {self.block_rows}")
+        self.row_params[i] = P
+        G = P.gap.size
+        self.gap[i * G : (i + 1) * G] = P.gap
+        self._c_B[i] = P.total_budget
+        self._oracle_value[i] = P.oracle_value
+        self._fallback[i] = P.fallback_order
+        self._key_base[i] = self._world_key(P)
+
+    def _world_key(self, P: SimParams) -> int:
+        """The deploy-mask cache's key base of world ``P`` (a row's world): its number, in order of
+        first use since the cache was last emptied, times ``key_span``. The numbers are bounded: past
+        ``n + WORLD_KEYS`` worlds the cache is emptied and the worlds in play numbered afresh."""
+        key = self._world_keys.get(P)
+        if key is None:
+            if len(self._world_keys) >= self.n + WORLD_KEYS:
+                self._clear_masks()
+                return self._world_keys[P]
+            key = self._world_keys[P] = len(self._world_keys) * self._key_span
+        return key
+
+    def _clear_masks(self) -> None:
+        """Empty the deploy-mask cache (mixed rows: and number the worlds in play afresh)."""
+        self._mask_slot.clear()
+        if self.mixed:
+            self._world_keys.clear()
+            self._key_base = [self._world_key(P) for P in self.row_params]
+
     def load_block(self, i: int) -> None:
         """Draw row i's next block of outcomes into its rows of the flat arrays."""
-        _, self.block_end[i] = self.blocks[i].draw(*self.block_out[i])
-        self.foff[i] = i * self.block_rows * self.params.n_real
+        if self.mixed:
+            # A world's block is (size, n_real), C-contiguous, in scratch; then into the row's (size, N).
+            tasks, rewards, costs = self.block_out[i]
+            n_real = self.row_params[i].n_real
+            size = self.block_rows
+            r, c = (a[: size * n_real].reshape(size, n_real) for a in self._scratch)
+            start, self.block_end[i] = self.blocks[i].draw(tasks, r, c)
+            drawn = self.block_end[i] - start
+            rewards[:drawn, :n_real] = r[:drawn]
+            costs[:drawn, :n_real] = c[:drawn]
+        else:
+            _, self.block_end[i] = self.blocks[i].draw(*self.block_out[i])
+        self.foff[i] = i * self.block_rows * self.stride
 
     def start_deploy(self, i: int, stage: int) -> None:
         """Row i enters the deploy phase of ``stage``."""
-        P, row, col, sl = self.params, self.obs[i], self._col, self._sl
+        P, row, col, sl = self.row_params[i], self.obs[i], self._col, self._sl
         self.routing[i] = False
         self.picked[i] = False
         self.picked_key[i] = 0
@@ -450,15 +555,16 @@ class Sim:
 
     def set_deploy_mask(self, i: int, stage: int) -> bool:
         """Set row i's mask to its deploy mask; returns whether some model can still be added."""
-        key = self.picked_key[i] * self.params.n_stages + stage
+        key = self.picked_key[i] * self.params.n_stages + stage + self._key_base[i]
         slot = self._mask_slot.get(key)
         if slot is None:
             if len(self._mask_slot) >= MASK_CACHE:
-                self._mask_slot.clear()
+                self._clear_masks()
+                key = self.picked_key[i] * self.params.n_stages + stage + self._key_base[i]
             slot = self._mask_slot[key] = len(self._mask_slot)
             row = self._mask_table[slot]
-            P = self.params
-            deploy_mask(P.availability[stage], self.picked[i], P.alpha_obs, P.max_deployed, row)
+            P = self.row_params[i]
+            deploy_mask(P.availability[stage], self.picked[i], P.alpha, P.max_deployed, row)
             self._can_add[slot] = bool(row[:-1].any())
         self.mask[i] = self._mask_table[slot]
         return self._can_add[slot]
@@ -469,8 +575,7 @@ class Sim:
         adds the valid model with the largest cap (first of ties). The set commits by itself once
         nothing is left to add. Returns the rows whose action was invalid (their reward: minus the
         penalty). A loop: deploy actions concern a row or two per step."""
-        P = self.params
-        N = P.n_models
+        N = self.params.n_models
         mask_f, row_mask, picked, obs, picked_key, o_picked = (
             self.mask_f,
             self._row_mask_list,
@@ -488,7 +593,7 @@ class Sim:
                     a = N
                 else:
                     adds = np.flatnonzero(mask[:N])
-                    a = int(adds[np.argmax(P.alpha[adds])])  # argmax: first of the largest caps
+                    a = int(adds[np.argmax(self.row_params[i].alpha[adds])])  # argmax: first of the largest caps
             committed = a == N
             if not committed:
                 picked[i, a] = True
@@ -508,7 +613,7 @@ class Sim:
 
     def commit(self, i: int, stage: int) -> None:
         """Row i deploys its picked set for ``stage`` and enters the route phase."""
-        P, N = self.params, self.params.n_models
+        P, N = self.row_params[i], self.params.n_models
         picked = self.picked[i]
         np.multiply(P.caps[stage], picked, out=self.model_rows[3, i])  # queries left: the cap if deployed
         self.routing[i] = True
@@ -526,6 +631,10 @@ class Sim:
     def route_fallback(self, rows) -> Any:
         """Where an invalid route action of these rows goes: the valid model with the lowest public
         list price (ties and unknown prices: lowest index)."""
+        if self.mixed:  # each row's own order (rows: an array)
+            order = self._fallback[rows]
+            first = np.take_along_axis(self.mask[rows], order, axis=1).argmax(axis=1)
+            return np.take_along_axis(order, first[:, None], axis=1)[:, 0]
         order = self.params.fallback_order
         return order[self.mask[rows][..., order].argmax(axis=-1)]
 
@@ -535,7 +644,7 @@ class Sim:
         the hard budget), and every query left unserved then costs the oracle's value for it.
         Otherwise a new stage starts (a deploy phase), the next block of outcomes is drawn, and a
         price change takes effect (the next query is charged the new prices)."""
-        P = self.params
+        P = self.row_params[i]
         t, stage = int(self.t[i]), int(self.stage[i])
         bounds = P.bounds
         if ended:
@@ -545,7 +654,7 @@ class Sim:
         if t == bounds[stage + 1]:
             stage += 1
             self.stage[i] = stage
-            self.stage_gap[i] = stage * P.n_tasks * P.n_models
+            self.stage_gap[i] = self.gap_base[i] + stage * P.n_tasks * P.n_models
             self.start_deploy(i, stage)
         if t == self.block_end[i]:
             self.load_block(i)
@@ -559,7 +668,7 @@ class Sim:
         """Show the current query's task type (one-hot) in these rows' observations (typed worlds)."""
         if rows.size == 0:
             return
-        task = self.tasks[self.foff[rows] // self.params.n_real]
+        task = self.tasks[self.foff[rows] // self._c_out]
         base = self._row_obs[rows] + self._col["task"]
         self.obs_f[base + self.task_now[rows]] = 0.0  # the one-hot of the previous query
         self.obs_f[base + task] = 1.0
@@ -569,7 +678,7 @@ class Sim:
     def state(self, i: int) -> dict[str, Any]:
         """A copy of row i's state (for rendering, tests and inspection); ``served``: queries each
         model served in the current stage."""
-        P = self.params
+        P = self.row_params[i]
         sl = slice(i * P.n_models, (i + 1) * P.n_models)
         stage, routing = int(self.stage[i]), bool(self.routing[i])
         deployed = self.obs[i, self._sl["deployed"]] > 0.5
@@ -593,6 +702,8 @@ class Sim:
         """The final info's values (:data:`FINAL_INFO_KEYS`): the oracle's expected total reward,
         the total reward, the total cost, the budget B and the queries served (as a float: the
         infos make it an int); a float, or every row's as an array."""
+        if self.mixed:
+            return self._oracle_value, self.total_reward, self.spent, self._c_B, self.t
         P = self.params
         return P.oracle_value, self.total_reward, self.spent, P.total_budget, self.t
 
@@ -609,7 +720,8 @@ class Sim:
 
     def infos(self, code, cost, model, invalid, stage, terminated=None) -> dict[str, Any]:
         """Every row's info as ``SyncVectorEnv`` batches them: arrays with ``_key`` masks (``code``:
-        the phase codes); with ``terminated``, the final infos of the ending rows (zeros elsewhere)."""
+        the phase codes); with ``terminated``, the final infos of the ending rows (zeros elsewhere).
+        The keys of ``final_extra`` (per-row arrays) are added at the rows that reset or end."""
         infos = step_info(
             cost,
             code,
@@ -629,6 +741,14 @@ class Sim:
                 infos[key] = np.where(terminated, value, 0.0)
                 infos["_" + key] = terminated.copy()
             infos["queries_served"] = infos["queries_served"].astype(np.int64)
+        if self.final_extra:
+            at = code == RESET
+            if terminated is not None:
+                at |= terminated
+            if count_nonzero(at):
+                for key, value in self.final_extra.items():
+                    infos[key] = np.where(at, value, value.dtype.type(0))
+                    infos["_" + key] = at.copy()
         return infos
 
     # ------------------------------------------------------------------ the route step, batched
@@ -657,6 +777,7 @@ class Sim:
         P = self.params
         mask_f, obs, one, col = self.mask_f, self.obs_f, self._c_one, self._col
         k = R.size
+        B = self._c_B[R] if self.mixed and k != self.n else self._c_B  # the budget B: per row if mixed
         fw = self._row_mask[R] + a
         valid = mask_f[fw]
         if bad is not None:
@@ -707,13 +828,13 @@ class Sim:
         self.spent[R] = spent
         self.total_reward[R] = self.total_reward[R] + reward
         gap = self.stage_gap[R] + (a if task is None else task * self._c_N + a)
-        self.regret[R] = self.regret[R] + P.gap[gap]
+        self.regret[R] = self.regret[R] + self.gap[gap]
         t1 = t + one
         self.t[R] = t1
         self.foff[R] = foff + self._c_out
         event = t1 >= self.next_event[R]
         if P.hard_budget:
-            over = spent > self._c_B
+            over = spent > B
             event |= over
         length = P.lengths[st]
         obs[ro + col["capacity_left"]] = left / length
@@ -730,11 +851,11 @@ class Sim:
             if not count_nonzero(ended):
                 ended = None
         if ended is None:
-            obs[self._row_bpq[R]] = (self._c_B - spent) / remaining
+            obs[self._row_bpq[R]] = (B - spent) / remaining
             obs[self._row_progress[R]] = progress
             live = R
         else:
-            obs[self._row_bpq[R]] = np.divide(self._c_B - spent, remaining, out=np.zeros(k), where=remaining > 0)
+            obs[self._row_bpq[R]] = np.divide(B - spent, remaining, out=np.zeros(k), where=remaining > 0)
             # Stage progress is left as it was on a terminal step.
             going = ~ended
             live = R[going]
@@ -766,7 +887,6 @@ class Sim1(Sim):
 
     def __init__(self, params: SimParams, penalty: float = 0.0):
         self.deploying = True
-        self.final_extra: dict[str, Any] = {}  # added to the final info (LLMRoute-Gen-v0: the world)
         super().__init__(params, 1, penalty, obs_dtype=np.float32)
         P = params
         o = P.offsets
@@ -802,8 +922,8 @@ class Sim1(Sim):
         self._length = P.bounds[stage + 1] - self._start
         self._next_event = int(self.next_event.item(0))
 
-    def reset_row(self, i: int, rng: np.random.Generator) -> None:
-        super().reset_row(i, rng)
+    def reset_row(self, i: int, rng: np.random.Generator, params: SimParams | None = None) -> None:
+        super().reset_row(i, rng, params)
         self._t, self._spent, self._total_reward = 0, 0.0, 0.0
         self._load()
 

@@ -12,13 +12,17 @@ sub-env faces exactly the single env's world). The rules are those of the simula
 ``VectorEnv`` around it (seeds, autoreset, batched infos). docs/performance.md explains the layout
 and the figures.
 
-For stable-baselines3, ``LLMRouteSB3VecEnv`` (built on first use, so that ``import gym_llmroute``
-does not import SB3) is the same simulator behind SB3's ``VecEnv`` API.
+``gym.make_vec("LLMRoute-Gen-v0", ...)`` returns a :class:`LLMRouteGenVectorEnv`: the same, with each
+sub-env in its own generated worlds (the mixed rows of one ``Sim``), equal to ``SyncVectorEnv`` of
+:class:`~gym_llmroute.gen_env.LLMRouteGenEnv`.
+
+For stable-baselines3, ``LLMRouteSB3VecEnv`` and ``LLMRouteGenSB3VecEnv`` (built on first use, so
+that ``import gym_llmroute`` does not import SB3) are the same simulators behind SB3's ``VecEnv`` API.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from gymnasium.utils import seeding
@@ -26,9 +30,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .env import LLMRouteEnv, scenario_for_options
+from .gen_env import LLMRouteGenEnv, draw_world, option_world, world_params
 from .sim import RESET, Sim, SimParams, count_nonzero
 
-__all__ = ["LLMRouteVectorEnv", "LLMRouteSB3VecEnv"]  # noqa: F822 (LLMRouteSB3VecEnv: built on first use)
+# LLMRouteSB3VecEnv and LLMRouteGenSB3VecEnv: built on first use.
+__all__ = ["LLMRouteVectorEnv", "LLMRouteGenVectorEnv", "LLMRouteSB3VecEnv", "LLMRouteGenSB3VecEnv"]  # noqa: F822
 
 
 class LLMRouteVectorEnv(VectorEnv):
@@ -78,6 +84,17 @@ class LLMRouteVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **env_kwargs: Any,
     ):
+        self._setup(num_envs, max_episode_steps, autoreset_mode, render_mode)
+        # A single env validates the arguments (and names a wrong one as LLMRouteEnv does); it is
+        # never stepped.
+        proto = LLMRouteEnv(scenario, **env_kwargs)
+        self.invalid_action_penalty = proto.invalid_action_penalty
+        self.pad_to = proto.pad_to
+        proto.close()
+        self._build(proto.scenario)
+
+    def _setup(self, num_envs, max_episode_steps, autoreset_mode, render_mode) -> None:
+        """Check and set the vector arguments; the per-sub-env bookkeeping."""
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         if render_mode is not None:
@@ -102,19 +119,12 @@ class LLMRouteVectorEnv(VectorEnv):
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.autoreset_mode = mode
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
-        # A single env validates the arguments (and names a wrong one as LLMRouteEnv does); it is
-        # never stepped.
-        proto = LLMRouteEnv(scenario, **env_kwargs)
-        self.invalid_action_penalty = proto.invalid_action_penalty
-        self.pad_to = proto.pad_to
-        proto.close()
         n = self.num_envs
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._autoreset = np.zeros(n, dtype=bool)  # NEXT_STEP: reset at the next step
         self._ended = np.zeros(n, dtype=bool)  # DISABLED: episode over, reset_mask needed
         self._elapsed = np.zeros(n, dtype=np.int64)
         self._started = False
-        self._build(proto.scenario)
 
     # ------------------------------------------------------------------ construction
     def _build(self, scenario) -> None:
@@ -125,7 +135,10 @@ class LLMRouteVectorEnv(VectorEnv):
         self.single_action_space, self.single_observation_space = self.params.make_spaces()
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.sim = Sim(self.params, self.num_envs, self.invalid_action_penalty)
+        self._set_sim(Sim(self.params, self.num_envs, self.invalid_action_penalty))
+
+    def _set_sim(self, sim: Sim) -> None:
+        self.sim = sim
         self._no_model = np.full(self.num_envs, -1, dtype=np.int64)
         self._c_Nu = np.array(self.n_models, dtype=np.uint64)
 
@@ -274,16 +287,116 @@ class LLMRouteVectorEnv(VectorEnv):
         """Valid actions of every sub-env's next step, bool array of shape (num_envs, N + 1)."""
         return self.sim.mask.copy()
 
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        """An attribute per sub-env, as ``SyncVectorEnv.get_attr`` gives it (here every sub-env's is
+        the env's own: one scenario)."""
+        return (getattr(self, name),) * self.num_envs
+
     # ------------------------------------------------------------------ per sub-env
     def _reset_rows(self, rows: np.ndarray, seeds: list[int | None]) -> None:
         """Start new episodes in these sub-envs (seeded like ``LLMRouteEnv.reset``)."""
         for i, seed in zip(rows.tolist(), seeds, strict=True):
             if seed is not None or self._rngs[i] is None:
                 self._rngs[i], _ = seeding.np_random(seed)
-            self.sim.reset_row(i, self._rngs[i])
+            self._start_episode(i, self._rngs[i])
             self._elapsed[i] = 0
             self._autoreset[i] = False
             self._ended[i] = False
+
+    def _start_episode(self, i: int, rng: np.random.Generator) -> None:
+        """Sub-env i's new episode, drawn from its ``rng`` (after any seeding)."""
+        self.sim.reset_row(i, rng)
+
+
+class LLMRouteGenVectorEnv(LLMRouteVectorEnv):
+    """``num_envs`` copies of ``LLMRoute-Gen-v0`` stepped together, each sub-env in its own generated
+    worlds (the vector entry point of ``LLMRoute-Gen-v0``).
+
+    Sub-env i plays what :class:`~gym_llmroute.gen_env.LLMRouteGenEnv` with the same arguments plays
+    under ``SyncVectorEnv``, bit for bit: at every reset it draws its world from its own seeded
+    generator (seed ``s + i`` after ``reset(seed=s)``), then the episode's seed, so the worlds, the
+    outcomes, the observations, rewards and infos (``info["world"]`` at resets and on ending steps
+    included) are the single env's. The sub-envs' worlds differ, but all are padded to ``pad_to``
+    slots and share the horizon and stages, so they run as the mixed rows of one
+    :class:`~gym_llmroute.sim.Sim`: a route step is still a fixed number of array operations over
+    all routing sub-envs, and a world change at a reset costs a few array copies (the world's
+    parameters are cached per process, as for the single env).
+
+    Arguments: ``num_envs``, then those of ``LLMRouteGenEnv`` (``num_worlds``, ``start_world``,
+    ``pad_to``, the scenario overrides, ``invalid_action_penalty``), and ``max_episode_steps`` and
+    ``autoreset_mode`` as for :class:`LLMRouteVectorEnv`. ``reset(options={"world": w})`` starts
+    world w in every sub-env reset (with ``reset_mask``: in those). The sub-envs' worlds:
+    ``get_attr("world")`` and ``get_attr("scenario")`` (one per sub-env; the env has no single
+    ``scenario``).
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        num_worlds: int = 0,
+        start_world: int = 0,
+        *,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **env_kwargs: Any,
+    ):
+        self._setup(num_envs, max_episode_steps, autoreset_mode, render_mode)
+        # A single env validates the arguments and gives the spaces (those of every world); it is
+        # never stepped.
+        proto = LLMRouteGenEnv(num_worlds, start_world, **env_kwargs)
+        self.num_worlds, self.start_world = proto.num_worlds, proto.start_world
+        self.world_key = proto.world_key
+        self.invalid_action_penalty = proto.invalid_action_penalty
+        self.pad_to = proto.pad_to
+        self.n_models = proto.n_models
+        self.single_action_space, self.single_observation_space = proto.action_space, proto.observation_space
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        proto.close()
+        # Rows start in the first world, as the single env does before its first reset; its
+        # parameters give the shape every world shares.
+        self.params = proto.params
+        self._set_sim(Sim(self.params, self.num_envs, self.invalid_action_penalty, mixed=True))
+        self.worlds = np.full(self.num_envs, proto.world, dtype=np.int64)  # each sub-env's world
+        self.sim.final_extra["world"] = self.worlds  # info["world"] at resets and on ending steps
+        self._world: int | None = None  # the world option of the reset under way
+
+    @property
+    def scenario(self):
+        raise AttributeError(
+            "the sub-envs of LLMRouteGenVectorEnv play different worlds: get_attr('scenario') gives each one's"
+        )
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict, got {type(options).__name__}")
+        options = dict(options or {})
+        reset_mask = options.pop("reset_mask", None)
+        self._world = option_world(options)
+        try:
+            return super().reset(seed=seed, options=None if reset_mask is None else {"reset_mask": reset_mask})
+        finally:
+            self._world = None
+
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        """An attribute per sub-env, as ``SyncVectorEnv`` of ``LLMRouteGenEnv`` gives it: each
+        sub-env's ``world``, ``scenario`` and ``params``; the env's own for the others (``num_worlds``,
+        ``pad_to``, ...)."""
+        if name == "world":
+            return tuple(self.worlds.tolist())
+        if name == "scenario":
+            return tuple(P.scenario for P in self.sim.row_params)
+        if name == "params":
+            return tuple(self.sim.row_params)
+        return super().get_attr(name)
+
+    def _start_episode(self, i: int, rng: np.random.Generator) -> None:
+        # LLMRouteGenEnv._choose_world, then the episode's seed from the same generator.
+        world = draw_world(rng, self.num_worlds, self.start_world) if self._world is None else self._world
+        params = world_params(world, self.world_key, cast(int, self.pad_to))
+        self.worlds[i] = world
+        self.sim.reset_row(i, rng, params)
 
 
 def _restrict(infos: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
@@ -305,8 +418,9 @@ def _restrict(infos: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _sb3_vec_env_class():  # noqa: C901 (a class body of small methods, counted as one function)
-    """Build ``LLMRouteSB3VecEnv`` (imports stable-baselines3, so only on first use)."""
+def _sb3_vec_env_classes():  # noqa: C901 (a class body of small methods, counted as one function)
+    """Build ``LLMRouteSB3VecEnv`` and ``LLMRouteGenSB3VecEnv`` (imports stable-baselines3, so only
+    on first use)."""
     from stable_baselines3.common.vec_env import VecEnv
 
     class LLMRouteSB3VecEnv(VecEnv):
@@ -315,15 +429,18 @@ def _sb3_vec_env_class():  # noqa: C901 (a class body of small methods, counted 
         ``LLMRouteSB3VecEnv(num_envs, **kwargs)`` takes the arguments of ``LLMRouteVectorEnv`` (except
         ``autoreset_mode``: SB3 resets within the step, as ``DummyVecEnv`` does). Infos are one dict per
         sub-env, with ``terminal_observation`` and ``TimeLimit.truncated`` on ending steps, and
-        ``env_method("action_masks")`` gives the masks, so sb3-contrib's ``MaskablePPO`` works.
+        ``env_method("action_masks")`` gives the masks, so sb3-contrib's ``MaskablePPO`` works;
+        ``get_attr(name)`` reads the vector env's ``get_attr``.
         """
+
+        vector_class = LLMRouteVectorEnv
 
         def __init__(self, num_envs: int = 1, **kwargs: Any):
             if "autoreset_mode" in kwargs:
                 raise TypeError(
-                    "LLMRouteSB3VecEnv always resets within the step (SB3's convention); drop autoreset_mode"
+                    f"{type(self).__name__} always resets within the step (SB3's convention); drop autoreset_mode"
                 )
-            self.venv = LLMRouteVectorEnv(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
+            self.venv = self.vector_class(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
             self.render_mode = None
             super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
             self._actions: np.ndarray | None = None
@@ -333,7 +450,7 @@ def _sb3_vec_env_class():  # noqa: C901 (a class body of small methods, counted 
             opts = [o for o in self._options if o]
             if opts and (len(opts) != self.num_envs or any(o != opts[0] for o in opts)):
                 raise ValueError(
-                    "LLMRouteSB3VecEnv applies reset options to every sub-env; set the same options for all"
+                    f"{type(self).__name__} applies reset options to every sub-env; set the same options for all"
                 )
             obs, infos = self.venv.reset(seed=seeds, options=dict(opts[0]) if opts else None)
             self.reset_infos = _info_dicts(infos, self.num_envs)
@@ -362,16 +479,16 @@ def _sb3_vec_env_class():  # noqa: C901 (a class body of small methods, counted 
             self.venv.close()
 
         def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-            value = getattr(self.venv, attr_name)
-            return [value for _ in self._get_indices(indices)]
+            values = self.venv.get_attr(attr_name)
+            return [values[i] for i in self._get_indices(indices)]
 
         def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-            raise NotImplementedError("LLMRouteSB3VecEnv sub-envs share one simulator; set attributes on .venv")
+            raise NotImplementedError(f"{type(self).__name__} sub-envs share one simulator; set attributes on .venv")
 
         def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
             if method_name != "action_masks":
                 raise NotImplementedError(
-                    f"LLMRouteSB3VecEnv supports env_method('action_masks') only, got {method_name!r}"
+                    f"{type(self).__name__} supports env_method('action_masks') only, got {method_name!r}"
                 )
             masks = self.venv.action_masks()
             return [masks[i] for i in self._get_indices(indices)]
@@ -379,7 +496,18 @@ def _sb3_vec_env_class():  # noqa: C901 (a class body of small methods, counted 
         def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
             return [False for _ in self._get_indices(indices)]
 
-    return LLMRouteSB3VecEnv
+    class LLMRouteGenSB3VecEnv(LLMRouteSB3VecEnv):
+        """:class:`LLMRouteGenVectorEnv` behind stable-baselines3's ``VecEnv`` API: each sub-env in
+        its own generated worlds, as ``DummyVecEnv`` of ``LLMRoute-Gen-v0``.
+
+        ``LLMRouteGenSB3VecEnv(num_envs, **kwargs)`` takes the arguments of ``LLMRouteGenVectorEnv``
+        (except ``autoreset_mode``). ``get_attr("scenario")`` and ``get_attr("world")`` give each
+        sub-env's world; the rest is :class:`LLMRouteSB3VecEnv`'s.
+        """
+
+        vector_class = LLMRouteGenVectorEnv
+
+    return LLMRouteSB3VecEnv, LLMRouteGenSB3VecEnv
 
 
 def _info_dicts(infos: dict[str, Any], n: int) -> list[dict[str, Any]]:
@@ -396,8 +524,8 @@ def _info_dicts(infos: dict[str, Any], n: int) -> list[dict[str, Any]]:
 
 
 def __getattr__(name: str):
-    if name == "LLMRouteSB3VecEnv":
-        cls = _sb3_vec_env_class()
-        globals()[name] = cls
-        return cls
+    if name in ("LLMRouteSB3VecEnv", "LLMRouteGenSB3VecEnv"):
+        classes = _sb3_vec_env_classes()
+        globals().update((cls.__name__, cls) for cls in classes)
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

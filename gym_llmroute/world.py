@@ -120,25 +120,34 @@ class OutcomeBlocks:
     ``reset(seed)`` goes back to query 0; ``draw(tasks, rewards, costs)`` writes the next block's
     outcomes into the first rows of the given arrays (at least ``rows`` long: int64 ``(rows,)`` and
     C-contiguous float64 ``(rows, N)``) and returns the queries it covers, ``(start, stop)``.
+    ``set_scenario(scenario)`` switches to another world (a row of the batched ``LLMRoute-Gen-v0``
+    changes world at its resets).
     """
 
     def __init__(self, scenario: Scenario, block: int = BLOCK):
+        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+            raise ValueError(f"block must be an integer >= 1, got {block!r}")
+        self._block = int(block)
+        self.set_scenario(scenario)
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        """Hand out the outcomes of ``scenario`` from now on (back at query 0 of seed 0, as if new;
+        the bit generators are kept, since their state is overwritten at every chunk)."""
         self.scenario = scenario
         self.horizon = scenario.horizon
         self.n_models = scenario.n_models
-        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-            raise ValueError(f"block must be an integer >= 1, got {block!r}")
         self.lazy = scenario.outcomes is None
-        self.block = int(block) if self.lazy else CHUNK
+        self.block = self._block if self.lazy else CHUNK
         self.rows = min(self.block, CHUNK)
         self._typed = scenario.n_tasks > 1
         if self.lazy:
             self._task_weights = scenario.task_weights
-            # The reward and cost streams' bit generators, reused for every chunk (state overwritten).
-            self._bg_reward = np.random.PCG64(0)
-            self._bg_cost = np.random.PCG64(0)
-            self._gen_reward = np.random.Generator(self._bg_reward)
-            self._gen_cost = np.random.Generator(self._bg_cost)
+            if not hasattr(self, "_bg_reward"):
+                # The reward and cost streams' bit generators, reused for every chunk (state overwritten).
+                self._bg_reward = np.random.PCG64(0)
+                self._bg_cost = np.random.PCG64(0)
+                self._gen_reward = np.random.Generator(self._bg_reward)
+                self._gen_cost = np.random.Generator(self._bg_cost)
         self.reset(0)
 
     def reset(self, seed: int) -> None:

@@ -57,3 +57,24 @@ def assert_same_step(a, b) -> None:
             np.testing.assert_array_equal(info_a[k], info_b[k], err_msg=k)
         else:
             assert info_a[k] == info_b[k], k
+
+
+def assert_same(x, y, where: str = "") -> None:
+    """Equal values and dtypes, recursively through tuples, dicts and object arrays of dicts (final_obs)."""
+    if isinstance(x, tuple):
+        assert len(x) == len(y), where
+        for i, (e, f) in enumerate(zip(x, y, strict=True)):
+            assert_same(e, f, f"{where}[{i}]")
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), f"{where}: keys differ by {set(x) ^ set(y)}"
+        for key in x:
+            assert_same(x[key], y[key], f"{where}/{key}")
+    elif isinstance(x, np.ndarray) and x.dtype == object and any(isinstance(e, dict) for e in x):
+        for i, (e, f) in enumerate(zip(x, y, strict=True)):
+            assert (e is None) == (f is None), f"{where}[{i}]"
+            if e is not None:
+                assert_same(e, f, f"{where}[{i}]")
+    else:
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.dtype == y.dtype, f"{where}: dtype {x.dtype} != {y.dtype}"
+        np.testing.assert_array_equal(x, y, err_msg=where)

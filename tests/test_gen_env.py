@@ -1,11 +1,13 @@
 """``LLMRoute-Gen-v0``: a generated world per reset, picked by the seeded RNG among ``num_worlds``
-worlds from ``start_world`` (or fresh), cached, padded to 40 slots, and played by every agent."""
+worlds from ``start_world`` (or fresh), cached, padded to 40 slots, and played by every agent; its
+native batched env (each sub-env in its own worlds) against SyncVectorEnv of the single env."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,10 @@ import agents
 from agents.evaluation import run_episode
 from gym_llmroute.gen_env import FRESH_WORLDS, LLMRouteGenEnv, world_scenario
 from gym_llmroute.generated import MAX_MODELS, generate_scenario
-from gym_llmroute.sim import mask_from_obs
+from gym_llmroute.sim import ROUTE, mask_from_obs
+from gym_llmroute.vector import LLMRouteGenVectorEnv
+
+from .helpers import assert_same
 
 
 def worlds_played(env: gym.Env, resets: int, seed: int = 0) -> list[int]:
@@ -185,3 +190,177 @@ def test_mask_from_the_observation_is_the_env_mask_where_float32_caps_round_belo
         obs, _, _, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
         steps += 1
     assert steps >= 2
+
+
+# ------------------------------------------------------------------ the native batched env
+def gen_lockstep(kwargs: dict, mode, n: int, steps: int, seed: int = 7, p_invalid: float = 0.2, options=None):
+    """Step the native batched LLMRoute-Gen-v0 and SyncVectorEnv of LLMRouteGenEnv with the same seeds
+    and actions (valid ones, and with probability p_invalid any integer in [-2, N + 2]); assert that
+    every output and each sub-env's world are identical; return counts of what happened."""
+    native = gym.make_vec("LLMRoute-Gen-v0", n, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
+    sync = gym.make_vec(
+        "LLMRoute-Gen-v0", n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **kwargs
+    )
+    assert isinstance(native.unwrapped, LLMRouteGenVectorEnv)
+    assert native.single_observation_space == sync.single_observation_space
+    assert native.single_action_space == sync.single_action_space
+    out = native.reset(seed=seed, options=options)
+    assert_same(out, sync.reset(seed=seed, options=None if options is None else dict(options)), "reset")
+    rng = np.random.default_rng(seed)
+    n_actions = native.single_action_space.n
+    seen = {"terminated": 0, "truncated": 0, "invalid": 0, "route": 0, "worlds": set(), "ended_worlds": []}
+    info = out[1]
+    for t in range(steps):
+        actions = np.array([rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in info["action_mask"]])
+        wild = rng.random(n) < p_invalid
+        actions[wild] = rng.integers(-2, n_actions + 2, size=int(wild.sum()))
+        step = native.step(actions)
+        assert_same(step, sync.step(actions), f"step {t}")
+        assert native.observation_space.contains(step[0])
+        assert native.unwrapped.get_attr("world") == sync.get_attr("world")
+        # The same world objects: both read the per-process cache.
+        assert all(
+            a is b for a, b in zip(native.unwrapped.get_attr("scenario"), sync.get_attr("scenario"), strict=True)
+        )
+        np.testing.assert_array_equal(native.unwrapped.action_masks(), step[4]["action_mask"])
+        _, _, terminated, truncated, info = step
+        final = info.get("final_info", info)
+        if "world" in final:
+            seen["ended_worlds"] += final["world"][final["_world"] & terminated].tolist()
+        seen["terminated"] += int(terminated.sum())
+        seen["truncated"] += int(truncated.sum())
+        seen["invalid"] += int(info["invalid_action"].sum())
+        seen["route"] += int((info["action_phase"] == ROUTE).sum())
+        seen["worlds"].update(native.unwrapped.get_attr("world"))
+    native.close()
+    sync.close()
+    return seen
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_native_gen_env_equals_sync_vector_env_on_a_window_of_worlds(mode):
+    kwargs = {"num_worlds": 5, "start_world": 100, "horizon": 200, "n_stages": 3}
+    seen = gen_lockstep(kwargs, mode, n=4, steps=1500)
+    assert seen["worlds"] == set(range(100, 105))
+    assert seen["terminated"] >= 25 and len(seen["ended_worlds"]) == seen["terminated"]
+    assert seen["invalid"] > 200 and seen["route"] > 3000
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_native_gen_env_equals_sync_vector_env_with_a_fresh_world_at_every_reset(mode):
+    seen = gen_lockstep({"num_worlds": 0, "horizon": 150, "n_stages": 3}, mode, n=3, steps=900)
+    assert seen["terminated"] >= 15 and len(seen["worlds"]) >= 18  # nearly every episode a new world
+
+
+def test_native_gen_env_equals_sync_with_a_world_option_overrides_a_penalty_and_a_time_limit():
+    kwargs = {
+        "num_worlds": 50,
+        "horizon": 300,
+        "n_stages": 4,
+        "feedback_delay": 3,
+        "budget_mode": "average",
+        "invalid_action_penalty": 0.5,
+        "max_episode_steps": 120,
+    }
+    seen = gen_lockstep(kwargs, AutoresetMode.SAME_STEP, n=3, steps=500, options={"world": 17})
+    assert 17 in seen["worlds"] and len(seen["worlds"]) > 3  # world 17 first, then drawn worlds
+    assert seen["truncated"] >= 9 and seen["terminated"] == 0
+
+
+def test_native_gen_env_equals_sync_when_the_mask_cache_is_emptied(monkeypatch):
+    import gym_llmroute.sim
+
+    # A tiny deploy-mask cache and few world numbers: emptied and renumbered every few steps.
+    monkeypatch.setattr(gym_llmroute.sim, "MASK_CACHE", 8)
+    monkeypatch.setattr(gym_llmroute.sim, "WORLD_KEYS", 1)
+    seen = gen_lockstep({"num_worlds": 6, "horizon": 120, "n_stages": 4}, AutoresetMode.NEXT_STEP, n=4, steps=800)
+    assert seen["terminated"] >= 15 and len(seen["worlds"]) == 6
+
+
+def test_native_gen_env_disabled_autoreset_with_a_reset_mask_and_a_world_option():
+    kwargs = {"num_worlds": 20, "horizon": 60, "n_stages": 2}
+    native = LLMRouteGenVectorEnv(3, autoreset_mode=AutoresetMode.DISABLED, **kwargs)
+    sync = gym.vector.SyncVectorEnv([lambda: LLMRouteGenEnv(**kwargs)] * 3, autoreset_mode=AutoresetMode.DISABLED)
+    assert_same(native.reset(seed=5), sync.reset(seed=5))
+    for round_ in range(3):
+        terminated = np.zeros(3, dtype=bool)
+        while not terminated.any():
+            actions = native.action_masks().argmax(axis=1)
+            out = native.step(actions)
+            assert_same(out, sync.step(actions))
+            terminated = out[2]
+        mask = terminated.copy()
+        options = {"reset_mask": mask, "world": 3} if round_ == 1 else {"reset_mask": mask}
+        assert_same(native.reset(options=dict(options)), sync.reset(options=dict(options)))
+        assert native.get_attr("world") == sync.get_attr("world")
+        if round_ == 1:
+            assert all(w == 3 for w, m in zip(native.get_attr("world"), mask, strict=True) if m)
+        live = ~mask  # sub-envs that did not end may end at the next step: step those that can
+        if live.any():
+            actions = native.action_masks().argmax(axis=1)
+            out = native.step(actions)
+            assert_same(out, sync.step(actions))
+            if out[2].any():
+                both = out[2]
+                assert_same(native.reset(options={"reset_mask": both}), sync.reset(options={"reset_mask": both.copy()}))
+
+
+def test_native_gen_env_refuses_bad_options_and_has_no_single_scenario():
+    envs = LLMRouteGenVectorEnv(2, num_worlds=3, horizon=90, n_stages=3)
+    with pytest.raises(ValueError, match="unknown reset option"):
+        envs.reset(options={"horizon": 100})
+    with pytest.raises(ValueError, match="world"):
+        envs.reset(options={"world": -1})
+    with pytest.raises(TypeError, match="horizn"):
+        LLMRouteGenVectorEnv(2, horizn=5)
+    with pytest.raises(ValueError, match="num_worlds"):
+        LLMRouteGenVectorEnv(2, num_worlds=-1)
+    envs.reset(seed=0)
+    with pytest.raises(AttributeError, match="get_attr"):
+        envs.scenario  # noqa: B018
+    assert len(envs.get_attr("scenario")) == 2 and envs.get_attr("num_worlds") == (3, 3)
+    assert envs.get_attr("world") == tuple(
+        LLMRouteGenEnv(3, horizon=90, n_stages=3).reset(seed=i)[1]["world"] for i in range(2)
+    )
+
+
+def test_gen_sb3_vec_env_equals_dummy_vec_env_and_trains_maskable_ppo():
+    from sb3_contrib import MaskablePPO
+    from sb3_contrib.common.maskable.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from gym_llmroute.vector import LLMRouteGenSB3VecEnv
+
+    kwargs = {"num_worlds": 30, "horizon": 120, "n_stages": 2}
+    ours = LLMRouteGenSB3VecEnv(3, **kwargs)
+    ref = DummyVecEnv([lambda: gym.make("LLMRoute-Gen-v0", **kwargs) for _ in range(3)])
+    ours.seed(5)
+    ref.seed(5)
+    assert_same(ours.reset(), ref.reset())
+    for a, b in zip(ours.reset_infos, ref.reset_infos, strict=True):
+        assert_same(a, b, "reset infos")
+    rng = np.random.default_rng(0)
+    ends = 0
+    for t in range(400):
+        masks = ours.env_method("action_masks")
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        obs_a, rew_a, done_a, infos_a = ours.step(actions)
+        obs_b, rew_b, done_b, infos_b = ref.step(actions)
+        assert_same((obs_a, rew_a, done_a), (obs_b, rew_b, done_b), f"step {t}")
+        for a, b in zip(infos_a, infos_b, strict=True):
+            assert_same(a, b, f"step {t} infos")
+        assert ours.get_attr("world") == ref.get_attr("world")
+        assert [s.name for s in ours.get_attr("scenario")] == [s.name for s in ref.get_attr("scenario")]
+        ends += int(done_a.sum())
+    assert ends >= 6
+    assert ours.get_attr("world", indices=[2]) == ref.get_attr("world", indices=[2])
+    # A reference agent acts in one world at a time, as with DummyVecEnv of LLMRoute-Gen-v0.
+    agent = agents.make("stageroute", ours, seed=0)
+    with pytest.raises(RuntimeError, match="one world at a time"):
+        agent.predict(obs_a, episode_start=np.ones(3, dtype=bool))
+    env = LLMRouteGenSB3VecEnv(4, **kwargs)
+    model = MaskablePPO("MultiInputPolicy", env, n_steps=64, batch_size=64, seed=0)
+    model.learn(total_timesteps=512)
+    assert model.num_timesteps >= 512
+    rewards, lengths = evaluate_policy(model, env, n_eval_episodes=4, return_episode_rewards=True, warn=False)
+    assert len(rewards) == 4 and all(length >= 2 for length in lengths)  # a deploy step, then routing
