@@ -5,7 +5,8 @@
   importable from :mod:`gym_llmroute.views`, its former home).
 * :class:`ScaledObservation` (with :func:`scale_observation`): the raw counts and costs of the
   observation mapped to O(1) ranges, fixed and stateless, so that a saved model needs nothing beside
-  it. ``OBS_SCALING_VERSION`` names the scaling a model was trained with.
+  it. ``OBS_SCALING_VERSION`` names the scaling a model is trained with; a model trained with an
+  earlier one (``SCALING_VERSIONS``) is still served its own.
 
 * :class:`LegacyInfoKeys`: adds the info keys ``phase`` and ``stage`` of release 0.1 back
   (deprecated; removed in release 0.3).
@@ -27,10 +28,22 @@ from gymnasium import spaces
 from .scenario import Scenario
 from .sim import PHASES
 
-__all__ = ["LagrangianReward", "LegacyInfoKeys", "ScaledObservation", "scale_observation", "OBS_SCALING_VERSION"]
+__all__ = [
+    "LagrangianReward",
+    "LegacyInfoKeys",
+    "ScaledObservation",
+    "scale_observation",
+    "OBS_SCALING_VERSION",
+    "SCALING_VERSIONS",
+]
 
-# Bump if the scaling changes: a model trained with another version is refused at load.
-OBS_SCALING_VERSION = 1
+# The scaling new models are trained with, and every scaling a saved model may have been trained with
+# (train.json records it; a model is served the observations it learned on).
+OBS_SCALING_VERSION = 2
+SCALING_VERSIONS = (1, 2)
+# v2: costs and the budget pace relative to the world's budget b.
+_COST_OCTAVES = 8.0  # log2(cost / b) / 8, clipped to [-1, 1]: b / 256 .. 256 b
+_PACE_BOUND = 50.0  # asinh(budget_per_query / b) lies well within +-50 for any world
 
 
 def _base(env: gym.Env) -> Any:
@@ -160,46 +173,88 @@ class LagrangianReward(gym.Wrapper):
 
 
 # ---------------------------------------------------------------------------------------- observations
-def scale_observation(obs: dict[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
+def scale_observation(
+    obs: dict[str, np.ndarray], scenario: Scenario, version: int = OBS_SCALING_VERSION
+) -> dict[str, np.ndarray]:
     """The observation with raw quantities mapped to O(1) ranges (a new dict; works on one
     observation or a batch). Every other key is already in [0, 1] and is passed through.
 
     * ``pulls`` -> ``log1p(pulls) / log1p(T)`` in [0, 1]: a raw count up to T would dominate the
       network's input, and the log keeps the difference between 0, 1 and 10 pulls (what matters for
       exploration) visible.
-    * ``mean_cost`` -> ``log1p(cost / b) / log1p(c_2 / b)`` in [0, 1]: costs span three orders of
-      magnitude (0.004 to 1.5 on ``paper``) and what matters is their ratio to the budget b.
-    * ``budget_per_query`` -> ``clip(value / b, -1, 4)``: 1 means on pace.
+
+    Version 2 (the default) measures costs against the world's budget b, so that one policy reads
+    every world alike (generated worlds' budgets differ by orders of magnitude):
+
+    * ``mean_cost`` and, in typed worlds, ``task_mean_cost`` -> ``clip(log2(cost / b) / 8, -1, 1)``:
+      0 is a cost of exactly b in every world, +-1/8 twice or half of it, +-1 256 times (a model never
+      routed, cost 0, reads -1; its ``pulls`` say it is untried).
+    * ``budget_per_query`` -> ``asinh(value / b)``: 0.88 on pace, growing like ``log(2 value / b)``
+      as unspent budget builds up, negative once overspent; never clipped.
+
+    Version 1 (models trained before release 0.2): ``mean_cost`` -> ``log1p(cost / b) / log1p(c_2 /
+    b)`` (so a cost of b read differently in worlds of different ``c_2``) and ``budget_per_query`` ->
+    ``clip(value / b, -1, 4)``.
     """
-    b = scenario.budget
+    if version not in SCALING_VERSIONS:
+        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    b = np.float32(scenario.budget)
     out = dict(obs)
     out["pulls"] = (
         np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))
     ).astype(np.float32)
-    c2 = max(scenario.cost_range[1], 1e-12)
-    cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
-    out["mean_cost"] = (np.log1p(cost / np.float32(b)) / np.float32(math.log1p(c2 / b))).astype(np.float32)
-    out["budget_per_query"] = np.clip(np.asarray(obs["budget_per_query"], dtype=np.float32) / np.float32(b), -1.0, 4.0)
+    pace = np.asarray(obs["budget_per_query"], dtype=np.float32) / b
+    if version == 1:
+        c2 = max(scenario.cost_range[1], 1e-12)
+        cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
+        out["mean_cost"] = (np.log1p(cost / b) / np.float32(math.log1p(c2 / scenario.budget))).astype(np.float32)
+        out["budget_per_query"] = np.clip(pace, -1.0, 4.0)
+        return out
+    for key in ("mean_cost", "task_mean_cost"):
+        if key in obs:
+            out[key] = _relative_cost(obs[key], b)
+    out["budget_per_query"] = np.arcsinh(pace).astype(np.float32)
     return out
 
 
-class ScaledObservation(gym.ObservationWrapper):
-    """Apply :func:`scale_observation` (fixed and stateless, so a saved model needs no statistics).
-    ``action_masks()`` is forwarded for MaskablePPO."""
+def _relative_cost(cost: np.ndarray, budget: np.float32) -> np.ndarray:
+    """``clip(log2(cost / b) / 8, -1, 1)``, float32 (a cost of 0 reads -1)."""
+    with np.errstate(divide="ignore"):
+        octaves = np.log2(np.asarray(cost, dtype=np.float32) / budget)
+    return np.clip(octaves / np.float32(_COST_OCTAVES), -1.0, 1.0).astype(np.float32)
 
-    def __init__(self, env: gym.Env):
+
+class ScaledObservation(gym.ObservationWrapper):
+    """Apply :func:`scale_observation` (fixed and stateless, so a saved model needs no statistics)
+    of a given ``version`` (default :data:`OBS_SCALING_VERSION`). ``action_masks()`` is forwarded
+    for MaskablePPO."""
+
+    def __init__(self, env: gym.Env, version: int = OBS_SCALING_VERSION):
         super().__init__(env)
+        if version not in SCALING_VERSIONS:
+            raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+        self.version = version
         self.scenario = _base(env).scenario
         boxes = dict(cast(spaces.Dict, env.observation_space).spaces)
-        boxes["pulls"] = spaces.Box(0.0, 1.0, shape=boxes["pulls"].shape, dtype=np.float32)
-        boxes["mean_cost"] = spaces.Box(0.0, 1.0, shape=boxes["mean_cost"].shape, dtype=np.float32)
-        boxes["budget_per_query"] = spaces.Box(-1.0, 4.0, shape=(1,), dtype=np.float32)
+
+        def box(key: str, low: float, high: float) -> None:
+            boxes[key] = spaces.Box(low, high, shape=boxes[key].shape, dtype=np.float32)
+
+        box("pulls", 0.0, 1.0)
+        if version == 1:
+            box("mean_cost", 0.0, 1.0)
+            box("budget_per_query", -1.0, 4.0)
+        else:
+            box("mean_cost", -1.0, 1.0)
+            if "task_mean_cost" in boxes:
+                box("task_mean_cost", -1.0, 1.0)
+            box("budget_per_query", -_PACE_BOUND, _PACE_BOUND)
         self.observation_space = spaces.Dict(boxes)
 
     def observation(self, observation):
         # The scenario in force: it changes with reset options, and at every reset of LLMRoute-Gen-v0.
         self.scenario = _base(self.env).scenario
-        return scale_observation(observation, self.scenario)
+        return scale_observation(observation, self.scenario, self.version)
 
     def action_masks(self) -> np.ndarray:
         return _base(self.env).action_masks()

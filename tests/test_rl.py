@@ -27,14 +27,38 @@ TINY = {
 }
 
 
-def test_scale_observation_maps_raw_counts_costs_and_budget_into_unit_ranges():
+def test_scale_observation_v2_reads_costs_and_the_pace_against_the_budget_alike_in_every_world():
+    for env_id, kwargs in (("LLMRoute-v0", {}), ("LLMRoute-Gen-v0", {"pad_to": 40}), ("LLMRoute-Typed-v0", {})):
+        env = gym.make(env_id, **kwargs)
+        obs, _ = env.reset(seed=0)
+        s = env.unwrapped.scenario
+        b = s.budget
+        obs["pulls"][:2] = [0, s.horizon]
+        obs["mean_cost"][:4] = [0.0, b, 2 * b, 1000 * b]
+        obs["budget_per_query"][0] = 2 * b
+        scaled = scale_observation(obs, s)
+        np.testing.assert_allclose(scaled["pulls"][:2], [0.0, 1.0], atol=1e-6)
+        # A cost of exactly b reads 0 in every world, twice b reads 1/8, beyond 256 b (or never routed) +-1.
+        np.testing.assert_allclose(scaled["mean_cost"][:4], [-1.0, 0.0, 0.125, 1.0], atol=1e-6)
+        assert scaled["budget_per_query"][0] == pytest.approx(math.asinh(2.0), rel=1e-6)
+        if "task_mean_cost" in obs:
+            obs["task_mean_cost"][:2] = [b, 4 * b]
+            np.testing.assert_allclose(scale_observation(obs, s)["task_mean_cost"][:2], [0.0, 0.25], atol=1e-6)
+    # The pace is not clipped: 100 times the budget per query still reads more than 4 times it.
+    obs["budget_per_query"][0] = 100 * b
+    assert scale_observation(obs, s)["budget_per_query"][0] > math.asinh(4.0) + 2.0
+    with pytest.raises(ValueError, match="scaling version must be one of"):
+        scale_observation(obs, s, version=7)
+
+
+def test_scale_observation_v1_is_kept_for_models_trained_with_it():
     env = gym.make("LLMRoute-v0")
     s = env.unwrapped.scenario
     obs, _ = env.reset(seed=0)
     obs["pulls"][:3] = [0, s.horizon, math.e - 1]
     obs["mean_cost"][:3] = [0.0, s.cost_range[1], s.budget]
     obs["budget_per_query"][0] = 2 * s.budget
-    scaled = scale_observation(obs, s)
+    scaled = scale_observation(obs, s, version=1)
     np.testing.assert_allclose(scaled["pulls"][:3], [0.0, 1.0, 1 / math.log1p(s.horizon)], rtol=1e-6)
     np.testing.assert_allclose(
         scaled["mean_cost"][:3], [0.0, 1.0, math.log(2) / math.log1p(s.cost_range[1] / s.budget)], rtol=1e-6
@@ -44,8 +68,9 @@ def test_scale_observation_maps_raw_counts_costs_and_budget_into_unit_ranges():
     assert obs["pulls"][1] == s.horizon  # the input is not modified
 
 
-def test_scaled_observation_stays_in_its_space_over_an_episode_and_forwards_masks():
-    env = ScaledObservation(gym.make("LLMRoute-v0", **SHORT))
+@pytest.mark.parametrize("version", [1, 2])
+def test_scaled_observation_stays_in_its_space_over_an_episode_and_forwards_masks(version):
+    env = ScaledObservation(gym.make("LLMRoute-v0", **SHORT), version)
     rng = np.random.default_rng(0)
     obs, info = env.reset(seed=0)
     terminated = False

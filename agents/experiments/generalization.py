@@ -214,12 +214,14 @@ def play_learned(model_dir: Path, cases: list[Case], seed: int = 0, deterministi
     envs = [case.make_env() for case in cases]
     bases: list[Any] = [env.unwrapped for env in envs]  # LLMRouteEnv or LLMRouteGenEnv
     # load_agent checks (and for the set policy adapts) the spaces against the first env.
-    model: MaskablePPO = load_agent(model_dir, envs[0]).model
+    agent = load_agent(model_dir, envs[0])
+    model: MaskablePPO = agent.model
+    version = agent.scaling_version
     model.set_random_seed(seed)
     scaled: list[dict[str, np.ndarray]] = []
     for env, base, case in zip(envs, bases, cases, strict=True):
         obs, _ = case.reset(env)
-        scaled.append(scale_observation(obs, base.scenario))
+        scaled.append(scale_observation(obs, base.scenario, version))
     scores = [math.nan] * len(cases)
     active = list(range(len(cases)))
     keys = list(scaled[0])
@@ -233,7 +235,7 @@ def play_learned(model_dir: Path, cases: list[Case], seed: int = 0, deterministi
             if terminated or truncated:
                 scores[i] = info["total_reward"] / info["oracle_value"]
             else:
-                scaled[i] = scale_observation(obs, bases[i].scenario)
+                scaled[i] = scale_observation(obs, bases[i].scenario, version)
                 still.append(i)
         active = still
     return scores

@@ -20,7 +20,7 @@ from gymnasium import spaces
 
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.scenario import Scenario
-from gym_llmroute.wrappers import OBS_SCALING_VERSION, ScaledObservation, scale_observation
+from gym_llmroute.wrappers import OBS_SCALING_VERSION, SCALING_VERSIONS, ScaledObservation, scale_observation
 
 from ..base import scenario_of
 from .training import algo_class
@@ -46,14 +46,26 @@ class SB3Agent:
         greedy action (its stochastic mode is epsilon-greedy exploration).
     name : str, optional
         Shown in result tables (default: the algorithm's name).
+    scaling_version : int
+        The observation scaling the model was trained with (:data:`~gym_llmroute.wrappers.SCALING_VERSIONS`;
+        ``train.json`` records it).
     """
 
     deployer = "learned policy (deploy phase)"
     router = "learned policy (route phase)"
 
     def __init__(
-        self, model, scenario: Scenario, algo: str, deterministic: bool | None = None, name: str | None = None
+        self,
+        model,
+        scenario: Scenario,
+        algo: str,
+        deterministic: bool | None = None,
+        name: str | None = None,
+        scaling_version: int = OBS_SCALING_VERSION,
     ):
+        if scaling_version not in SCALING_VERSIONS:
+            raise ValueError(f"scaling_version must be one of {SCALING_VERSIONS}, got {scaling_version!r}")
+        self.scaling_version = scaling_version
         self.model = model
         self.bind(scenario)
         self.algo = algo.lower()
@@ -115,7 +127,7 @@ class SB3Agent:
         """
         det = self.deterministic if deterministic is None else bool(deterministic)
         batched = np.asarray(observation["phase"]).ndim == 2
-        scaled = scale_observation(observation, self.scenario)
+        scaled = scale_observation(observation, self.scenario, self.scaling_version)
         kwargs = {}
         if self.masked:
             m = self.scenario.max_deployed
@@ -185,11 +197,13 @@ def load_agent(
     meta_path = run_dir / "train.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if meta.get("obs_scaling_version", OBS_SCALING_VERSION) != OBS_SCALING_VERSION:
-            raise ValueError(
-                f"{model_path} was trained with observation scaling v{meta['obs_scaling_version']}, "
-                f"this version applies v{OBS_SCALING_VERSION}; retrain it"
-            )
+    # Models saved before the version was recorded were trained with scaling 1.
+    version = meta.get("obs_scaling_version", 1)
+    if version not in SCALING_VERSIONS:
+        raise ValueError(
+            f"{model_path} was trained with observation scaling v{version}, this version of gym_llmroute knows "
+            f"{list(SCALING_VERSIONS)}; upgrade gym_llmroute or retrain it"
+        )
     algo = (algo or meta.get("algo") or "").lower()
     if not algo:
         raise ValueError(f"cannot tell the algorithm of {model_path}: no train.json beside it; pass algo=")
@@ -199,10 +213,10 @@ def load_agent(
     cls = algo_class(algo)
     model = cls.load(model_path, device="cpu")
     if _is_set_policy(model.policy):
-        model = _load_set_policy(cls, model, model_path, env, scenario, meta)
+        model = _load_set_policy(cls, model, model_path, env, scenario, meta, version)
     else:
         _check_spaces(model, env, scenario, model_path, meta)
-    return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name)
+    return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name, scaling_version=version)
 
 
 def _is_set_policy(policy: Any) -> bool:
@@ -210,13 +224,15 @@ def _is_set_policy(policy: Any) -> bool:
     return type(policy).__module__.endswith("rl.set_policy")
 
 
-def _load_set_policy(cls, model, model_path: Path, env: Any, scenario: Scenario, meta: dict[str, Any]):
+def _load_set_policy(
+    cls, model, model_path: Path, env: Any, scenario: Scenario, meta: dict[str, Any], version: int = OBS_SCALING_VERSION
+):
     """Load a set-policy model again with the env's (scaled) spaces in place of the saved ones: its
     weights do not depend on the number of model slots, only on the observation keys and task types."""
     if isinstance(env, gym.Env):
-        obs_space = ScaledObservation(env).observation_space
+        obs_space = ScaledObservation(env, version).observation_space
     else:
-        obs_space = ScaledObservation(gym.make("LLMRoute-v0", scenario=scenario)).observation_space
+        obs_space = ScaledObservation(gym.make("LLMRoute-v0", scenario=scenario), version).observation_space
     action_n = int(getattr(getattr(env, "action_space", None), "n", scenario.n_models + 1))
     trained_on = f"(trained on {meta.get('env_id', 'an unknown env')} with {meta.get('env_kwargs', {})})"
     saved = model.observation_space.spaces
