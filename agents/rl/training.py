@@ -202,6 +202,7 @@ class TrainResult:
     wall_time_s: float
     obs_scaling_version: int = OBS_SCALING_VERSION
     policy: str = "mlp"
+    warm_start: dict[str, Any] | None = None
 
 
 def train(
@@ -220,6 +221,9 @@ def train(
     verbose: int = 0,
     torch_threads: int = 1,
     policy: str = "mlp",
+    warm_start: str | None = None,
+    warm_start_episodes: int = 200,
+    warm_start_epochs: int = 3,
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -257,6 +261,14 @@ def train(
         ``"mlp"``: SB3's ``MultiInputPolicy``; ``"set"``: the permutation-equivariant policy of
         :mod:`agents.rl.set_policy` (maskableppo, ppo, a2c), which does not depend on the order or
         the number of the model slots (see :func:`policy_class`).
+    warm_start : str, optional
+        A registered agent to clone before reinforcement learning (``"stageroute"``; MaskablePPO,
+        PPO and A2C): it plays ``warm_start_episodes`` episodes of the training env (seeds from
+        ``env_seed + 10**6``), and the policy and its value head are fitted to its actions and returns
+        for ``warm_start_epochs`` epochs (:mod:`agents.rl.imitation`). With ``total_timesteps=0`` the
+        clone is the result.
+    warm_start_episodes, warm_start_epochs : int
+        The demonstrations' size and the fit's epochs.
 
     Returns
     -------
@@ -268,8 +280,15 @@ def train(
     algo = algo.lower()
     cls = algo_class(algo)
     policy_cls = policy_class(algo, policy)
-    if not isinstance(total_timesteps, int) or total_timesteps < 1:
-        raise ValueError(f"total_timesteps must be an integer >= 1, got {total_timesteps!r}")
+    if (
+        isinstance(total_timesteps, bool)
+        or not isinstance(total_timesteps, int)
+        or total_timesteps < (0 if warm_start else 1)
+    ):
+        least = "0 (with warm_start)" if warm_start else "1"
+        raise ValueError(f"total_timesteps must be an integer >= {least}, got {total_timesteps!r}")
+    if warm_start is not None and algo not in ("maskableppo", "ppo", "a2c"):
+        raise ValueError(f"warm_start needs an actor-critic algorithm (maskableppo, ppo, a2c), not {algo!r}")
     setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -298,7 +317,13 @@ def train(
             venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=setup.params.get("gamma", 0.99))
         tb_dir = str(out / "tb") if tensorboard else None
         model = cls(policy_cls, venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
-        model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
+        warm = None
+        if warm_start is not None:
+            warm = _warm_start(
+                model, warm_start, env_id, env_kwargs, env_seed, warm_start_episodes, warm_start_epochs, progress_bar
+            )
+        if total_timesteps:
+            model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
         model_path = out / "model.zip"
         model.save(out / ".model.tmp.zip")
         os.replace(out / ".model.tmp.zip", model_path)
@@ -319,9 +344,42 @@ def train(
         tensorboard_dir=str(out / "tb"),
         wall_time_s=time.perf_counter() - start,
         policy=policy,
+        warm_start=warm,
     )
     atomic_write_text(out / "train.json", json.dumps(asdict(result), indent=2, default=str))
     return result
+
+
+def _warm_start(
+    model, teacher: str, env_id: str, env_kwargs: dict[str, Any], env_seed: int, episodes: int, epochs: int, bar: bool
+) -> dict[str, Any]:
+    """Clone ``teacher`` into ``model`` (:mod:`agents.rl.imitation`); what ``train.json`` records of it."""
+    from .imitation import behaviour_clone, collect_demonstrations
+
+    start = time.perf_counter()
+    env = gym.make(_env_id(env_id), **env_kwargs)
+    gamma = float(getattr(model, "gamma", 0.99))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=episodes, desc=f"{teacher} demonstrations", unit="ep", disable=not bar) as progress:
+        demos = collect_demonstrations(
+            teacher, env, episodes, seed=env_seed + 10**6, gamma=gamma, progress=progress.update
+        )
+    env.close()
+    # Minibatches of 256, smaller for small demonstrations (at least 200 updates an epoch, down to 64).
+    batch_size = int(np.clip(len(demos) // 200, 64, 256))
+    history = behaviour_clone(
+        model, demos, epochs=epochs, batch_size=batch_size, seed=env_seed, log=print if bar else None
+    )
+    return {
+        "teacher": teacher,
+        "episodes": episodes,
+        "steps": len(demos),
+        "epochs": epochs,
+        "teacher_reward_fraction": float(np.mean(demos.episode_rewards)),
+        "cross_entropy": history,
+        "wall_time_s": time.perf_counter() - start,
+    }
 
 
 @dataclass

@@ -1,0 +1,77 @@
+"""Warm starts by behaviour cloning (agents/rl/imitation.py, ``train(..., warm_start=...)``)."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from sb3_contrib import MaskablePPO
+
+import agents
+from agents.rl import load_agent, train
+from agents.rl.imitation import behaviour_clone, collect_demonstrations
+from agents.rl.set_policy import SetPolicy
+from gym_llmroute.wrappers import ScaledObservation
+
+SHORT = dict(horizon=300, n_stages=3)
+
+
+def test_demonstrations_hold_the_teachers_valid_actions_and_discounted_returns():
+    env = gym.make("LLMRoute-v0", **SHORT)
+    demos = collect_demonstrations("stageroute", env, 2, seed=5, gamma=0.9)
+    n = len(demos)
+    assert n > 600 and demos.masks.shape == (n, 13) and demos.observations["pulls"].shape == (n, 12)
+    assert demos.masks[np.arange(n), demos.actions].all()  # the teacher acts validly
+    # The same episodes again: run_episode of the same agent and seeds gives the same scores.
+    again = [agents.run_episode(agents.make("stageroute", env, seed=5), env, s)["reward_fraction"] for s in (5, 6)]
+    assert demos.episode_rewards == pytest.approx(again)
+    # Returns: r_t + 0.9 * G_{t+1} within each episode (the first episode's last step has G = r).
+    first_end = int(np.flatnonzero(demos.observations["time"][1:, 0] < demos.observations["time"][:-1, 0])[0])
+    g = demos.returns[: first_end + 1]
+    assert np.all(g >= 0) and g[0] > g[first_end]
+    with pytest.raises(ValueError, match="episodes must be an integer >= 1"):
+        collect_demonstrations("stageroute", env, 0)
+
+
+def test_behaviour_cloning_fits_the_teacher_and_its_clone_plays_like_it():
+    env = ScaledObservation(gym.make("LLMRoute-v0", **SHORT))
+    demos = collect_demonstrations("stageroute", gym.make("LLMRoute-v0", **SHORT), 6, seed=0)
+    model = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0)
+    history = behaviour_clone(model, demos, epochs=6, batch_size=64, seed=0)
+    assert history[-1] < 0.85 * history[0]
+    # The clone's greedy action is the teacher's on many steps it was shown (the teacher's routing is
+    # random: it samples the LP's mix of two models).
+    obs = {k: v for k, v in demos.observations.items()}
+    actions, _ = model.predict(obs, action_masks=demos.masks, deterministic=True)
+    assert np.mean(actions == demos.actions) > 0.4
+
+
+def test_train_with_a_warm_start_records_it_and_the_clone_beats_random(tmp_path):
+    result = train(
+        "maskableppo",
+        "LLMRoute-v0",
+        total_timesteps=0,
+        out_dir=tmp_path / "bc",
+        env_kwargs=SHORT,
+        policy="set",
+        tensorboard=False,
+        warm_start="stageroute",
+        warm_start_episodes=10,
+        warm_start_epochs=6,
+    )
+    meta = json.loads((tmp_path / "bc" / "train.json").read_text())
+    assert meta["warm_start"]["teacher"] == "stageroute" and meta["warm_start"]["steps"] > 3000
+    assert meta["total_timesteps"] == 0 and meta["obs_scaling_version"] == 2
+    env = gym.make("LLMRoute-v0", **SHORT)
+    clone = load_agent(result.model_path, env)
+    assert clone.scaling_version == 2
+    seeds = range(100, 106)
+    ours = np.mean([agents.run_episode(clone, env, s)["reward_fraction"] for s in seeds])
+    rand = np.mean([agents.run_episode(agents.make("random", env, seed=0), env, s)["reward_fraction"] for s in seeds])
+    assert ours > rand + 0.3
+    with pytest.raises(ValueError, match="actor-critic"):
+        train("dqn", "LLMRoute-v0", total_timesteps=0, out_dir=tmp_path / "dqn", warm_start="stageroute")
+    with pytest.raises(ValueError, match="total_timesteps must be an integer >= 1"):
+        train("maskableppo", "LLMRoute-v0", total_timesteps=0, out_dir=tmp_path / "none")
