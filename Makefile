@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo results test lint bench clean
+.PHONY: demo results test test-min-deps lint bench clean
 
 # NumPy's dispatch targets beyond AVX2 (np.show_runtime() lists them); disabling them is harmless where absent.
 AVX512 := X86_V4 AVX512_ICL AVX512_SPR
@@ -49,6 +49,31 @@ test: $(STAMP)
 	NPY_DISABLE_CPU_FEATURES="$(AVX512)" $(BIN)/python -m pytest -q -p no:cacheprovider \
 		tests/test_recorded_trajectories.py tests/test_evaluation.py
 
+# The env's tests on the floors of pyproject's dependencies (gymnasium, numpy, scipy; .ci/min_deps.py
+# reads them) in a second venv, .venv-min, with the newest SB3 for its check_env and MaskablePPO. CI runs
+# it after `make test`. Left out: the agents and RL tests (make test runs them), and
+# tests/test_recorded_trajectories.py, whose hashes are bit-exact: numpy 1.26 sums one final-info float
+# (oracle_value) one ulp apart from numpy 2. About 2 minutes (1 to build the venv).
+MIN_VENV := .venv-min
+MIN_STAMP := $(MIN_VENV)/.installed
+ENV_TESTS := tests/test_envs.py tests/test_env_semantics.py tests/test_env_properties.py tests/test_vector.py \
+	tests/test_padding.py tests/test_gen_env.py tests/test_scenario.py tests/test_views.py tests/test_worlds.py \
+	tests/test_outcome_blocks.py tests/test_generated.py tests/test_solvers.py tests/test_oracle.py \
+	tests/test_routing.py tests/test_action_mask_observation.py
+
+$(MIN_STAMP): pyproject.toml Makefile .ci/min_deps.py
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(MIN_VENV)/bin/python -m pip install -q -e . $$($(PYTHON) .ci/min_deps.py) \
+		stable-baselines3 sb3-contrib "pytest>=8" pytest-xdist "hypothesis>=6.100"
+	touch $(MIN_STAMP)
+
+test-min-deps: $(MIN_STAMP)
+	$(MIN_VENV)/bin/python .ci/min_deps.py --check
+	$(MIN_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider $(ENV_TESTS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,4 +84,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_env.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
+	rm -rf $(VENV) $(MIN_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

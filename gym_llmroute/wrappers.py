@@ -7,12 +7,14 @@
   observation mapped to O(1) ranges, fixed and stateless, so that a saved model needs nothing beside
   it. ``OBS_SCALING_VERSION`` names the scaling a model is trained with; a model trained with an
   earlier one (``SCALING_VERSIONS``) is still served its own.
-
+* :class:`ActionMaskObservation`: the valid actions of the next step put in the observation, a
+  ``Dict`` of the (flattened) observation and the mask, as TorchRL, Tianshou and RLlib read them
+  (docs/other_libraries.md).
 * :class:`LegacyInfoKeys`: adds the info keys ``phase`` and ``stage`` of release 0.1 back
   (deprecated; removed in release 0.3).
 
-All forward ``action_masks()`` for MaskablePPO. They work on ``LLMRoute-v0`` and its single-level
-views, wrapped or not.
+All forward ``action_masks()`` for MaskablePPO. They work on ``LLMRoute-v0``, its single-level
+views and the other registered ids, wrapped or not.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .scenario import Scenario
 from .sim import PHASES
 
 __all__ = [
+    "ActionMaskObservation",
     "LagrangianReward",
     "LegacyInfoKeys",
     "ScaledObservation",
@@ -255,6 +258,105 @@ class ScaledObservation(gym.ObservationWrapper):
         # The scenario in force: it changes with reset options, and at every reset of LLMRoute-Gen-v0.
         self.scenario = _base(self.env).scenario
         return scale_observation(observation, self.scenario, self.version)
+
+    def action_masks(self) -> np.ndarray:
+        return _base(self.env).action_masks()
+
+
+# ---------------------------------------------------------------------------------------- action mask
+class ActionMaskObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Put the valid actions of the next step in the observation, for libraries that read the mask
+    there rather than from ``action_masks()`` (TorchRL, Tianshou, RLlib; docs/other_libraries.md).
+
+    The observation becomes a ``Dict`` of two keys:
+
+    * ``observation_key``: the env's observation, flattened into one ``float32`` ``Box`` (the keys
+      in the order of the observation space, as ``gymnasium.spaces.flatten`` does), or with
+      ``flatten=False`` the env's ``Dict`` unchanged;
+    * ``mask_key``: ``env.unwrapped.action_masks()``, the valid actions of the next step (shape
+      N + 1; with ``LLMRoute-Gen-v0`` the padded slots are never valid), as a ``bool`` ``Box``, or
+      as an ``int8`` ``MultiBinary`` with ``mask_dtype=np.int8``.
+
+    Settings per library (all with ``flatten=True``, the default, and the ``bool`` mask, which all
+    three accept; TorchRL's ``MaskedCategorical`` and Tianshou's random policy refuse an ``int8`` one):
+
+    * RLlib (the action-masking RLModule of its examples reads ``"observations"`` and
+      ``"action_mask"``): the defaults.
+    * TorchRL (``GymWrapper``, then the ``ActionMask`` transform and ``MaskedCategorical``, which
+      read ``"action_mask"`` from the tensordict): the defaults.
+    * Tianshou (its policies read ``obs.mask``, and give the network ``obs.obs``):
+      ``observation_key="obs"``, ``mask_key="mask"``.
+
+    ``action_masks()`` is forwarded for MaskablePPO. With ``flatten=True`` both Gymnasium's and
+    SB3's ``check_env`` pass; with ``flatten=False`` the observation is a nested ``Dict``, which SB3
+    does not support. The observation is raw (counts, costs): wrap :class:`ScaledObservation` inside
+    this wrapper for O(1) inputs.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        Any registered LLMRoute env (wrapped or not) with a ``Dict`` observation space.
+    observation_key : str
+        Key of the observation; default ``"observations"``.
+    mask_key : str
+        Key of the mask; default ``"action_mask"``.
+    flatten : bool
+        Flatten the observation into one ``float32`` vector; default True.
+    mask_dtype : numpy dtype or its name
+        ``bool`` (default: a ``Box`` of bools) or ``np.int8`` (a ``MultiBinary`` space).
+
+    The wrapper is recorded in ``env.spec`` (``gymnasium.make(env.spec)`` rebuilds it).
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        observation_key: str = "observations",
+        mask_key: str = "action_mask",
+        flatten: bool = True,
+        mask_dtype: Any = bool,
+    ):
+        for name, key in (("observation_key", observation_key), ("mask_key", mask_key)):
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"ActionMaskObservation {name} must be a non-empty string, got {key!r}")
+        if observation_key == mask_key:
+            raise ValueError(f"ActionMaskObservation keys must differ, got {observation_key!r} twice")
+        try:
+            dtype = np.dtype(mask_dtype)
+        except TypeError:
+            dtype = np.dtype(np.float64)  # refused below
+        if dtype != np.dtype(bool) and dtype != np.dtype(np.int8):
+            raise ValueError(f"ActionMaskObservation mask_dtype must be bool or np.int8, got {mask_dtype!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, observation_key=observation_key, mask_key=mask_key, flatten=bool(flatten), mask_dtype=dtype.name
+        )
+        gym.ObservationWrapper.__init__(self, env)
+        obs_space = env.observation_space
+        if not isinstance(obs_space, spaces.Dict):
+            raise TypeError(f"ActionMaskObservation needs a Dict observation space, got {obs_space!r}")
+        n_actions = int(cast(spaces.Discrete, env.action_space).n)
+        self.observation_key = observation_key
+        self.mask_key = mask_key
+        self.flatten = bool(flatten)
+        self.mask_dtype = dtype
+        # The keys in the order gymnasium.spaces.flatten uses (the Dict space's), each a float32 Box.
+        self._keys = tuple(obs_space.spaces)
+        inner: spaces.Space = obs_space
+        if self.flatten:
+            flat = cast(spaces.Box, spaces.flatten_space(obs_space))
+            inner = spaces.Box(flat.low.astype(np.float32), flat.high.astype(np.float32), dtype=np.float32)
+        mask_space: spaces.Space = (
+            spaces.MultiBinary(n_actions)
+            if dtype == np.int8
+            else spaces.Box(np.zeros(n_actions, dtype=bool), np.ones(n_actions, dtype=bool), dtype=bool)
+        )
+        self.observation_space = spaces.Dict({observation_key: inner, mask_key: mask_space})
+
+    def observation(self, observation):
+        mask = _base(self.env).action_masks().astype(self.mask_dtype)
+        if self.flatten:
+            observation = np.concatenate([np.asarray(observation[k], dtype=np.float32).ravel() for k in self._keys])
+        return {self.observation_key: observation, self.mask_key: mask}
 
     def action_masks(self) -> np.ndarray:
         return _base(self.env).action_masks()
