@@ -20,7 +20,7 @@ SHORT = dict(horizon=300, n_stages=3)
 
 def test_demonstrations_hold_the_teachers_valid_actions_and_discounted_returns():
     env = gym.make("LLMRoute-v0", **SHORT)
-    demos = collect_demonstrations("stageroute", env, 2, seed=5, gamma=0.9)
+    demos = collect_demonstrations("stageroute", lambda: gym.make("LLMRoute-v0", **SHORT), 2, seed=5, gamma=0.9)
     n = len(demos)
     assert n > 600 and demos.masks.shape == (n, 13) and demos.observations["pulls"].shape == (n, 12)
     assert demos.masks[np.arange(n), demos.actions].all()  # the teacher acts validly
@@ -32,12 +32,12 @@ def test_demonstrations_hold_the_teachers_valid_actions_and_discounted_returns()
     g = demos.returns[: first_end + 1]
     assert np.all(g >= 0) and g[0] > g[first_end]
     with pytest.raises(ValueError, match="episodes must be an integer >= 1"):
-        collect_demonstrations("stageroute", env, 0)
+        collect_demonstrations("stageroute", lambda: env, 0)
 
 
 def test_behaviour_cloning_fits_the_teacher_and_its_clone_plays_like_it():
     env = ScaledObservation(gym.make("LLMRoute-v0", **SHORT))
-    demos = collect_demonstrations("stageroute", gym.make("LLMRoute-v0", **SHORT), 6, seed=0)
+    demos = collect_demonstrations("stageroute", lambda: gym.make("LLMRoute-v0", **SHORT), 6, seed=0)
     model = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0)
     history = behaviour_clone(model, demos, epochs=6, batch_size=64, seed=0)
     assert history[-1] < 0.85 * history[0]
@@ -60,9 +60,12 @@ def test_train_with_a_warm_start_records_it_and_the_clone_beats_random(tmp_path)
         warm_start="stageroute",
         warm_start_episodes=10,
         warm_start_epochs=6,
+        dagger_rounds=1,
     )
     meta = json.loads((tmp_path / "bc" / "train.json").read_text())
-    assert meta["warm_start"]["teacher"] == "stageroute" and meta["warm_start"]["steps"] > 3000
+    warm = meta["warm_start"]
+    assert warm["teacher"] == "stageroute" and warm["dagger_rounds"] == 1 and warm["steps"] > 6000
+    assert len(warm["cross_entropy"]) == 12 and len(warm["clone_reward_fraction_per_round"]) == 1
     assert meta["total_timesteps"] == 0 and meta["obs_scaling_version"] == 2
     env = gym.make("LLMRoute-v0", **SHORT)
     clone = load_agent(result.model_path, env)
@@ -75,3 +78,15 @@ def test_train_with_a_warm_start_records_it_and_the_clone_beats_random(tmp_path)
         train("dqn", "LLMRoute-v0", total_timesteps=0, out_dir=tmp_path / "dqn", warm_start="stageroute")
     with pytest.raises(ValueError, match="total_timesteps must be an integer >= 1"):
         train("maskableppo", "LLMRoute-v0", total_timesteps=0, out_dir=tmp_path / "none")
+
+
+def test_dagger_plays_the_learner_and_records_the_teachers_labels():
+    make_env = lambda: gym.make("LLMRoute-v0", **SHORT)  # noqa: E731
+    model = MaskablePPO(SetPolicy, ScaledObservation(make_env()), n_steps=64, batch_size=64, seed=0)
+    taught = collect_demonstrations("stageroute", make_env, 3, seed=0)
+    dagger = collect_demonstrations("stageroute", make_env, 3, seed=0, learner=model, parallel=2)
+    # An untrained learner wanders off the teacher's path (it spends differently), and every label is
+    # a valid action of the state it was given for.
+    assert len(dagger) != len(taught) or not np.array_equal(dagger.observations["pulls"], taught.observations["pulls"])
+    assert dagger.masks[np.arange(len(dagger)), dagger.actions].all()
+    assert np.mean(dagger.episode_rewards) < np.mean(taught.episode_rewards)

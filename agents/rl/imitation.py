@@ -3,7 +3,9 @@ worlds, and a policy learns to act as it did before reinforcement learning start
 
 * :func:`collect_demonstrations`: a registered agent (the *teacher*) plays episodes of an env; every
   step's observation (scaled as the learner sees it), valid actions, the teacher's action and the
-  discounted return from that step on are kept.
+  discounted return from that step on are kept. With a ``learner``, the learner plays and the teacher
+  labels the states it visits (DAgger, Ross et al. 2011): the clone learns to recover from its own
+  mistakes, which a clone of the teacher's states alone never sees.
 * :func:`behaviour_clone`: fit a MaskablePPO or PPO policy to them: the cross-entropy of the
   teacher's actions under the policy's masked distribution, plus the value head's squared error
   against the returns (so that a later PPO update starts from a critic that already knows the
@@ -32,7 +34,7 @@ from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
 from ..evaluation import scenario_of, slots_of
 from ..registry import make
 
-__all__ = ["Demonstrations", "collect_demonstrations", "behaviour_clone"]
+__all__ = ["Demonstrations", "collect_demonstrations", "behaviour_clone", "concatenate"]
 
 
 @dataclass
@@ -63,80 +65,169 @@ class Demonstrations:
         return int(self.actions.size)
 
 
+def concatenate(parts: Sequence[Demonstrations]) -> Demonstrations:
+    """One set of demonstrations from several (DAgger aggregates every round's).
+
+    Parameters
+    ----------
+    parts : sequence of Demonstrations
+        With the same observation keys.
+
+    Returns
+    -------
+    Demonstrations
+        Their steps, in order.
+    """
+    return Demonstrations(
+        observations={k: np.concatenate([p.observations[k] for p in parts]) for k in parts[0].observations},
+        masks=np.concatenate([p.masks for p in parts]),
+        actions=np.concatenate([p.actions for p in parts]),
+        returns=np.concatenate([p.returns for p in parts]),
+        episode_rewards=[r for p in parts for r in p.episode_rewards],
+    )
+
+
 def collect_demonstrations(
     teacher: str,
-    env: gym.Env,
+    make_env: Callable[[], gym.Env],
     episodes: int,
     *,
     seed: int = 0,
     gamma: float = 0.99,
     options: Sequence[dict[str, Any] | None] | None = None,
     scaling_version: int = OBS_SCALING_VERSION,
+    learner: Any = None,
+    parallel: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> Demonstrations:
-    """Play ``episodes`` episodes of a registered agent and keep what it saw and did.
+    """Episodes labelled by a registered agent: what it saw and what it did, or (with ``learner``)
+    what it would have done where the learner went (DAgger).
 
     Parameters
     ----------
     teacher : str
         A registered agent (``agents.AGENTS``), e.g. ``"stageroute"``.
-    env : gymnasium.Env
-        An LLMRoute env (any id, padded or not; ``LLMRoute-Gen-v0`` plays its worlds).
+    make_env : callable
+        Makes an LLMRoute env (any id, padded or not; ``LLMRoute-Gen-v0`` plays its worlds), e.g.
+        ``lambda: gym.make("LLMRoute-Gen-v0", pad_to=40)``; up to ``parallel`` are made.
     episodes : int
-        Episodes played; episode i is reset with seed ``seed + i``.
+        Episodes played; episode i is reset with seed ``seed + i`` (and the teacher reseeded so).
     seed : int
-        The first episode's seed (also the teacher's).
+        The first episode's seed.
     gamma : float
         Discount of the returns (the learner's).
     options : sequence of dict, optional
         Reset options per episode (e.g. ``{"world": w}``); default none.
     scaling_version : int
         The observation scaling of the learner.
+    learner : MaskablePPO or PPO, optional
+        If given, it acts (its policy sampled, on the scaled observations) and the teacher only
+        labels every step with its own action: the states are the learner's (DAgger). The returns
+        are then the learner's.
+    parallel : int
+        Episodes played in lockstep (one batched ``predict`` of the learner per step).
     progress : callable, optional
         Called with 1 after each episode (a progress bar's ``update``).
 
     Returns
     -------
     Demonstrations
-        The steps of every episode, in order.
+        The steps of every episode, in episode order.
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
-    agent: Any = make(teacher, env, seed=seed)
-    steps: list[dict[str, np.ndarray]] = []
-    masks: list[np.ndarray] = []
-    actions: list[int] = []
-    returns: list[np.ndarray] = []
-    scores: list[float] = []
-    for i in range(episodes):
-        obs, info = env.reset(seed=seed + i, options=None if options is None else options[i])
-        scenario = scenario_of(env)
-        agent.bind(scenario, slots_of(env))
-        agent.reset(seed=seed + i)
-        rewards: list[float] = []
-        done = False
-        while not done:
-            action, _ = agent.predict(obs)
-            action = int(action)
-            steps.append(scale_observation(obs, scenario, scaling_version))
-            masks.append(info["action_mask"])
-            actions.append(action)
-            obs, reward, terminated, truncated, info = env.step(action)
-            rewards.append(float(reward))
-            done = terminated or truncated
-        returns.append(_discounted(np.asarray(rewards), gamma))
-        scores.append(info["total_reward"] / info["oracle_value"])
-        if progress is not None:
-            progress(1)
+    if options is not None and len(options) != episodes:
+        raise ValueError(f"options must hold one entry per episode ({episodes}), got {len(options)}")
+    masked = learner is not None and "action_masks" in learner.policy.evaluate_actions.__code__.co_varnames
+    rows = [_Row(make_env(), teacher, seed) for _ in range(min(parallel, episodes))]
+    done_episodes: dict[int, _Episode] = {}
+    next_episode = 0
+    for row in rows:
+        row.start(next_episode, seed, options, scaling_version)
+        next_episode += 1
+    active = list(rows)
+    while active:
+        labels = [row.label() for row in active]
+        if learner is None:
+            actions = labels
+        else:
+            batch = {k: np.stack([row.scaled[k] for row in active]) for k in active[0].scaled}
+            kwargs = {"action_masks": np.stack([row.mask for row in active])} if masked else {}
+            actions = np.asarray(learner.predict(batch, deterministic=False, **kwargs)[0]).reshape(-1).tolist()
+        still = []
+        for row, label, action in zip(active, labels, actions, strict=True):
+            if row.step(label, int(action), scaling_version):
+                done_episodes[row.episode.index] = row.episode
+                if progress is not None:
+                    progress(1)
+                if next_episode < episodes:
+                    row.start(next_episode, seed, options, scaling_version)
+                    next_episode += 1
+                    still.append(row)
+            else:
+                still.append(row)
+        active = still
+    for row in rows:
+        row.env.close()
+    ordered = [done_episodes[i] for i in range(episodes)]
     return Demonstrations(
-        observations={key: np.stack([s[key] for s in steps]) for key in steps[0]},
-        masks=np.stack(masks),
-        actions=np.asarray(actions, dtype=np.int64),
-        returns=np.concatenate(returns).astype(np.float32),
-        episode_rewards=scores,
+        observations={
+            key: np.stack([o[key] for ep in ordered for o in ep.observations]) for key in ordered[0].observations[0]
+        },
+        masks=np.stack([m for ep in ordered for m in ep.masks]),
+        actions=np.asarray([a for ep in ordered for a in ep.labels], dtype=np.int64),
+        returns=np.concatenate([_discounted(np.asarray(ep.rewards), gamma) for ep in ordered]).astype(np.float32),
+        episode_rewards=[ep.score for ep in ordered],
     )
+
+
+@dataclass
+class _Episode:
+    index: int
+    observations: list[dict[str, np.ndarray]]
+    masks: list[np.ndarray]
+    labels: list[int]
+    rewards: list[float]
+    score: float = math.nan
+
+
+class _Row:
+    """One env of :func:`collect_demonstrations` with its own teacher (an agent follows one world)."""
+
+    def __init__(self, env: gym.Env, teacher: str, seed: int):
+        self.env = env
+        self.teacher: Any = make(teacher, env, seed=seed)
+
+    def start(self, index: int, seed: int, options, version: int) -> None:
+        self.obs, info = self.env.reset(seed=seed + index, options=None if options is None else options[index])
+        self.scenario = scenario_of(self.env)
+        self.teacher.bind(self.scenario, slots_of(self.env))
+        self.teacher.reset(seed=seed + index)
+        self.episode = _Episode(index, [], [], [], [])
+        self._observe(info["action_mask"], version)
+
+    def _observe(self, mask: np.ndarray, version: int) -> None:
+        self.mask = mask
+        self.scaled = scale_observation(self.obs, self.scenario, version)
+
+    def label(self) -> int:
+        return int(self.teacher.predict(self.obs)[0])
+
+    def step(self, label: int, action: int, version: int) -> bool:
+        """Record the step and play ``action``; whether the episode ended."""
+        ep = self.episode
+        ep.observations.append(self.scaled)
+        ep.masks.append(self.mask)
+        ep.labels.append(label)
+        self.obs, reward, terminated, truncated, info = self.env.step(action)
+        ep.rewards.append(float(reward))
+        if terminated or truncated:
+            ep.score = info["total_reward"] / info["oracle_value"]
+            return True
+        self._observe(info["action_mask"], version)
+        return False
 
 
 def _discounted(rewards: np.ndarray, gamma: float) -> np.ndarray:

@@ -224,6 +224,7 @@ def train(
     warm_start: str | None = None,
     warm_start_episodes: int = 200,
     warm_start_epochs: int = 3,
+    dagger_rounds: int = 0,
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -269,6 +270,10 @@ def train(
         clone is the result.
     warm_start_episodes, warm_start_epochs : int
         The demonstrations' size and the fit's epochs.
+    dagger_rounds : int
+        Rounds of DAgger after the first fit: the clone plays ``warm_start_episodes`` more episodes,
+        the teacher labels the states it visits, and the clone is fitted again on everything so far
+        for ``warm_start_epochs`` epochs.
 
     Returns
     -------
@@ -320,7 +325,13 @@ def train(
         warm = None
         if warm_start is not None:
             warm = _warm_start(
-                model, warm_start, env_id, env_kwargs, env_seed, warm_start_episodes, warm_start_epochs, progress_bar
+                model,
+                warm_start,
+                env_id,
+                env_kwargs,
+                env_seed,
+                (warm_start_episodes, warm_start_epochs, dagger_rounds),
+                progress_bar,
             )
         if total_timesteps:
             model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
@@ -351,32 +362,53 @@ def train(
 
 
 def _warm_start(
-    model, teacher: str, env_id: str, env_kwargs: dict[str, Any], env_seed: int, episodes: int, epochs: int, bar: bool
+    model,
+    teacher: str,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    env_seed: int,
+    sizes: tuple[int, int, int],
+    bar: bool,
 ) -> dict[str, Any]:
-    """Clone ``teacher`` into ``model`` (:mod:`agents.rl.imitation`); what ``train.json`` records of it."""
-    from .imitation import behaviour_clone, collect_demonstrations
-
-    start = time.perf_counter()
-    env = gym.make(_env_id(env_id), **env_kwargs)
-    gamma = float(getattr(model, "gamma", 0.99))
+    """Clone ``teacher`` into ``model``, then ``rounds`` of DAgger (:mod:`agents.rl.imitation`);
+    what ``train.json`` records of it. ``sizes``: episodes per round, epochs per fit, DAgger rounds."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=episodes, desc=f"{teacher} demonstrations", unit="ep", disable=not bar) as progress:
-        demos = collect_demonstrations(
-            teacher, env, episodes, seed=env_seed + 10**6, gamma=gamma, progress=progress.update
+    from .imitation import behaviour_clone, collect_demonstrations, concatenate
+
+    episodes, epochs, rounds = sizes
+    start = time.perf_counter()
+    gamma = float(getattr(model, "gamma", 0.99))
+    parts, history, scores = [], [], []
+    for r in range(rounds + 1):
+        who = teacher if r == 0 else f"clone (DAgger round {r}, {teacher} labels)"
+        with tqdm(total=episodes, desc=who, unit="ep", disable=not bar) as progress:
+            parts.append(
+                collect_demonstrations(
+                    teacher,
+                    lambda: gym.make(_env_id(env_id), **env_kwargs),
+                    episodes,
+                    seed=env_seed + 10**6 + r * episodes,
+                    gamma=gamma,
+                    learner=None if r == 0 else model,
+                    progress=progress.update,
+                )
+            )
+        scores.append(float(np.mean(parts[-1].episode_rewards)))
+        demos = parts[0] if r == 0 else concatenate(parts)
+        # Minibatches of 256, smaller for small demonstrations (at least 200 updates an epoch, down to 64).
+        batch_size = int(np.clip(len(demos) // 200, 64, 256))
+        history += behaviour_clone(
+            model, demos, epochs=epochs, batch_size=batch_size, seed=env_seed + r, log=print if bar else None
         )
-    env.close()
-    # Minibatches of 256, smaller for small demonstrations (at least 200 updates an epoch, down to 64).
-    batch_size = int(np.clip(len(demos) // 200, 64, 256))
-    history = behaviour_clone(
-        model, demos, epochs=epochs, batch_size=batch_size, seed=env_seed, log=print if bar else None
-    )
     return {
         "teacher": teacher,
         "episodes": episodes,
-        "steps": len(demos),
         "epochs": epochs,
-        "teacher_reward_fraction": float(np.mean(demos.episode_rewards)),
+        "dagger_rounds": rounds,
+        "steps": len(demos),
+        "teacher_reward_fraction": scores[0],
+        "clone_reward_fraction_per_round": scores[1:],
         "cross_entropy": history,
         "wall_time_s": time.perf_counter() - start,
     }
