@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zero-shot", type=int, default=20, help="episodes per zero-shot world")
     parser.add_argument("--ent-coef", type=float, help="override MaskablePPO's entropy coefficient")
     parser.add_argument("--learning-rate", type=float, help="override MaskablePPO's learning rate")
+    parser.add_argument("--warm-start", metavar="AGENT", help="clone this reference agent before PPO (stageroute)")
+    parser.add_argument("--warm-start-episodes", type=int, default=Setup.warm_start_episodes, help="episodes per round")
+    parser.add_argument("--warm-start-epochs", type=int, default=Setup.warm_start_epochs, help="epochs per fit")
+    parser.add_argument("--dagger-rounds", type=int, default=0, help="DAgger rounds after the first fit")
+    parser.add_argument("--baselines", default=",".join(Setup.baselines), help="reference agents scored")
     parser.add_argument("--out", default="results/generalization", help="models and scores (resumable)")
     parser.add_argument("--report-dir", default=None, help="where the table and figure go (default: --out)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3,000 steps, seed 0, few episodes")
@@ -63,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         train_episodes=args.episodes,
         held_out_episodes=args.episodes,
         zero_shot_episodes=args.zero_shot,
+        warm_start=args.warm_start,
+        warm_start_episodes=args.warm_start_episodes,
+        warm_start_epochs=args.warm_start_epochs,
+        dagger_rounds=args.dagger_rounds,
+        baselines=tuple(b.strip() for b in args.baselines.split(",") if b.strip()),
     )
     if args.quick:
         setup = replace(setup, steps=3_000, seeds=(0,), train_episodes=4, held_out_episodes=4, zero_shot_episodes=2)

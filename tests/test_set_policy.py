@@ -190,6 +190,8 @@ def test_train_with_the_set_policy_records_it_and_loads_as_an_agent(set_run, tmp
     assert meta["policy"] == "set" and meta["hyperparams"]["policy_kwargs"] == {"hidden": 64, "rounds": 2}
     agent = load_agent(out)
     assert type(agent.model.policy) is SetPolicy
+    # The set policy acts greedily by default (chosen on validation worlds), unless asked to sample.
+    assert agent.deterministic and not load_agent(out, deterministic=False).deterministic
     env = gym.make("LLMRoute-v0", **SHORT)
     a = run_episode(agent, env, seed=3)
     shutil.copy(out / "model.zip", tmp_path / "model.zip")  # no train.json beside it

@@ -76,6 +76,10 @@ class Setup:
     modes : tuple of str
         How learned agents act when scored: ``"sampled"`` (their policy sampled, the default of
         :class:`~agents.rl.SB3Agent` for MaskablePPO) and/or ``"greedy"`` (the most probable action).
+    warm_start : str or None
+        A reference agent cloned before reinforcement learning (``train(..., warm_start=...)``), with
+        ``warm_start_episodes`` episodes per round, ``warm_start_epochs`` epochs per fit and
+        ``dagger_rounds`` rounds of DAgger; None: PPO from scratch.
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -91,6 +95,14 @@ class Setup:
     held_out_start: int = HELD_OUT_START
     train_budget_mode: str | None = None
     modes: tuple[str, ...] = ("sampled", "greedy")
+    warm_start: str | None = None
+    warm_start_episodes: int = 200
+    warm_start_epochs: int = 3
+    dagger_rounds: int = 0
+
+    def learner(self, policy: str) -> str:
+        """The name of the learned agent with ``policy`` (its models' folder and its rows)."""
+        return f"maskableppo-{policy}" + ("" if self.warm_start is None else f"+{self.warm_start}-clone")
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ def cases_of(setup: Setup) -> list[Case]:
 def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[str], None]) -> Path:
     from ..rl import train
 
-    run_dir = out_dir / "models" / f"maskableppo-{policy}-seed{seed}"
+    run_dir = out_dir / "models" / f"{setup.learner(policy)}-seed{seed}"
     start, count = setup.train_worlds
     kwargs: dict[str, Any] = dict(num_worlds=count, start_world=start, pad_to=PAD)
     if setup.train_budget_mode is not None:
@@ -166,6 +178,9 @@ def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[s
     if meta.exists():
         done = json.loads(meta.read_text())
         same = done.get("total_timesteps") == setup.steps and done.get("env_kwargs") == kwargs
+        warm = done.get("warm_start") or {}
+        same = same and warm.get("teacher") == setup.warm_start
+        same = same and (setup.warm_start is None or warm.get("dagger_rounds") == setup.dagger_rounds)
         if same and all(done["hyperparams"].get(k) == v for k, v in setup.hyperparams.items()):
             return run_dir
         log(f"{run_dir} was trained with other settings: training it again")
@@ -182,6 +197,10 @@ def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[s
         hyperparams=dict(setup.hyperparams),
         policy=policy,
         tensorboard=False,
+        warm_start=setup.warm_start,
+        warm_start_episodes=setup.warm_start_episodes,
+        warm_start_epochs=setup.warm_start_epochs,
+        dagger_rounds=setup.dagger_rounds,
     )
     log(f"  done in {result.wall_time_s:.0f} s")
     return run_dir
@@ -285,9 +304,9 @@ class _WorldReset(gym.Wrapper):
 
 
 # ---------------------------------------------------------------------------------------- the run
-def _label(policy: str, seed: int, mode: str) -> str:
+def _label(learner: str, seed: int, mode: str) -> str:
     """The key of a learned model's scores (sampled actions: the first benchmark's key, kept)."""
-    return f"maskableppo-{policy}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
+    return f"{learner}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
 
 
 def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -321,6 +340,13 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
     trained = dict(train_worlds=setup.train_worlds, steps=setup.steps, hyperparams=setup.hyperparams)
     if setup.train_budget_mode is not None:
         trained["train_budget_mode"] = setup.train_budget_mode
+    if setup.warm_start is not None:
+        trained["warm_start"] = [
+            setup.warm_start,
+            setup.warm_start_episodes,
+            setup.warm_start_epochs,
+            setup.dagger_rounds,
+        ]
     signature = json.dumps(
         [trained] + [asdict(c) | {"env_kwargs": repr(c.env_kwargs)} for c in cases], default=str, sort_keys=True
     )
@@ -329,7 +355,7 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
     for policy in setup.policies:
         for seed in setup.seeds:
             for mode in setup.modes:
-                label = _label(policy, seed, mode)
+                label = _label(setup.learner(policy), seed, mode)
                 if label not in scores:
                     model_dir = _train(setup, policy, seed, out, log)
                     log(f"scoring {label} on {len(cases)} episodes")
@@ -355,7 +381,7 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
     cases : list of Case
         The scored episodes.
     scores : dict
-        Per agent (``maskableppo-<policy>/seed<s>[/greedy]`` for each learned model and mode), one
+        Per agent (``<Setup.learner(policy)>/seed<s>[/greedy]`` for each learned model and mode), one
         score per case.
 
     Returns
@@ -369,8 +395,10 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
     by_seed: dict[str, list[float]] = {}
     for policy in setup.policies:
         for mode in setup.modes:
-            runs = [np.asarray(scores[_label(policy, s, mode)]) for s in setup.seeds]
-            label = f"MaskablePPO ({policy}, {mode})"
+            runs = [np.asarray(scores[_label(setup.learner(policy), s, mode)]) for s in setup.seeds]
+            clone = "" if setup.warm_start is None else f", {setup.warm_start} clone"
+            dagger = f" + {setup.dagger_rounds} DAgger rounds" if setup.warm_start and setup.dagger_rounds else ""
+            label = f"MaskablePPO ({policy}{clone}{dagger}, {mode})"
             agents[label] = np.mean(runs, axis=0)
             by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
     for name in setup.baselines:
