@@ -9,7 +9,10 @@ single-level view, save them, and load them as agents the evaluation loop runs l
 * :mod:`agents.rl.training`: :func:`train`, the training envs and the learning curves;
 * :mod:`agents.rl.sb3_agent`: :class:`SB3Agent` and :func:`load_agent`;
 * :mod:`agents.rl.set_policy`: the permutation-equivariant policy of ``train(..., policy="set")``
-  (imports torch; not imported here).
+  (imports torch; not imported here);
+* :mod:`agents.rl.imitation`: warm starts by behaviour cloning and DAgger
+  (``train(..., warm_start="stageroute")``);
+* :mod:`agents.rl.pretrained`: the checkpoints shipped with the package, :func:`load_pretrained`.
 
 The observation scaling and the Lagrangian cost wrapper the training envs use are
 :mod:`gym_llmroute.wrappers`. Everything here imports torch and stable-baselines3 lazily (on the
@@ -17,6 +20,7 @@ first call), so ``import agents.rl`` stays cheap.
 """
 
 from .hyperparams import ALGOS, HYPERPARAMS, POLICIES, hyperparams_for
+from .pretrained import PRETRAINED, load_pretrained
 from .sb3_agent import SB3Agent, load_agent
 from .training import TrainResult, make_train_env, policy_class, read_monitor, train
 
@@ -32,4 +36,6 @@ __all__ = [
     "read_monitor",
     "SB3Agent",
     "load_agent",
+    "load_pretrained",
+    "PRETRAINED",
 ]
