@@ -14,8 +14,10 @@ Both views keep the observation ``Dict`` and the ``Discrete(N + 1)`` action spac
 as they are. They are seeded like the base env: ``reset(seed=s)`` plays the same world (the same
 query stream and potential outcomes) as ``LLMRoute-v0`` with seed s, so results pair across views.
 
-Fixed policies are chosen by name (``router=``, ``deployer=``), which keeps the env spec JSON-
-serialisable, or passed as objects with the small protocols below.
+The fixed policy is an object with one of the small protocols below; the env package ships none.
+The registered ids also take them by name (``router="stageroute"``, ``deployer="oracle"``, which
+keeps the env spec JSON-serialisable): their entry points are the agents' (:mod:`agents.policies.views`,
+a string that ``gym.make`` imports when it makes the env, so the env package never imports the agents).
 
 Router protocol: ``reset(scenario, rng)`` at every episode start, then ``route(obs) -> int`` for
 every query, given a route-phase observation; the model returned must be valid
@@ -32,138 +34,26 @@ observation arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from .env import DEPLOY, RESET, LLMRouteEnv, mask_from_obs
-from .routing import DEFAULT_GAMMA, OptimisticRouter, check_gamma, stageroute_router
 from .scenario import Scenario
-from .solvers import solve_route_lp
 from .wrappers import LagrangianReward
 
-__all__ = [
-    "DeployLevelEnv",
-    "RouteLevelEnv",
-    "LagrangianReward",
-    "StageRouteRouter",
-    "OracleRouter",
-    "StageRouteDeployer",
-    "OracleDeployer",
-    "ROUTERS",
-    "DEPLOYERS",
-]
+__all__ = ["DeployLevelEnv", "RouteLevelEnv", "LagrangianReward"]
 
 
-# ---------------------------------------------------------------------------------------- routers
-class StageRouteRouter:
-    """StageRoute's RouteOPT (:class:`~gym_llmroute.routing.OptimisticRouter`): the optimistic
-    routing LP over the deployed set with UCB rewards and LCB costs from the observed statistics,
-    the paced budget and the price prior of StageRoute's defaults, sampled among the models below
-    their cap. Learns within the episode only, like StageRoute."""
-
-    name = "stageroute"
-
-    def __init__(self, gamma: float = DEFAULT_GAMMA):
-        self.gamma = float(gamma)
-        self._router: OptimisticRouter | None = None
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
-
-    def route(self, obs: dict[str, np.ndarray]) -> int:
-        assert self._router is not None, "reset() first"
-        return self._router.route_obs(obs)
-
-
-class OracleRouter:
-    """The optimal routing LP over the deployed set with the true means (per task type of the query),
-    sampled among the models below their cap; the valid model of lowest true cost if the LP is
-    infeasible for that set. Privileged: for ablations (how good is a deployment if routed well)."""
-
-    name = "oracle"
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[bytes, int], np.ndarray | None] = {}
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-        self.rng = rng
-        self.n_slots = scenario.n_models if n_slots is None else n_slots
-        self._cache = {}
-
-    def route(self, obs: dict[str, np.ndarray]) -> int:
-        s = self.scenario
-        deployed = obs["deployed"] > 0.5
-        task = int(np.argmax(obs["task"])) if "task" in obs else 0
-        key = (deployed.tobytes(), task)
-        if key not in self._cache:
-            idx = np.flatnonzero(deployed)
-            sol = solve_route_lp(s.quality_matrix[task, idx], s.cost_matrix[task, idx], s.throughput[idx], s.budget)
-            p = None
-            if sol.feasible:
-                p = np.zeros(self.n_slots)
-                p[idx] = sol.p
-            self._cache[key] = p
-        p = self._cache[key]
-        valid = deployed & (obs["capacity_left"] > 0)
-        if p is not None:
-            w = np.where(valid, np.clip(p, 0.0, None), 0.0)
-            if w.sum() > 0:
-                return int(self.rng.choice(self.n_slots, p=w / w.sum()))
-        idx = np.flatnonzero(valid)
-        return int(idx[np.argmin(s.cost_matrix[task, idx])])
-
-
-# ---------------------------------------------------------------------------------------- deployers
-class StageRouteDeployer:
-    """StageRoute's DeployOPT (:func:`~gym_llmroute.routing.deploy_opt`): the deployment MILP with
-    UCB rewards and LCB costs from the observed statistics (price prior included), the paced
-    budget, leftover slots by highest UCB."""
-
-    name = "stageroute"
-
-    def __init__(self, gamma: float = DEFAULT_GAMMA):
-        self.gamma = float(gamma)
-        self._router: OptimisticRouter | None = None
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
-
-    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
-        assert self._router is not None, "reset() first"
-        return self._router.plan(obs, self.scenario.max_deployed).models
-
-
-class OracleDeployer:
-    """The stage oracle's deployment (``scenario.oracle.deployed``): the best set knowing the true
-    means. Privileged: isolates the routing problem."""
-
-    name = "oracle"
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-
-    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
-        s = self.scenario
-        stage = min(int(round(float(obs["stage"][0]) * s.n_stages)), s.n_stages - 1)
-        return np.flatnonzero(s.oracle.deployed[stage]).tolist()
-
-
-ROUTERS = {"stageroute": StageRouteRouter, "oracle": OracleRouter}
-DEPLOYERS = {"stageroute": StageRouteDeployer, "oracle": OracleDeployer}
-
-
-def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method: str):
+def _check_policy(kind: str, value: Any, method: str) -> Any:
+    """``value`` if it has the protocol's methods; names are resolved by the agents that register the ids."""
     if isinstance(value, str):
-        if value not in table:
-            raise ValueError(
-                f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}"
-            )
-        return table[value](gamma) if value == "stageroute" else table[value]()
+        raise ValueError(
+            f"{kind} must be an object with reset(scenario, rng) and {method}(obs), got the name {value!r}: "
+            f"names are resolved by gym.make('{'LLMRoute-Deploy-v0' if kind == 'router' else 'LLMRoute-Route-v0'}', "
+            f"{kind}=...) (agents.policies.views)"
+        )
     if not (callable(getattr(value, "reset", None)) and callable(getattr(value, method, None))):
         raise TypeError(
             f"{kind} must be a name or an object with reset(scenario, rng) and {method}(obs), got {value!r}"
@@ -261,10 +151,10 @@ class DeployLevelEnv(_View):
     ## Arguments
 
     ``scenario``, ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``,
-    ``feedback_delay``, ``pad_to``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
-    (default, :class:`StageRouteRouter`), ``"oracle"`` (:class:`OracleRouter`) or an object with the
-    router protocol (module docstring). ``gamma``: confidence parameter of the StageRoute router
-    (default 0.1).
+    ``feedback_delay``, ``pad_to``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``.
+    ``router``: an object with the router protocol (module docstring). ``gym.make("LLMRoute-Deploy-v0",
+    router=..., gamma=...)`` also takes the names ``"stageroute"`` (default) and ``"oracle"``
+    (:mod:`agents.policies.views`).
 
     ## Version History
 
@@ -281,8 +171,7 @@ class DeployLevelEnv(_View):
         budget: float | None = None,
         budget_mode: str | None = None,
         feedback_delay: int | None = None,
-        router: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
+        router: Any,
         pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
@@ -299,7 +188,7 @@ class DeployLevelEnv(_View):
             pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.router = _resolve("router", ROUTERS, router, check_gamma(gamma), "route")
+        self.router = _check_policy("router", router, "route")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
@@ -364,9 +253,9 @@ class RouteLevelEnv(_View):
 
     ## Arguments
 
-    As :class:`DeployLevelEnv`, with ``deployer`` instead of ``router``: ``"stageroute"`` (default,
-    :class:`StageRouteDeployer`), ``"oracle"`` (:class:`OracleDeployer`) or an object with the
-    deployer protocol (module docstring); ``gamma`` is the StageRoute deployer's confidence parameter.
+    As :class:`DeployLevelEnv`, with ``deployer`` instead of ``router``: an object with the deployer
+    protocol (module docstring); ``gym.make("LLMRoute-Route-v0", deployer=..., gamma=...)`` also takes
+    the names ``"stageroute"`` (default) and ``"oracle"`` (:mod:`agents.policies.views`).
 
     ## Version History
 
@@ -383,8 +272,7 @@ class RouteLevelEnv(_View):
         budget: float | None = None,
         budget_mode: str | None = None,
         feedback_delay: int | None = None,
-        deployer: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
+        deployer: Any,
         pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
@@ -401,7 +289,7 @@ class RouteLevelEnv(_View):
             pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.deployer = _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy")
+        self.deployer = _check_policy("deployer", deployer, "deploy")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)

@@ -17,8 +17,8 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
+from agents.policies.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.env import ROUTE, mask_from_obs
-from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.world import potential_outcomes
 from gym_llmroute.wrappers import LagrangianReward
 

@@ -1,0 +1,181 @@
+"""The fixed policies of the single-level views by name, and the constructors the two view ids are
+registered with (``LLMRoute-Deploy-v0``, ``LLMRoute-Route-v0``; gym_llmroute/__init__.py names them
+by a string entry point, so the env package never imports this module).
+
+* Routers (``router=`` of ``LLMRoute-Deploy-v0``): ``"stageroute"``
+  (:class:`~agents.policies.stageroute.views.StageRouteRouter`, the default) and ``"oracle"``
+  (:class:`OracleRouter`).
+* Deployers (``deployer=`` of ``LLMRoute-Route-v0``): ``"stageroute"``
+  (:class:`~agents.policies.stageroute.views.StageRouteDeployer`, the default) and ``"oracle"``
+  (:class:`OracleDeployer`).
+
+The oracle router and deployer read the true means (the scenario's ``quality_matrix``,
+``cost_matrix`` and stage oracle), like :class:`~agents.policies.baselines.OracleAgent`: privileged
+policies, for ablations. The env computes the oracle (the benchmark of the regret); playing it is
+an agent's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gym_llmroute import views
+from gym_llmroute.scenario import Scenario
+from gym_llmroute.solvers import solve_route_lp
+
+from .stageroute import DEFAULT_GAMMA, check_gamma
+from .stageroute.views import StageRouteDeployer, StageRouteRouter
+
+__all__ = ["OracleRouter", "OracleDeployer", "ROUTERS", "DEPLOYERS", "DeployLevelEnv", "RouteLevelEnv"]
+
+
+class OracleRouter:
+    """The optimal routing LP over the deployed set with the true means (per task type of the query),
+    sampled among the models below their cap; the valid model of lowest true cost if the LP is
+    infeasible for that set. Privileged: for ablations (how good is a deployment if routed well)."""
+
+    name = "oracle"
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[bytes, int], np.ndarray | None] = {}
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
+        self.scenario = scenario
+        self.rng = rng
+        self.n_slots = scenario.n_models if n_slots is None else n_slots
+        self._cache = {}
+
+    def route(self, obs: dict[str, np.ndarray]) -> int:
+        s = self.scenario
+        deployed = obs["deployed"] > 0.5
+        task = int(np.argmax(obs["task"])) if "task" in obs else 0
+        key = (deployed.tobytes(), task)
+        if key not in self._cache:
+            idx = np.flatnonzero(deployed)
+            sol = solve_route_lp(s.quality_matrix[task, idx], s.cost_matrix[task, idx], s.throughput[idx], s.budget)
+            p = None
+            if sol.feasible:
+                p = np.zeros(self.n_slots)
+                p[idx] = sol.p
+            self._cache[key] = p
+        p = self._cache[key]
+        valid = deployed & (obs["capacity_left"] > 0)
+        if p is not None:
+            w = np.where(valid, np.clip(p, 0.0, None), 0.0)
+            if w.sum() > 0:
+                return int(self.rng.choice(self.n_slots, p=w / w.sum()))
+        idx = np.flatnonzero(valid)
+        return int(idx[np.argmin(s.cost_matrix[task, idx])])
+
+
+class OracleDeployer:
+    """The stage oracle's deployment (``scenario.oracle.deployed``): the best set knowing the true
+    means. Privileged: isolates the routing problem."""
+
+    name = "oracle"
+
+    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
+        self.scenario = scenario
+
+    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        s = self.scenario
+        stage = min(int(round(float(obs["stage"][0]) * s.n_stages)), s.n_stages - 1)
+        return np.flatnonzero(s.oracle.deployed[stage]).tolist()
+
+
+ROUTERS: dict[str, type] = {"stageroute": StageRouteRouter, "oracle": OracleRouter}
+DEPLOYERS: dict[str, type] = {"stageroute": StageRouteDeployer, "oracle": OracleDeployer}
+
+
+def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method: str):
+    """A fixed policy by name (``gamma`` goes to StageRoute's), or the object given."""
+    if isinstance(value, str):
+        if value not in table:
+            raise ValueError(
+                f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}"
+            )
+        return table[value](gamma) if value == "stageroute" else table[value]()
+    return value
+
+
+class DeployLevelEnv(views.DeployLevelEnv):
+    """:class:`gym_llmroute.views.DeployLevelEnv` with its router by name: the entry point of
+    ``LLMRoute-Deploy-v0``.
+
+    ``router``: ``"stageroute"`` (default), ``"oracle"`` or an object with the router protocol;
+    ``gamma``: the StageRoute router's confidence parameter. The other arguments are those of
+    :class:`gym_llmroute.views.DeployLevelEnv`.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "paper",
+        *,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        feedback_delay: int | None = None,
+        router: str | Any = "stageroute",
+        gamma: float = DEFAULT_GAMMA,
+        pad_to: int | None = None,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ):
+        super().__init__(
+            scenario,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
+            router=_resolve("router", ROUTERS, router, check_gamma(gamma), "route"),
+            pad_to=pad_to,
+            invalid_action_penalty=invalid_action_penalty,
+            render_mode=render_mode,
+        )
+
+
+class RouteLevelEnv(views.RouteLevelEnv):
+    """:class:`gym_llmroute.views.RouteLevelEnv` with its deployer by name: the entry point of
+    ``LLMRoute-Route-v0``.
+
+    ``deployer``: ``"stageroute"`` (default), ``"oracle"`` or an object with the deployer protocol;
+    ``gamma``: the StageRoute deployer's confidence parameter. The other arguments are those of
+    :class:`gym_llmroute.views.RouteLevelEnv`.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "paper",
+        *,
+        horizon: int | None = None,
+        n_stages: int | None = None,
+        max_deployed: int | None = None,
+        budget: float | None = None,
+        budget_mode: str | None = None,
+        feedback_delay: int | None = None,
+        deployer: str | Any = "stageroute",
+        gamma: float = DEFAULT_GAMMA,
+        pad_to: int | None = None,
+        invalid_action_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ):
+        super().__init__(
+            scenario,
+            horizon=horizon,
+            n_stages=n_stages,
+            max_deployed=max_deployed,
+            budget=budget,
+            budget_mode=budget_mode,
+            feedback_delay=feedback_delay,
+            deployer=_resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy"),
+            pad_to=pad_to,
+            invalid_action_penalty=invalid_action_penalty,
+            render_mode=render_mode,
+        )
