@@ -46,7 +46,7 @@ from .wrappers import LagrangianReward
 __all__ = ["DeployLevelEnv", "RouteLevelEnv", "LagrangianReward"]
 
 
-def _check_policy(kind: str, value: Any, method: str) -> Any:
+def _check_protocol(kind: str, value: Any, method: str) -> Any:
     """``value`` if it has the protocol's methods; names are resolved by the agents that register the ids."""
     if isinstance(value, str):
         raise ValueError(
@@ -91,7 +91,7 @@ class _View(gym.Env):
         """The model slots of the spaces (``pad_to``, or the catalog's size)."""
         return self.base_env.n_models
 
-    def _reset_policy(self, policy: Any) -> None:
+    def _reset_fixed(self, policy: Any) -> None:
         """Reset the fixed router or deployer for the episode; a padded env also tells it the slots
         (``reset(scenario, rng, n_slots=...)``)."""
         if self.base_env.pad_to is None:
@@ -188,11 +188,11 @@ class DeployLevelEnv(_View):
             pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.router = _check_policy("router", router, "route")
+        self.router = _check_protocol("router", router, "route")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
-        self._reset_policy(self.router)
+        self._reset_fixed(self.router)
         info["routed"] = np.zeros(self.n_slots, dtype=np.int64)
         return obs, info
 
@@ -289,11 +289,11 @@ class RouteLevelEnv(_View):
             pad_to=pad_to,
             invalid_action_penalty=invalid_action_penalty,
         )
-        self.deployer = _check_policy("deployer", deployer, "deploy")
+        self.deployer = _check_protocol("deployer", deployer, "deploy")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self._reset_base(seed, options)
-        self._reset_policy(self.deployer)
+        self._reset_fixed(self.deployer)
         obs, info = self._deploy(obs, info)
         info.update(action_phase=RESET, invalid_action=False, cost=0.0)
         return obs, info
