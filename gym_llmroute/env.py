@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
 
 from .presets import make_scenario
+from .render import RecordingSim1, draw_frame
 from .scenario import Scenario
 from .sim import DEPLOY, PHASES, RESET, ROUTE, Sim1, SimParams, check_pad_to, deploy_mask, mask_from_obs
 
@@ -172,12 +173,38 @@ class LLMRouteEnv(gym.Env):
       slots and every padded slot is never available, always masked, and all zeros in the
       observation. A policy trained with ``pad_to=n`` runs on every world of at most n models.
     * ``invalid_action_penalty``: float >= 0 subtracted from the reward of an invalid action; default 0.
-    * ``render_mode``: ``None`` or ``"ansi"`` (a text summary of the stage).
+    * ``render_mode``: ``None``, ``"ansi"`` (``render()`` returns a text summary of the stage) or
+      ``"rgb_array"`` (``render()`` returns a picture of the episode so far; see Rendering), the
+      default of Stable-Baselines3's ``make_vec_env`` and what Gymnasium's ``RecordVideo`` needs.
+      Any other value raises ``ValueError``, except through ``gym.make``, which serves
+      ``"rgb_array_list"`` with Gymnasium's ``RenderCollection`` and ``"human"`` with its
+      ``HumanRendering`` (a pygame window), both around ``"rgb_array"``.
 
     ``reset(options={...})`` accepts ``scenario`` and the six scenario fields above to change the
     world for that episode and the following ones; the number of task types must not change (the spaces
     are fixed), nor the number of models unless the env is padded (then any catalog of at most
     ``pad_to`` models).
+
+    ## Rendering
+
+    With ``render_mode="rgb_array"``, ``render()`` returns a ``uint8`` array of shape (480, 640, 3),
+    drawn with NumPy alone (no text): three panels over one time axis, queries 0 to T from left to
+    right, crossed by a vertical *now* line at the queries served so far (dark grey in a route phase,
+    orange in a deploy phase):
+
+    1. *Deployments* (top): a row per catalog model (model 0 at the top), a column per stage (as wide
+       as the stage is long). Cells: slate grey, the model is unavailable (not arrived, or retired);
+       light grey-blue, available and not deployed; blue, deployed in that stage; orange, picked in
+       the deploy phase under way, not committed yet. Cells right of the now line are faded (picked
+       ones excepted); thin white lines separate stages and models.
+    2. *Spend* (middle): the cumulative cost, green while at most the budget's pace ``B * t / T`` and
+       red above it, the pace as a dashed grey diagonal to ``(T, B)``, the budget ``B`` as a thin red
+       horizontal line; vertical scale from 0 to the larger of ``B`` and the spend so far.
+    3. *Regret* (bottom): ``info["regret"]`` so far, a purple line over a grey zero line, scaled to fit.
+
+    The history behind it (the committed sets, and the spend and regret at the ends of stages, at
+    other events of the episode and at every ``render()`` call, joined by straight lines) is recorded
+    only with this render mode, and never on an ordinary route step (gym_llmroute/render.py).
 
     ## Version History
 
@@ -187,7 +214,7 @@ class LLMRouteEnv(gym.Env):
       :class:`~gym_llmroute.wrappers.LegacyInfoKeys` to get the old keys too, until release 0.3.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -230,7 +257,14 @@ class LLMRouteEnv(gym.Env):
         self.n_models = self.params.n_models  # model slots: the catalog's models, or pad_to
         self.action_space, self.observation_space = self.params.make_spaces()
         # The simulation core (gym_llmroute/sim.py): this env is its batch of one.
-        self.sim = Sim1(self.params, self.invalid_action_penalty)
+        self.sim = self._make_sim(self.params)
+
+    def _make_sim(self, params: SimParams) -> Sim1:
+        """The episode state for ``params``: with ``render_mode="rgb_array"`` one that also keeps the
+        history the picture needs (at events only, gym_llmroute/render.py), else the plain core."""
+        if self.render_mode == "rgb_array":
+            return RecordingSim1(params, self.invalid_action_penalty)
+        return Sim1(params, self.invalid_action_penalty)
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -265,9 +299,14 @@ class LLMRouteEnv(gym.Env):
         return self.sim.mask_row.copy()
 
     def render(self):
-        if self.render_mode != "ansi":
-            return None
-        return self._render_text()
+        """The episode so far: with ``render_mode="ansi"`` a text summary of the stage (str), with
+        ``"rgb_array"`` a picture (``uint8`` array of shape (480, 640, 3); see "Rendering" in the
+        class docstring); ``None`` without a render mode."""
+        if self.render_mode == "rgb_array":
+            return draw_frame(cast(RecordingSim1, self.sim))
+        if self.render_mode == "ansi":
+            return self._render_text()
+        return None
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -162,7 +162,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
         self.n_models = self.params.n_models
         if "observation_space" not in self.__dict__:
             self.action_space, self.observation_space = self.params.make_spaces()
-        self.sim = Sim1(self.params, self.invalid_action_penalty)
+        self.sim = self._make_sim(self.params)
         self.sim.final_extra["world"] = self.world
         self._worlds[self.world] = (self.scenario, self.params, self.sim)
 

@@ -65,7 +65,7 @@ def _check_protocol(kind: str, value: Any, method: str) -> Any:
 class _View(gym.Env):
     """Shared plumbing: an inner :class:`LLMRouteEnv` (``base_env``) with the same spaces."""
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = LLMRouteEnv.metadata  # the render modes of the inner env, whose render() a view returns
 
     def __init__(self, scenario, render_mode, **env_kwargs):
         # env_kwargs: the scenario overrides, pad_to and invalid_action_penalty, checked by LLMRouteEnv.

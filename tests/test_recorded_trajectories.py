@@ -54,11 +54,15 @@ def _feed_step(rec: Recording, obs, info, reward=None, terminated=None, truncate
     rec.feed(info, "info")
 
 
-def single_record(env_id: str, seeds, kwargs: dict, options: dict | None = None) -> dict[str, Any]:
-    """One episode per seed on one env (reset with the seed, so the env is reused across episodes)."""
-    env = gym.make(env_id, **kwargs)
+def single_record(
+    env_id: str, seeds, kwargs: dict, options: dict | None = None, render_every: int = 0
+) -> dict[str, Any]:
+    """One episode per seed on one env (reset with the seed, so the env is reused across episodes);
+    with ``render_every = k > 0``, made with ``render_mode="rgb_array"`` and rendered every k steps."""
+    env = gym.make(env_id, **kwargs, **({"render_mode": "rgb_array"} if render_every else {}))
     rec = Recording()
     rng = np.random.default_rng(1234)
+    steps = 0
     for seed in seeds:
         obs, info = env.reset(seed=seed, options=options)
         _feed_step(rec, obs, info)
@@ -67,6 +71,9 @@ def single_record(env_id: str, seeds, kwargs: dict, options: dict | None = None)
             obs, reward, terminated, truncated, info = env.step(_action(rng, info["action_mask"]))
             _feed_step(rec, obs, info, reward, terminated, truncated)
             done = terminated or truncated
+            steps += 1
+            if render_every and steps % render_every == 0:
+                env.render()
     # An unseeded reset continues the env's own generator.
     _feed_step(rec, *env.reset())
     env.close()
@@ -143,22 +150,22 @@ def stageroute_summary() -> dict[str, Any]:
     return {key: result[key] for key in ("reward", "cost", "regret", "queries_served", "steps", "invalid_actions")}
 
 
-def _recorded(kind: str, case: str) -> dict[str, Any]:
+def recorded(kind: str, case: str) -> dict[str, Any]:
     return json.loads(RECORDS.read_text())[kind][case]
 
 
 @pytest.mark.parametrize("case", sorted(SINGLE_CASES))
 def test_single_env_trajectories_are_the_recorded_ones(case):
-    assert mismatches(single_record(*SINGLE_CASES[case]), _recorded("single", case)) == []
+    assert mismatches(single_record(*SINGLE_CASES[case]), recorded("single", case)) == []
 
 
 @pytest.mark.parametrize("case", sorted(VECTOR_CASES))
 def test_vector_env_trajectories_are_the_recorded_ones(case):
-    assert mismatches(vector_record(*VECTOR_CASES[case]), _recorded("vector", case)) == []
+    assert mismatches(vector_record(*VECTOR_CASES[case]), recorded("vector", case)) == []
 
 
 def test_stageroute_episode_is_the_recorded_one():
-    assert_close(stageroute_summary(), _recorded("stageroute", "LLMRoute-v0"))
+    assert_close(stageroute_summary(), recorded("stageroute", "LLMRoute-v0"))
 
 
 def record_all() -> dict[str, Any]:

@@ -121,4 +121,4 @@ def test_unknown_preset_and_bad_make_kwargs_name_the_problem():
     with pytest.raises(ValueError, match="invalid_action_penalty"):
         gym.make("LLMRoute-v0", invalid_action_penalty=-1)
     with pytest.raises(ValueError, match="render_mode"):
-        gym.make("LLMRoute-v0", render_mode="human")
+        gym.make("LLMRoute-v0", render_mode="video")

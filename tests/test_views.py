@@ -61,7 +61,7 @@ def test_views_pass_both_env_checkers_with_every_fixed_policy(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        gym_check_env(env.unwrapped, skip_render_check=True)
+        gym_check_env(env.unwrapped, skip_render_check=False)
         sb3_check_env(env.unwrapped, warn=True)
 
 
