@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
+import gymnasium as gym
 import numpy as np
 
 from gym_llmroute import ModelSpec, Scenario
@@ -57,3 +61,22 @@ def assert_same_step(a, b) -> None:
             np.testing.assert_array_equal(info_a[k], info_b[k], err_msg=k)
         else:
             assert info_a[k] == info_b[k], k
+
+
+def made_env(env):
+    """The env an id's entry point returned, without the wrappers ``gym.make`` adds around it (the env
+    checker, the order enforcer, a time limit): ``LLMRouteEnv`` (or the generated env), or for the
+    single-level views the level wrapper around ``LLMRouteEnv``. This is what the env checkers check."""
+    while isinstance(env, (gym.wrappers.PassiveEnvChecker, gym.wrappers.OrderEnforcing, gym.wrappers.TimeLimit)):
+        env = env.env
+    return env
+
+
+@contextmanager
+def strict_warnings():
+    """Every warning an error, but Gymnasium's notice that the env it checks is a wrapper: the
+    single-level views are wrappers by design."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=r".*is different from the unwrapped version")
+        yield

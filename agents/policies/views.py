@@ -1,6 +1,9 @@
 """The fixed policies of the single-level views by name, and the constructors the two view ids are
-registered with (``LLMRoute-Deploy-v0``, ``LLMRoute-Route-v0``; gym_llmroute/__init__.py names them
-by a string entry point, so the env package never imports this module).
+registered with: ``LLMRoute-Deploy-v0`` is :func:`make_deploy_level_env`, ``LLMRoute-Route-v0`` is
+:func:`make_route_level_env` (gym_llmroute/__init__.py names them by a string entry point, so the
+env package never imports this module). Each builds :class:`~gym_llmroute.env.LLMRouteEnv` from the
+arguments of ``LLMRoute-v0`` and wraps it in the level (:mod:`gym_llmroute.views`) with the fixed
+router or deployer the arguments name.
 
 * Routers (``router=`` of ``LLMRoute-Deploy-v0``): ``"stageroute"``
   (:class:`~agents.policies.stageroute.views.StageRouteRouter`, the default) and ``"oracle"``
@@ -22,14 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute import views
+from gym_llmroute.env import LLMRouteEnv
 from gym_llmroute.scenario import Scenario
 from gym_llmroute.solvers import solve_route_lp
+from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 
 from .stageroute import DEFAULT_GAMMA, check_gamma
 from .stageroute.views import StageRouteDeployer, StageRouteRouter
 
-__all__ = ["OracleRouter", "OracleDeployer", "ROUTERS", "DEPLOYERS", "DeployLevelEnv", "RouteLevelEnv"]
+__all__ = ["OracleRouter", "OracleDeployer", "ROUTERS", "DEPLOYERS", "make_deploy_level_env", "make_route_level_env"]
 
 
 class OracleRouter:
@@ -101,81 +105,107 @@ def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method
     return value
 
 
-class DeployLevelEnv(views.DeployLevelEnv):
-    """:class:`gym_llmroute.views.DeployLevelEnv` with its router by name: the entry point of
-    ``LLMRoute-Deploy-v0``.
+def make_deploy_level_env(
+    scenario: str | Scenario = "paper",
+    *,
+    horizon: int | None = None,
+    n_stages: int | None = None,
+    max_deployed: int | None = None,
+    budget: float | None = None,
+    budget_mode: str | None = None,
+    feedback_delay: int | None = None,
+    router: str | Any = "stageroute",
+    gamma: float = DEFAULT_GAMMA,
+    pad_to: int | None = None,
+    invalid_action_penalty: float = 0.0,
+    render_mode: str | None = None,
+) -> DeployLevelEnv:
+    """``LLMRoute-Deploy-v0``: :class:`~gym_llmroute.views.DeployLevelEnv` around
+    :class:`~gym_llmroute.env.LLMRouteEnv`, with its router by name (the id's entry point).
 
-    ``router``: ``"stageroute"`` (default), ``"oracle"`` or an object with the router protocol;
-    ``gamma``: the StageRoute router's confidence parameter. The other arguments are those of
-    :class:`gym_llmroute.views.DeployLevelEnv`.
+    Parameters
+    ----------
+    scenario, horizon, n_stages, max_deployed, budget, budget_mode, feedback_delay, pad_to, \
+invalid_action_penalty, render_mode
+        As for ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`).
+    router : str or object
+        ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteRouter`),
+        ``"oracle"`` (:class:`OracleRouter`) or an object with the router protocol of
+        :mod:`gym_llmroute.views`.
+    gamma : float
+        Confidence parameter of the StageRoute router (checked whatever the router).
+
+    Returns
+    -------
+    DeployLevelEnv
+        The deployment level of the env.
     """
-
-    def __init__(
-        self,
-        scenario: str | Scenario = "paper",
-        *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
-        router: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
-        pad_to: int | None = None,
-        invalid_action_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ):
-        super().__init__(
-            scenario,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-            router=_resolve("router", ROUTERS, router, check_gamma(gamma), "route"),
-            pad_to=pad_to,
-            invalid_action_penalty=invalid_action_penalty,
-            render_mode=render_mode,
-        )
+    env = LLMRouteEnv(
+        scenario,
+        horizon=horizon,
+        n_stages=n_stages,
+        max_deployed=max_deployed,
+        budget=budget,
+        budget_mode=budget_mode,
+        feedback_delay=feedback_delay,
+        pad_to=pad_to,
+        invalid_action_penalty=invalid_action_penalty,
+        render_mode=render_mode,
+    )
+    return DeployLevelEnv(env, _resolve("router", ROUTERS, router, check_gamma(gamma), "route"))
 
 
-class RouteLevelEnv(views.RouteLevelEnv):
-    """:class:`gym_llmroute.views.RouteLevelEnv` with its deployer by name: the entry point of
-    ``LLMRoute-Route-v0``.
+def make_route_level_env(
+    scenario: str | Scenario = "paper",
+    *,
+    horizon: int | None = None,
+    n_stages: int | None = None,
+    max_deployed: int | None = None,
+    budget: float | None = None,
+    budget_mode: str | None = None,
+    feedback_delay: int | None = None,
+    deployer: str | Any = "stageroute",
+    gamma: float = DEFAULT_GAMMA,
+    pad_to: int | None = None,
+    invalid_action_penalty: float = 0.0,
+    render_mode: str | None = None,
+) -> RouteLevelEnv:
+    """``LLMRoute-Route-v0``: :class:`~gym_llmroute.views.RouteLevelEnv` around
+    :class:`~gym_llmroute.env.LLMRouteEnv`, with its deployer by name (the id's entry point).
 
-    ``deployer``: ``"stageroute"`` (default), ``"oracle"`` or an object with the deployer protocol;
-    ``gamma``: the StageRoute deployer's confidence parameter. The other arguments are those of
-    :class:`gym_llmroute.views.RouteLevelEnv`.
+    Parameters
+    ----------
+    scenario, horizon, n_stages, max_deployed, budget, budget_mode, feedback_delay, pad_to, \
+invalid_action_penalty, render_mode
+        As for ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`).
+    deployer : str or object
+        ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteDeployer`),
+        ``"oracle"`` (:class:`OracleDeployer`) or an object with the deployer protocol of
+        :mod:`gym_llmroute.views`.
+    gamma : float
+        Confidence parameter of the StageRoute deployer (checked whatever the deployer).
+
+    Returns
+    -------
+    RouteLevelEnv
+        The routing level of the env.
     """
+    env = LLMRouteEnv(
+        scenario,
+        horizon=horizon,
+        n_stages=n_stages,
+        max_deployed=max_deployed,
+        budget=budget,
+        budget_mode=budget_mode,
+        feedback_delay=feedback_delay,
+        pad_to=pad_to,
+        invalid_action_penalty=invalid_action_penalty,
+        render_mode=render_mode,
+    )
+    return RouteLevelEnv(env, _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy"))
 
-    def __init__(
-        self,
-        scenario: str | Scenario = "paper",
-        *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
-        deployer: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
-        pad_to: int | None = None,
-        invalid_action_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ):
-        super().__init__(
-            scenario,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-            deployer=_resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy"),
-            pad_to=pad_to,
-            invalid_action_penalty=invalid_action_penalty,
-            render_mode=render_mode,
-        )
+
+# gym.make reads an entry point's render modes (to wrap "human" and "rgb_array_list" around
+# "rgb_array"): those of the env both levels wrap.
+make_deploy_level_env.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
+make_route_level_env.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
