@@ -149,7 +149,8 @@ class DeployLevelEnv(_Level):
 
     ## Version History
 
-    * v0: initial version (a wrapper since release 0.2).
+    * v0: initial version. A ``gym.Wrapper`` of the env it plays since after release 0.2.0 (it was a
+      ``gym.Env`` holding one); the id, its arguments and its episodes are unchanged.
     """
 
     def __init__(self, env: gym.Env, router: Any):
@@ -226,7 +227,8 @@ class RouteLevelEnv(_Level):
 
     ## Version History
 
-    * v0: initial version (a wrapper since release 0.2).
+    * v0: initial version. A ``gym.Wrapper`` of the env it plays since after release 0.2.0 (it was a
+      ``gym.Env`` holding one); the id, its arguments and its episodes are unchanged.
     """
 
     def __init__(self, env: gym.Env, deployer: Any):
