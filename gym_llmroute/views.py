@@ -221,14 +221,13 @@ class RouteLevelEnv(_Level):
 
     ## Arguments
 
-    ``env``: the LLMRoute env to wrap. ``deployer``: an object with the deployer protocol (module
-    docstring). ``gym.make("LLMRoute-Route-v0", ...)`` builds both from the arguments of
-    ``LLMRoute-v0`` and a deployer by name (:func:`agents.policies.views.make_route_level_env`).
+    As :class:`DeployLevelEnv`, with ``deployer`` (an object with the deployer protocol) for
+    ``router``; ``gym.make("LLMRoute-Route-v0", ...)`` takes a deployer by name
+    (:func:`agents.policies.views.make_route_level_env`).
 
     ## Version History
 
-    * v0: initial version. A ``gym.Wrapper`` of the env it plays since after release 0.2.0 (it was a
-      ``gym.Env`` holding one); the id, its arguments and its episodes are unchanged.
+    As :class:`DeployLevelEnv`.
     """
 
     def __init__(self, env: gym.Env, deployer: Any):

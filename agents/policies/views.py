@@ -20,7 +20,8 @@ an agent's business.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,29 +106,29 @@ def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method
     return value
 
 
+def _level_env(level: type, kind: str, table: dict[str, type], value: Any, gamma: float, method: str, env_kwargs):
+    """``level(LLMRouteEnv(**env_kwargs), the fixed policy)``: the env first (its arguments checked
+    first), then ``gamma``, then the router or deployer."""
+    env = LLMRouteEnv(**env_kwargs)
+    return level(env, _resolve(kind, table, value, check_gamma(gamma), method))
+
+
 def make_deploy_level_env(
     scenario: str | Scenario = "paper",
     *,
-    horizon: int | None = None,
-    n_stages: int | None = None,
-    max_deployed: int | None = None,
-    budget: float | None = None,
-    budget_mode: str | None = None,
-    feedback_delay: int | None = None,
     router: str | Any = "stageroute",
     gamma: float = DEFAULT_GAMMA,
-    pad_to: int | None = None,
-    invalid_action_penalty: float = 0.0,
-    render_mode: str | None = None,
+    **env_kwargs: Any,
 ) -> DeployLevelEnv:
     """``LLMRoute-Deploy-v0``: :class:`~gym_llmroute.views.DeployLevelEnv` around
     :class:`~gym_llmroute.env.LLMRouteEnv`, with its router by name (the id's entry point).
 
     Parameters
     ----------
-    scenario, horizon, n_stages, max_deployed, budget, budget_mode, feedback_delay, pad_to, \
-invalid_action_penalty, render_mode
-        As for ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`).
+    scenario, **env_kwargs
+        The arguments of ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`: ``horizon``,
+        ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``, ``pad_to``,
+        ``invalid_action_penalty``, ``render_mode``); the signature lists them.
     router : str or object
         ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteRouter`),
         ``"oracle"`` (:class:`OracleRouter`) or an object with the router protocol of
@@ -140,72 +141,44 @@ invalid_action_penalty, render_mode
     DeployLevelEnv
         The deployment level of the env.
     """
-    env = LLMRouteEnv(
-        scenario,
-        horizon=horizon,
-        n_stages=n_stages,
-        max_deployed=max_deployed,
-        budget=budget,
-        budget_mode=budget_mode,
-        feedback_delay=feedback_delay,
-        pad_to=pad_to,
-        invalid_action_penalty=invalid_action_penalty,
-        render_mode=render_mode,
-    )
-    return DeployLevelEnv(env, _resolve("router", ROUTERS, router, check_gamma(gamma), "route"))
+    return _level_env(DeployLevelEnv, "router", ROUTERS, router, gamma, "route", dict(scenario=scenario, **env_kwargs))
 
 
 def make_route_level_env(
     scenario: str | Scenario = "paper",
     *,
-    horizon: int | None = None,
-    n_stages: int | None = None,
-    max_deployed: int | None = None,
-    budget: float | None = None,
-    budget_mode: str | None = None,
-    feedback_delay: int | None = None,
     deployer: str | Any = "stageroute",
     gamma: float = DEFAULT_GAMMA,
-    pad_to: int | None = None,
-    invalid_action_penalty: float = 0.0,
-    render_mode: str | None = None,
+    **env_kwargs: Any,
 ) -> RouteLevelEnv:
     """``LLMRoute-Route-v0``: :class:`~gym_llmroute.views.RouteLevelEnv` around
     :class:`~gym_llmroute.env.LLMRouteEnv`, with its deployer by name (the id's entry point).
 
-    Parameters
-    ----------
-    scenario, horizon, n_stages, max_deployed, budget, budget_mode, feedback_delay, pad_to, \
-invalid_action_penalty, render_mode
-        As for ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`).
-    deployer : str or object
-        ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteDeployer`),
-        ``"oracle"`` (:class:`OracleDeployer`) or an object with the deployer protocol of
-        :mod:`gym_llmroute.views`.
-    gamma : float
-        Confidence parameter of the StageRoute deployer (checked whatever the deployer).
+    The arguments are those of :func:`make_deploy_level_env` with ``deployer`` for ``router``:
+    ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteDeployer`),
+    ``"oracle"`` (:class:`OracleDeployer`) or an object with the deployer protocol of
+    :mod:`gym_llmroute.views`; ``gamma`` is the StageRoute deployer's.
 
     Returns
     -------
     RouteLevelEnv
         The routing level of the env.
     """
-    env = LLMRouteEnv(
-        scenario,
-        horizon=horizon,
-        n_stages=n_stages,
-        max_deployed=max_deployed,
-        budget=budget,
-        budget_mode=budget_mode,
-        feedback_delay=feedback_delay,
-        pad_to=pad_to,
-        invalid_action_penalty=invalid_action_penalty,
-        render_mode=render_mode,
+    return _level_env(
+        RouteLevelEnv, "deployer", DEPLOYERS, deployer, gamma, "deploy", dict(scenario=scenario, **env_kwargs)
     )
-    return RouteLevelEnv(env, _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy"))
 
 
-# gym.make reads an entry point's render modes (to wrap "human" and "rgb_array_list" around
-# "rgb_array"): those of the env both levels wrap.
-make_deploy_level_env.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
-make_route_level_env.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
+def _declare(factory: Callable[..., Any], kind: str) -> None:
+    """Give an entry point what gym.make and ``inspect.signature`` read of an env class: the render
+    modes of the env it wraps (gym.make wraps "human" and "rgb_array_list" around "rgb_array") and the
+    arguments of ``LLMRoute-v0`` declared once, by LLMRouteEnv's signature, with ``kind`` and
+    ``gamma`` after them."""
+    own = inspect.signature(factory).parameters
+    params = list(inspect.signature(LLMRouteEnv).parameters.values())
+    factory.__signature__ = inspect.signature(factory).replace(parameters=[*params, own[kind], own["gamma"]])  # type: ignore[attr-defined]
+    factory.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
+
+
+_declare(make_deploy_level_env, "router")
+_declare(make_route_level_env, "deployer")

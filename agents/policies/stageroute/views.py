@@ -21,41 +21,8 @@ from .router import OptimisticRouter, stageroute_router
 __all__ = ["StageRouteRouter", "StageRouteDeployer"]
 
 
-class StageRouteRouter:
-    """StageRoute's RouteOPT (:class:`~.router.OptimisticRouter`): the optimistic routing LP over the
-    deployed set with UCB rewards and LCB costs from the observed statistics, the paced budget and
-    the price prior of StageRoute's defaults, sampled among the models below their cap.
-
-    Parameters
-    ----------
-    gamma : float
-        Confidence parameter of the reward bounds.
-    """
-
-    name = "stageroute"
-
-    def __init__(self, gamma: float = DEFAULT_GAMMA):
-        self.gamma = float(gamma)
-        self._router: OptimisticRouter | None = None
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
-
-    def route(self, obs: dict[str, np.ndarray]) -> int:
-        assert self._router is not None, "reset() first"
-        return self._router.route_obs(obs)
-
-
-class StageRouteDeployer:
-    """StageRoute's DeployOPT (:func:`~.deploy.deploy_opt`): the deployment MILP with UCB rewards and
-    LCB costs from the observed statistics (price prior included), the paced budget, leftover slots
-    by highest UCB.
-
-    Parameters
-    ----------
-    gamma : float
-        Confidence parameter of the reward bounds.
-    """
+class _StageRouteLevel:
+    """An :class:`~.router.OptimisticRouter` of StageRoute's defaults, new at every episode."""
 
     name = "stageroute"
 
@@ -67,6 +34,37 @@ class StageRouteDeployer:
         self.scenario = scenario
         self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
 
-    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+    @property
+    def optimistic_router(self) -> OptimisticRouter:
         assert self._router is not None, "reset() first"
-        return self._router.plan(obs, self.scenario.max_deployed).models
+        return self._router
+
+
+class StageRouteRouter(_StageRouteLevel):
+    """StageRoute's RouteOPT (:class:`~.router.OptimisticRouter`): the optimistic routing LP over the
+    deployed set with UCB rewards and LCB costs from the observed statistics, the paced budget and
+    the price prior of StageRoute's defaults, sampled among the models below their cap.
+
+    Parameters
+    ----------
+    gamma : float
+        Confidence parameter of the reward bounds.
+    """
+
+    def route(self, obs: dict[str, np.ndarray]) -> int:
+        return self.optimistic_router.route_obs(obs)
+
+
+class StageRouteDeployer(_StageRouteLevel):
+    """StageRoute's DeployOPT (:func:`~.deploy.deploy_opt`): the deployment MILP with UCB rewards and
+    LCB costs from the observed statistics (price prior included), the paced budget, leftover slots
+    by highest UCB.
+
+    Parameters
+    ----------
+    gamma : float
+        Confidence parameter of the reward bounds.
+    """
+
+    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
+        return self.optimistic_router.plan(obs, self.scenario.max_deployed).models
