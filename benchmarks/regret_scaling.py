@@ -44,7 +44,7 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers LLMRoute-v0)
 from agents import mean_ci
-from gym_llmroute.routing import DEFAULT_GAMMA
+from agents.policies.stageroute import DEFAULT_GAMMA
 
 # (label, agent name, keyword arguments); the keys of ENV_KEYS go to gym.make, the others to the agent.
 ENV_KEYS = ("budget_mode",)

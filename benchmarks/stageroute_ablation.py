@@ -36,7 +36,7 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents import mean_ci
-from gym_llmroute.routing import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
+from agents.policies.stageroute import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from regret_scaling import _atomic_write, fit_slope  # noqa: E402

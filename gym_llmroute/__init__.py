@@ -32,11 +32,15 @@ def _register() -> None:
             entry_point="gym_llmroute.env:LLMRouteEnv",
             vector_entry_point="gym_llmroute.vector:LLMRouteVectorEnv",
         )
-    # Single-level views (gym_llmroute/views.py): a fixed router or deployer plays the other level.
+    # Single-level views (the wrappers of gym_llmroute/views.py): a fixed router or deployer plays the
+    # other level. The fixed policies are agents, so these entry points are the agents'
+    # (agents/policies/views.py builds LLMRouteEnv, resolves router="stageroute" and the like by name
+    # and wraps): strings, imported by gym.make only when it makes one of these envs; the env package
+    # itself never imports the agents.
     if "LLMRoute-Deploy-v0" not in registry:
-        register(id="LLMRoute-Deploy-v0", entry_point="gym_llmroute.views:DeployLevelEnv")
+        register(id="LLMRoute-Deploy-v0", entry_point="agents.policies.views:make_deploy_level_env")
     if "LLMRoute-Route-v0" not in registry:
-        register(id="LLMRoute-Route-v0", entry_point="gym_llmroute.views:RouteLevelEnv")
+        register(id="LLMRoute-Route-v0", entry_point="agents.policies.views:make_route_level_env")
     # Generated worlds (docs/worlds.md): a new catalog at every reset, for train/test splits.
     if "LLMRoute-Gen-v0" not in registry:
         register(

@@ -1,8 +1,8 @@
 """Every LP and MILP of the package: the routing LP, the deployment MILP and their typed versions.
 
-They are shared by the environment (its stage oracle), StageRoute's components
-(:mod:`gym_llmroute.routing`) and the agents (DeployOPT, RouteOPT and their typed versions), and
-depend on none of them.
+They are shared by the environment (its stage oracle) and the agents (DeployOPT, RouteOPT and their
+typed versions: :mod:`agents.policies.stageroute`, :mod:`agents.policies.contextual`), and depend on
+neither.
 
 Routing LP (RouteOPT, docs/stageroute.md)::
 

@@ -1,169 +1,63 @@
-"""Single-level views of ``LLMRoute-v0`` and a Lagrangian cost wrapper, for RL agents that learn one
-level of the problem while a fixed policy plays the other.
+"""Single-level views of ``LLMRoute-v0`` as Gymnasium wrappers, and a Lagrangian cost wrapper, for RL
+agents that learn one level of the problem while a fixed router or deployer plays the other.
 
-* :class:`DeployLevelEnv` (``LLMRoute-Deploy-v0``): the agent deploys, a router routes every query
-  of the stage; one step per pick, and the commit step returns the stage's total reward.
-* :class:`RouteLevelEnv` (``LLMRoute-Route-v0``): a deployer deploys at every stage boundary, the
+* :class:`DeployLevelEnv` (``LLMRoute-Deploy-v0``): the agent deploys, the router routes every
+  query of the stage; one step per pick, and the commit step returns the stage's total reward.
+* :class:`RouteLevelEnv` (``LLMRoute-Route-v0``): the deployer deploys at every stage boundary, the
   agent routes every query.
 * :class:`LagrangianReward` (defined in :mod:`gym_llmroute.wrappers`, re-exported here):
   ``reward - multiplier * cost``, for RL algorithms that know nothing of constraints.
 
-Both views keep the observation ``Dict`` and the ``Discrete(N + 1)`` action space of
-:class:`~gym_llmroute.env.LLMRouteEnv` unchanged, so every SB3 algorithm, MaskablePPO (through
-``action_masks()``), :func:`~gym_llmroute.env.mask_from_obs` and every reference agent work on them
-as they are. They are seeded like the base env: ``reset(seed=s)`` plays the same world (the same
-query stream and potential outcomes) as ``LLMRoute-v0`` with seed s, so results pair across views.
+Both wrap an LLMRoute env (``LLMRoute-v0``, a world id, ``LLMRoute-Gen-v0``; wrapped or not) and
+keep its observation ``Dict``, its ``Discrete(N + 1)`` action space, its masks
+(``env.unwrapped.action_masks()``, ``info["action_mask"]``), its render modes and its scenario
+(``env.unwrapped.scenario``) as they are: every SB3 algorithm, MaskablePPO,
+:func:`~gym_llmroute.env.mask_from_obs` and every reference agent work on them unchanged. A level
+steps the env it wraps, so ``reset(seed=s)`` plays the same world (the same query stream and
+potential outcomes) as the wrapped env with seed s, and results pair across views.
 
-Fixed policies are chosen by name (``router=``, ``deployer=``), which keeps the env spec JSON-
-serialisable, or passed as objects with the small protocols below.
+The env package ships no router or deployer: a level takes any object with the protocol below.
+The registered ids take them by name too (``gym.make("LLMRoute-Deploy-v0", router="stageroute")``,
+the default, or ``"oracle"``; names keep the env spec JSON-serialisable): their entry points are
+the agents' (:mod:`agents.policies.views`), strings that ``gym.make`` imports when it makes one of
+these envs, so the env package never imports the agents.
 
 Router protocol: ``reset(scenario, rng)`` at every episode start, then ``route(obs) -> int`` for
 every query, given a route-phase observation; the model returned must be valid
 (``mask_from_obs(obs, M_max)[m]``).
 
 Deployer protocol: ``reset(scenario, rng)``, then ``deploy(obs) -> sequence of model indices`` at
-every deploy phase (a deploy-phase observation); the view adds them in order while the mask allows,
+every deploy phase (a deploy-phase observation); the level adds them in order while the mask allows,
 then commits, completing the set by the env's fallback if the caps do not yet sum to one.
 
-With ``pad_to`` (as for ``LLMRoute-v0``) the view's spaces have ``pad_to`` model slots, and both
-protocols' ``reset`` is called with a third keyword argument, ``n_slots``, the size of the per-model
-observation arrays.
+``rng`` is the level's own generator, seeded by ``reset(seed=...)`` (the wrapped env's generator is
+left alone). On a padded env (``pad_to``, ``LLMRoute-Gen-v0``) both protocols' ``reset`` is called
+with a third keyword argument, ``n_slots``, the size of the per-model observation arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils import seeding
 
-from .env import DEPLOY, RESET, LLMRouteEnv, mask_from_obs
-from .routing import DEFAULT_GAMMA, OptimisticRouter, check_gamma, stageroute_router
+from .env import DEPLOY, RESET, mask_from_obs
 from .scenario import Scenario
-from .solvers import solve_route_lp
 from .wrappers import LagrangianReward
 
-__all__ = [
-    "DeployLevelEnv",
-    "RouteLevelEnv",
-    "LagrangianReward",
-    "StageRouteRouter",
-    "OracleRouter",
-    "StageRouteDeployer",
-    "OracleDeployer",
-    "ROUTERS",
-    "DEPLOYERS",
-]
+__all__ = ["DeployLevelEnv", "RouteLevelEnv", "LagrangianReward"]
 
 
-# ---------------------------------------------------------------------------------------- routers
-class StageRouteRouter:
-    """StageRoute's RouteOPT (:class:`~gym_llmroute.routing.OptimisticRouter`): the optimistic
-    routing LP over the deployed set with UCB rewards and LCB costs from the observed statistics,
-    the paced budget and the price prior of StageRoute's defaults, sampled among the models below
-    their cap. Learns within the episode only, like StageRoute."""
-
-    name = "stageroute"
-
-    def __init__(self, gamma: float = DEFAULT_GAMMA):
-        self.gamma = float(gamma)
-        self._router: OptimisticRouter | None = None
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
-
-    def route(self, obs: dict[str, np.ndarray]) -> int:
-        assert self._router is not None, "reset() first"
-        return self._router.route_obs(obs)
-
-
-class OracleRouter:
-    """The optimal routing LP over the deployed set with the true means (per task type of the query),
-    sampled among the models below their cap; the valid model of lowest true cost if the LP is
-    infeasible for that set. Privileged: for ablations (how good is a deployment if routed well)."""
-
-    name = "oracle"
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[bytes, int], np.ndarray | None] = {}
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-        self.rng = rng
-        self.n_slots = scenario.n_models if n_slots is None else n_slots
-        self._cache = {}
-
-    def route(self, obs: dict[str, np.ndarray]) -> int:
-        s = self.scenario
-        deployed = obs["deployed"] > 0.5
-        task = int(np.argmax(obs["task"])) if "task" in obs else 0
-        key = (deployed.tobytes(), task)
-        if key not in self._cache:
-            idx = np.flatnonzero(deployed)
-            sol = solve_route_lp(s.quality_matrix[task, idx], s.cost_matrix[task, idx], s.throughput[idx], s.budget)
-            p = None
-            if sol.feasible:
-                p = np.zeros(self.n_slots)
-                p[idx] = sol.p
-            self._cache[key] = p
-        p = self._cache[key]
-        valid = deployed & (obs["capacity_left"] > 0)
-        if p is not None:
-            w = np.where(valid, np.clip(p, 0.0, None), 0.0)
-            if w.sum() > 0:
-                return int(self.rng.choice(self.n_slots, p=w / w.sum()))
-        idx = np.flatnonzero(valid)
-        return int(idx[np.argmin(s.cost_matrix[task, idx])])
-
-
-# ---------------------------------------------------------------------------------------- deployers
-class StageRouteDeployer:
-    """StageRoute's DeployOPT (:func:`~gym_llmroute.routing.deploy_opt`): the deployment MILP with
-    UCB rewards and LCB costs from the observed statistics (price prior included), the paced
-    budget, leftover slots by highest UCB."""
-
-    name = "stageroute"
-
-    def __init__(self, gamma: float = DEFAULT_GAMMA):
-        self.gamma = float(gamma)
-        self._router: OptimisticRouter | None = None
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-        self._router = stageroute_router(scenario, self.gamma, rng, n_slots)
-
-    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
-        assert self._router is not None, "reset() first"
-        return self._router.plan(obs, self.scenario.max_deployed).models
-
-
-class OracleDeployer:
-    """The stage oracle's deployment (``scenario.oracle.deployed``): the best set knowing the true
-    means. Privileged: isolates the routing problem."""
-
-    name = "oracle"
-
-    def reset(self, scenario: Scenario, rng: np.random.Generator, n_slots: int | None = None) -> None:
-        self.scenario = scenario
-
-    def deploy(self, obs: dict[str, np.ndarray]) -> Sequence[int]:
-        s = self.scenario
-        stage = min(int(round(float(obs["stage"][0]) * s.n_stages)), s.n_stages - 1)
-        return np.flatnonzero(s.oracle.deployed[stage]).tolist()
-
-
-ROUTERS = {"stageroute": StageRouteRouter, "oracle": OracleRouter}
-DEPLOYERS = {"stageroute": StageRouteDeployer, "oracle": OracleDeployer}
-
-
-def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method: str):
+def _check_protocol(kind: str, value: Any, method: str) -> Any:
+    """``value`` if it has the protocol's methods; names are resolved by the agents that register the ids."""
     if isinstance(value, str):
-        if value not in table:
-            raise ValueError(
-                f"{kind} must be one of {sorted(table)} or an object with reset() and {method}(), got {value!r}"
-            )
-        return table[value](gamma) if value == "stageroute" else table[value]()
+        env_id = "LLMRoute-Deploy-v0" if kind == "router" else "LLMRoute-Route-v0"
+        raise ValueError(
+            f"{kind} must be an object with reset(scenario, rng) and {method}(obs), got the name {value!r}: "
+            f"names are resolved by gym.make({env_id!r}, {kind}=...) (agents.policies.views)"
+        )
     if not (callable(getattr(value, "reset", None)) and callable(getattr(value, method, None))):
         raise TypeError(
             f"{kind} must be a name or an object with reset(scenario, rng) and {method}(obs), got {value!r}"
@@ -171,69 +65,58 @@ def _resolve(kind: str, table: dict[str, type], value: Any, gamma: float, method
     return value
 
 
-# ---------------------------------------------------------------------------------------- views
-class _View(gym.Env):
-    """Shared plumbing: an inner :class:`LLMRouteEnv` (``base_env``) with the same spaces."""
+class _Level(gym.Wrapper):
+    """What both levels share: the fixed router or deployer that plays the other level (``other``,
+    also the level's ``router`` or ``deployer`` attribute), reset with the level's own generator at
+    every episode start."""
 
-    metadata = LLMRouteEnv.metadata  # the render modes of the inner env, whose render() a view returns
-
-    def __init__(self, scenario, render_mode, **env_kwargs):
-        # env_kwargs: the scenario overrides, pad_to and invalid_action_penalty, checked by LLMRouteEnv.
-        self.base_env = LLMRouteEnv(scenario, render_mode=render_mode, **env_kwargs)
-        self.render_mode = render_mode
-        self.observation_space = self.base_env.observation_space
-        self.action_space = self.base_env.action_space
+    def __init__(self, env: gym.Env, other: Any):
+        super().__init__(env)
+        self._other = other
+        self._seeder: np.random.Generator | None = None
 
     @property
     def scenario(self) -> Scenario:
-        """The validated scenario of the inner env."""
-        return self.base_env.scenario
-
-    def action_masks(self) -> np.ndarray:
-        """Valid actions of the next step, bool array of shape (N + 1,) (sb3-contrib convention)."""
-        return self.base_env.action_masks()
-
-    def render(self):
-        return self.base_env.render()
+        """The world in force: the wrapped env's scenario (a generated env's changes at every reset)."""
+        return self.env.unwrapped.scenario  # type: ignore[attr-defined]
 
     @property
     def n_slots(self) -> int:
-        """The model slots of the spaces (``pad_to``, or the catalog's size)."""
-        return self.base_env.n_models
+        """The model slots of the spaces (``pad_to``, or the catalog's size): N of ``Discrete(N + 1)``."""
+        return int(self.action_space.n) - 1  # type: ignore[attr-defined]
 
-    def _reset_policy(self, policy: Any) -> None:
-        """Reset the fixed router or deployer for the episode; a padded env also tells it the slots
-        (``reset(scenario, rng, n_slots=...)``)."""
-        if self.base_env.pad_to is None:
-            policy.reset(self.scenario, self._policy_rng)
-        else:
-            policy.reset(self.scenario, self._policy_rng, n_slots=self.n_slots)
-
-    def _reset_base(self, seed, options):
-        super().reset(seed=seed)
-        # The base env gets the same seed, so that a view plays the world of LLMRoute-v0 with that seed.
-        obs, info = self.base_env.reset(seed=seed, options=options)
-        # The fixed policy draws from the view's own generator.
-        self._policy_rng = np.random.default_rng(int(self.np_random.integers(2**63 - 1)))
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        # The wrapped env gets the same seed, so that a level plays the world of LLMRoute-v0 with that
+        # seed; the router or deployer draws from the level's own generator, seeded alike (a seeded
+        # reset starts it afresh, an unseeded one continues it, as Env.reset does with np_random).
+        obs, info = self.env.reset(seed=seed, options=options)
+        if seed is not None or self._seeder is None:
+            self._seeder, _ = seeding.np_random(seed)
+        rng = np.random.default_rng(int(self._seeder.integers(2**63 - 1)))
+        scenario = self.scenario
+        if self.n_slots == scenario.n_models and getattr(self.env.unwrapped, "pad_to", None) is None:
+            self._other.reset(scenario, rng)
+        else:  # padded: the per-model arrays are longer than the catalog
+            self._other.reset(scenario, rng, n_slots=self.n_slots)
         return obs, info
 
 
-class DeployLevelEnv(_View):
-    """``LLMRoute-Deploy-v0``: the agent chooses the deployment of every stage; a fixed router routes
-    each of the stage's queries.
+class DeployLevelEnv(_Level):
+    """The deployment level of an LLMRoute env (``LLMRoute-Deploy-v0``): the agent chooses the
+    deployment of every stage; a fixed router routes each of the stage's queries.
 
     ## Description
 
-    The world of :class:`~gym_llmroute.env.LLMRouteEnv`, seen from the deployment level only. Every
-    step is a deploy-phase step; once the set is committed, the router (StageRoute's RouteOPT by
-    default) routes every query of the stage inside that same step.
+    The world of the wrapped env, seen from the deployment level only. Every step is a deploy-phase
+    step; once the set is committed, the router routes every query of the stage inside that same
+    step.
 
     ## Action Space
 
     ``Discrete(N + 1)``, as in the deploy phase of ``LLMRoute-v0``: action ``i < N`` adds model i to
     the stage's set, action ``N`` commits (the set commits by itself once M_max are picked). Invalid
-    actions map to the base env's fallback (never raise). An episode is at most ``K * (M_max + 1)``
-    steps.
+    actions map to the wrapped env's fallback (never raise). An episode is at most
+    ``K * (M_max + 1)`` steps.
 
     ## Observation Space
 
@@ -254,70 +137,43 @@ class DeployLevelEnv(_View):
 
     ## Info
 
-    The keys of ``LLMRoute-v0`` (``action_phase`` is ``DEPLOY``, ``model`` is -1); ``cost`` is the stage's
-    total cost on a committing step. Also ``routed``: int64 array (N,) of the queries each model
-    served in the step (all zero on an adding step).
+    The keys of ``LLMRoute-v0`` (``action_phase`` is ``DEPLOY``, ``model`` is -1); ``cost`` is the
+    stage's total cost on a committing step. Also ``routed``: int64 array (N,) of the queries each
+    model served in the step (all zero on an adding step).
 
     ## Arguments
 
-    ``scenario``, ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``,
-    ``feedback_delay``, ``pad_to``, ``invalid_action_penalty``, ``render_mode``: as in ``LLMRoute-v0``. ``router``: ``"stageroute"``
-    (default, :class:`StageRouteRouter`), ``"oracle"`` (:class:`OracleRouter`) or an object with the
-    router protocol (module docstring). ``gamma``: confidence parameter of the StageRoute router
-    (default 0.1).
+    ``env``: the LLMRoute env to wrap. ``router``: an object with the router protocol (module
+    docstring). ``gym.make("LLMRoute-Deploy-v0", ...)`` builds both from the arguments of
+    ``LLMRoute-v0`` and a router by name (:func:`agents.policies.views.make_deploy_level_env`).
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. A ``gym.Wrapper`` of the env it plays since after release 0.2.0 (it was a
+      ``gym.Env`` holding one); the id, its arguments and its episodes are unchanged.
     """
 
-    def __init__(
-        self,
-        scenario: str | Scenario = "paper",
-        *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
-        router: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
-        pad_to: int | None = None,
-        invalid_action_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ):
-        super().__init__(
-            scenario,
-            render_mode,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-            pad_to=pad_to,
-            invalid_action_penalty=invalid_action_penalty,
-        )
-        self.router = _resolve("router", ROUTERS, router, check_gamma(gamma), "route")
+    def __init__(self, env: gym.Env, router: Any):
+        super().__init__(env, _check_protocol("router", router, "route"))
+        self.router = router
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = self._reset_base(seed, options)
-        self._reset_policy(self.router)
+        obs, info = super().reset(seed=seed, options=options)
         info["routed"] = np.zeros(self.n_slots, dtype=np.int64)
         return obs, info
 
     def step(self, action):
-        base = self.base_env
-        obs, reward, terminated, truncated, info = base.step(action)
+        env = self.env
+        obs, reward, terminated, truncated, info = env.step(action)
         routed = np.zeros(self.n_slots, dtype=np.int64)
         invalid = info["invalid_action"]
         cost = info["cost"]
         stage = info["action_stage"]
         if obs["phase"][0] >= 0.5:  # committed: route the whole stage
+            router = self._other
             while not terminated and obs["phase"][0] >= 0.5:
-                m = self.router.route(obs)
-                obs, r, terminated, truncated, info = base.step(m)
+                m = router.route(obs)
+                obs, r, terminated, truncated, info = env.step(m)
                 reward += r
                 cost += info["cost"]
                 routed[info["model"]] += 1
@@ -330,21 +186,22 @@ class DeployLevelEnv(_View):
         return obs, float(reward), terminated, truncated, info
 
 
-class RouteLevelEnv(_View):
-    """``LLMRoute-Route-v0``: a fixed deployer chooses the deployment of every stage; the agent routes
-    every query.
+class RouteLevelEnv(_Level):
+    """The routing level of an LLMRoute env (``LLMRoute-Route-v0``): a fixed deployer chooses the
+    deployment of every stage; the agent routes every query.
 
     ## Description
 
-    The world of :class:`~gym_llmroute.env.LLMRouteEnv`, seen from the routing level only. At every
-    stage boundary (and at reset) the deployer (StageRoute's DeployOPT by default) plays the deploy
-    phase inside the env, so every observation the agent sees is a route phase.
+    The world of the wrapped env, seen from the routing level only. At every stage boundary (and at
+    reset) the deployer plays the deploy phase inside the env, so every observation the agent sees is
+    a route phase.
 
     ## Action Space
 
     ``Discrete(N + 1)``: action ``i < N`` routes the current query to model i, valid if deployed and
-    below its throughput cap; action N is never valid. Invalid actions go to the base env's fallback
-    (the valid model with the lowest list price). An episode is T steps (fewer if the hard budget ends it).
+    below its throughput cap; action N is never valid. Invalid actions go to the wrapped env's
+    fallback (the valid model with the lowest list price). An episode is T steps (fewer if the hard
+    budget ends it).
 
     ## Observation Space
 
@@ -364,54 +221,27 @@ class RouteLevelEnv(_View):
 
     ## Arguments
 
-    As :class:`DeployLevelEnv`, with ``deployer`` instead of ``router``: ``"stageroute"`` (default,
-    :class:`StageRouteDeployer`), ``"oracle"`` (:class:`OracleDeployer`) or an object with the
-    deployer protocol (module docstring); ``gamma`` is the StageRoute deployer's confidence parameter.
+    As :class:`DeployLevelEnv`, with ``deployer`` (an object with the deployer protocol) for
+    ``router``; ``gym.make("LLMRoute-Route-v0", ...)`` takes a deployer by name
+    (:func:`agents.policies.views.make_route_level_env`).
 
     ## Version History
 
-    * v0: initial version.
+    As :class:`DeployLevelEnv`.
     """
 
-    def __init__(
-        self,
-        scenario: str | Scenario = "paper",
-        *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
-        deployer: str | Any = "stageroute",
-        gamma: float = DEFAULT_GAMMA,
-        pad_to: int | None = None,
-        invalid_action_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ):
-        super().__init__(
-            scenario,
-            render_mode,
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-            pad_to=pad_to,
-            invalid_action_penalty=invalid_action_penalty,
-        )
-        self.deployer = _resolve("deployer", DEPLOYERS, deployer, check_gamma(gamma), "deploy")
+    def __init__(self, env: gym.Env, deployer: Any):
+        super().__init__(env, _check_protocol("deployer", deployer, "deploy"))
+        self.deployer = deployer
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = self._reset_base(seed, options)
-        self._reset_policy(self.deployer)
+        obs, info = super().reset(seed=seed, options=options)
         obs, info = self._deploy(obs, info)
         info.update(action_phase=RESET, invalid_action=False, cost=0.0)
         return obs, info
 
     def step(self, action):
-        obs, reward, terminated, truncated, info = self.base_env.step(action)
+        obs, reward, terminated, truncated, info = self.env.step(action)
         if not terminated and obs["phase"][0] < 0.5:
             routed_info = info
             obs, info = self._deploy(obs, info)
@@ -422,15 +252,16 @@ class RouteLevelEnv(_View):
 
     def _deploy(self, obs, info):
         """Play a deploy phase with the deployer's set; returns the first route-phase obs and info."""
-        base = self.base_env
+        env = self.env
         n = self.n_slots  # the commit action
-        plan = [int(m) for m in self.deployer.deploy(obs)]
+        max_deployed = self.scenario.max_deployed
+        plan = [int(m) for m in self._other.deploy(obs)]
         for m in plan:
             if obs["phase"][0] != DEPLOY:
                 break
-            if mask_from_obs(obs, self.scenario.max_deployed)[m]:
-                obs, _, _, _, info = base.step(m)
+            if mask_from_obs(obs, max_deployed)[m]:
+                obs, _, _, _, info = env.step(m)
         # Commit, or let the env's fallback complete a set whose caps do not reach one (<= M_max steps).
         while obs["phase"][0] == DEPLOY:
-            obs, _, _, _, info = base.step(n)
+            obs, _, _, _, info = env.step(n)
         return obs, info

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
+import gymnasium as gym
 import numpy as np
 
 from gym_llmroute import ModelSpec, Scenario
@@ -78,3 +82,22 @@ def assert_same(x, y, where: str = "") -> None:
         x, y = np.asarray(x), np.asarray(y)
         assert x.dtype == y.dtype, f"{where}: dtype {x.dtype} != {y.dtype}"
         np.testing.assert_array_equal(x, y, err_msg=where)
+
+
+def made_env(env):
+    """The env an id's entry point returned, without the wrappers ``gym.make`` adds around it (the env
+    checker, the order enforcer, a time limit): ``LLMRouteEnv`` (or the generated env), or for the
+    single-level views the level wrapper around ``LLMRouteEnv``. This is what the env checkers check."""
+    while isinstance(env, (gym.wrappers.PassiveEnvChecker, gym.wrappers.OrderEnforcing, gym.wrappers.TimeLimit)):
+        env = env.env
+    return env
+
+
+@contextmanager
+def strict_warnings():
+    """Every warning an error, but Gymnasium's notice that the env it checks is a wrapper: the
+    single-level views are wrappers by design."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=r".*is different from the unwrapped version")
+        yield

@@ -91,6 +91,155 @@ def test_the_cycle_check_finds_a_cycle():
     assert _cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
+# ------------------------------------------------------------------------- no policy code in the env
+#: Words that name a policy or a piece of one: StageRoute's vocabulary and the usual names of agents.
+POLICY_WORDS = frozenset(
+    {"router", "routers", "deployer", "deployers", "agent", "agents", "policy", "policies", "ucb", "lcb"}
+    | {"confidence", "optimistic", "bandit", "bandits", "bwk", "thompson"}
+)
+#: Two words in a row that name StageRoute's optimisation steps (``deploy_opt``, ``DeployOPT``).
+POLICY_BIGRAMS = frozenset({("deploy", "opt"), ("route", "opt")})
+#: The entry points of a policy: SB3's ``predict``, the hooks of ``agents.Agent``, the protocols of the
+#: single-level views and the names other libraries use for "choose an action".
+POLICY_METHODS = frozenset(
+    {"predict", "act", "route", "deploy", "plan_deployment", "deploy_priority", "select_action", "get_action"}
+    | {"compute_action", "compute_actions", "compute_single_action"}
+)
+OBSERVATION_ARGS = frozenset({"obs", "observation", "observations"})
+
+
+def _words(name: str) -> list[str]:
+    """The words of an identifier, lower case: snake_case parts, then CamelCase humps (an upper-case
+    run is one word: ``ROUTERBENCH_MODELS`` is ``routerbench, models``, ``DeployOPT`` is ``deploy, opt``)."""
+    import re
+
+    return [w.lower() for part in name.split("_") for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", part)]
+
+
+def policy_code(source: str) -> list[str]:
+    """What in ``source`` looks like policy code: ``"line: name (reason)"`` for each find.
+
+    Two rules, on the syntax tree (so code under ``if TYPE_CHECKING:``, inside functions or never
+    imported counts too):
+
+    * **names**: every class, function and method (at any depth) and every module-level assignment
+      whose name has a word of :data:`POLICY_WORDS` or a pair of :data:`POLICY_BIGRAMS`
+      (``OptimisticRouter``, ``StageRouteDeployer``, ``OracleAgent``, ``deploy_opt``,
+      ``confidence_bounds``, a table ``ROUTERS``). Whole words, not substrings: RouterBench, the data
+      set behind the trace world (``load_routerbench``), is not a router. Fields of a class are data,
+      not code, and are not read (the market facts have a ``confidence`` column).
+    * **signatures**: every function or method named as a policy's entry point
+      (:data:`POLICY_METHODS`) whose first argument (after ``self``) is the observation. This finds a
+      policy under any class name. The env's own ``route`` and ``deploy`` (the simulation core's) take
+      the action, not the observation, and are spared; so are functions that read an observation
+      without choosing an action (``mask_from_obs``), whose names are not a policy's.
+
+    The stage oracle stays in the env (``StageOracle``, ``stage_oracle``: the benchmark V* of the
+    regret the env reports); playing it is a policy's business and lives in agents/ (``OracleAgent``,
+    the views' oracle router and deployer).
+    """
+    import ast
+
+    found = []
+
+    def named(node: ast.AST, name: str) -> None:
+        words = _words(name)
+        hits = sorted(set(words) & POLICY_WORDS) + [
+            " ".join(p) for p in zip(words, words[1:], strict=False) if p in POLICY_BIGRAMS
+        ]
+        if hits:
+            found.append(f"{node.lineno}: {name} (names a policy: {', '.join(hits)})")
+
+    def assigned(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            targets = (
+                stmt.targets
+                if isinstance(stmt, ast.Assign)
+                else [stmt.target]
+                if isinstance(stmt, ast.AnnAssign)
+                else []
+            )
+            for target in targets:
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name):
+                        named(stmt, leaf.id)
+
+    tree = ast.parse(source)
+    assigned(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            named(node, node.name)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            named(node, node.name)
+            args = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+            if node.name in POLICY_METHODS and args[:1] and args[0] in OBSERVATION_ARGS:
+                found.append(f"{node.lineno}: {node.name}({args[0]}, ...) (a policy's entry point)")
+    return found
+
+
+def test_no_module_of_gym_llmroute_defines_a_router_deployer_or_agent():
+    """The env package ships no agent: routers, deployers and agents live in agents/ (StageRoute's in
+    agents/policies/stageroute/), reached by the env only through the string entry points of the
+    single-level views. The import-linter contract keeps the env from importing them; this keeps
+    policy code from being written into the env itself (see :func:`policy_code` for the rules)."""
+    root = PYPROJECT.parent / "gym_llmroute"
+    found = [
+        f"{path.relative_to(root.parent)}:{hit}"
+        for path in sorted(root.rglob("*.py"))
+        for hit in policy_code(path.read_text())
+    ]
+    assert found == []
+
+
+def test_the_policy_check_finds_policy_code_and_spares_the_envs_own_names():
+    planted = """
+class OptimisticRouter:
+    pass
+class StageRouteDeployer:
+    pass
+class AnyName:
+    def predict(self, observation, state=None):
+        pass
+    def route(self, obs):
+        pass
+def deploy_opt(ucb, lcb):
+    pass
+def confidence_bounds(pulls):
+    pass
+ROUTERS = {}
+class DeployOPTPlan:
+    pass
+"""
+    flagged = {hit.split(": ", 1)[1].split(" (")[0] for hit in policy_code(planted)}
+    assert flagged == {
+        "OptimisticRouter",
+        "StageRouteDeployer",
+        "predict(observation, ...)",
+        "route(obs, ...)",
+        "deploy_opt",
+        "confidence_bounds",
+        "ROUTERS",
+        "DeployOPTPlan",
+    }
+    spared = """
+ROUTERBENCH_MODELS = ()
+def load_routerbench(path):
+    pass
+class Sim1:
+    def route(self, a):
+        pass
+    def deploy(self, rows, actions, stages):
+        pass
+def mask_from_obs(obs, max_deployed):
+    pass
+class StageOracle:
+    pass
+def solve_deploy(u, c, caps, budget, k):
+    pass
+"""
+    assert policy_code(spared) == []
+
+
 def test_the_version_is_declared_once():
     import tomllib
 

@@ -11,6 +11,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import agents
+import agents.policies.stageroute
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents.policies.contextual import ContextualStageRouteAgent, task_mix_estimate
 from gym_llmroute import ModelSpec, Scenario
@@ -68,7 +69,7 @@ def test_make_builds_it_and_its_docstring_names_deployer_and_router():
     agent = agents.make(NAME, env, seed=0)
     assert (
         isinstance(agent, ContextualStageRouteAgent)
-        and agent.gamma == gym_llmroute.routing.DEFAULT_GAMMA
+        and agent.gamma == agents.policies.stageroute.DEFAULT_GAMMA
         and agent.n_tasks == 4
     )
     assert "Deployer" in ContextualStageRouteAgent.__doc__ and "Router" in ContextualStageRouteAgent.__doc__

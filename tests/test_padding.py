@@ -3,8 +3,6 @@ always masked, and every agent playing the same episode as without padding."""
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -17,6 +15,7 @@ import gym_llmroute
 from agents.evaluation import run_episode
 from gym_llmroute import ModelSpec, make_scenario
 
+from .helpers import made_env, strict_warnings
 from .test_vector import assert_same
 
 PER_MODEL = ("available", "deployed", "picked", "capacity_left", "pulls", "mean_reward", "mean_cost")
@@ -32,10 +31,9 @@ def test_padded_spaces_and_both_check_envs(env_id):
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
     assert not info["action_mask"][n:PAD].any() and info["action_mask"].shape == (PAD + 1,)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gym_check_env(env.unwrapped, skip_render_check=False)
-        sb3_check_env(env.unwrapped, warn=True)
+    with strict_warnings():
+        gym_check_env(made_env(env), skip_render_check=False)
+        sb3_check_env(made_env(env), warn=True)
 
 
 def test_padded_slots_stay_zero_and_masked_for_a_whole_episode_of_random_actions():

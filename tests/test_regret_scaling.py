@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gym_llmroute.routing import DEFAULT_GAMMA
+from agents.policies.stageroute import DEFAULT_GAMMA
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "regret_scaling.py"
 

@@ -19,7 +19,7 @@ from gym_llmroute.env import LLMRouteEnv
 from gym_llmroute.render import FRAME_SHAPE, RecordingSim1
 from gym_llmroute.sim import Sim1
 
-from .helpers import assert_same_step, rollout
+from .helpers import assert_same_step, made_env, rollout, strict_warnings
 from .recording import mismatches
 from .test_recorded_trajectories import SINGLE_CASES, recorded, single_record
 
@@ -82,10 +82,9 @@ def test_rgb_array_is_a_uint8_frame_that_changes_as_the_episode_advances(env_id)
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_rgb_array_envs_pass_both_env_checkers(env_id):
     env = gym.make(env_id, render_mode="rgb_array")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gym_check_env(env.unwrapped, skip_render_check=False)
-        sb3_check_env(env.unwrapped, warn=True, skip_render_check=False)
+    with strict_warnings():
+        gym_check_env(made_env(env), skip_render_check=False)
+        sb3_check_env(made_env(env), warn=True, skip_render_check=False)
 
 
 @pytest.mark.parametrize("env_id", ["LLMRoute-v0", *VIEWS, "LLMRoute-Gen-v0"])
@@ -117,10 +116,10 @@ def test_only_rgb_array_records_history():
     for mode in (None, "ansi"):
         assert type(gym.make("LLMRoute-v0", render_mode=mode).unwrapped.sim) is Sim1
         assert type(gym.make("LLMRoute-Gen-v0", render_mode=mode).unwrapped.sim) is Sim1
-        assert type(gym.make("LLMRoute-Route-v0", render_mode=mode).unwrapped.base_env.sim) is Sim1
+        assert type(gym.make("LLMRoute-Route-v0", render_mode=mode).unwrapped.sim) is Sim1
     assert type(gym.make("LLMRoute-v0", render_mode="rgb_array").unwrapped.sim) is RecordingSim1
     assert type(gym.make("LLMRoute-Gen-v0", render_mode="rgb_array").unwrapped.sim) is RecordingSim1
-    assert type(gym.make("LLMRoute-Deploy-v0", render_mode="rgb_array").unwrapped.base_env.sim) is RecordingSim1
+    assert type(gym.make("LLMRoute-Deploy-v0", render_mode="rgb_array").unwrapped.sim) is RecordingSim1
     assert gym.make("LLMRoute-v0").unwrapped.render() is None
     assert isinstance(gym.make("LLMRoute-Route-v0", render_mode="ansi").unwrapped.render(), str)
 

@@ -1,4 +1,4 @@
-"""StageRoute's policy components (gym_llmroute/routing.py): bounds, DeployOPT, RouteOPT."""
+"""StageRoute's components (agents/policies/stageroute/): bounds, DeployOPT, RouteOPT."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from gym_llmroute.routing import (
+from agents.policies.stageroute import (
     OptimisticRouter,
     confidence_bounds,
     confidence_radius,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import agents
-import gym_llmroute
+import agents.policies.stageroute
+from agents.policies.stageroute import DEFAULT_MARGIN, OptimisticRouter, confidence_bounds, cost_floor
 from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import ROUTE
-from gym_llmroute.routing import DEFAULT_MARGIN, OptimisticRouter, confidence_bounds, cost_floor
 
 from .helpers import tiny_scenario
 
@@ -184,7 +184,7 @@ def test_one_zero_reward_does_not_condemn_a_model_at_the_default_gamma():
     (gamma = 1) keeps the model as promising as an untried one; the old single gamma = 0.05 wrote it
     off, which made the paper world's regret grow almost linearly."""
     pulls, reward, cost = np.array([1.0]), np.array([0.0]), np.array([0.1])
-    ucb, _ = confidence_bounds(pulls, reward, cost, gym_llmroute.routing.DEFAULT_GAMMA, (0.01, 1.0))
+    ucb, _ = confidence_bounds(pulls, reward, cost, agents.policies.stageroute.DEFAULT_GAMMA, (0.01, 1.0))
     assert ucb[0] == 1.0
     ucb, _ = confidence_bounds(pulls, reward, cost, 0.05, (0.01, 1.0))
     assert ucb[0] == pytest.approx(0.05)

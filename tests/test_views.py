@@ -1,14 +1,15 @@
 """The single-level views (LLMRoute-Deploy-v0, LLMRoute-Route-v0) and the Lagrangian cost wrapper.
 
 The registry-driven checks of tests/test_envs.py (check_env, seeding, pickling, vector envs) cover
-both views with their default fixed policies; these tests check what the views mean.
+both views with their default fixed policies; these tests check what the views mean. The views are
+wrappers of gym_llmroute.views around LLMRouteEnv; the ids' entry points (agents.policies.views)
+resolve the fixed router or deployer by name.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -17,12 +18,13 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
-from gym_llmroute.env import ROUTE, mask_from_obs
+from agents.policies.views import make_deploy_level_env, make_route_level_env
+from gym_llmroute.env import ROUTE, LLMRouteEnv, mask_from_obs
 from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.world import potential_outcomes
 from gym_llmroute.wrappers import LagrangianReward
 
-from .helpers import tiny_scenario
+from .helpers import assert_same_step, made_env, rollout, strict_warnings, tiny_scenario
 
 SHORT = {"horizon": 400, "n_stages": 4}
 # Budget never ends these episodes early (the policies below are blind to cost).
@@ -45,8 +47,10 @@ def lowest_valid(info) -> int:
 
 def test_views_are_registered_in_env_ids():
     assert {"LLMRoute-Deploy-v0", "LLMRoute-Route-v0"} <= set(gym_llmroute.ENV_IDS)
-    assert isinstance(gym.make("LLMRoute-Deploy-v0").unwrapped, DeployLevelEnv)
-    assert isinstance(gym.make("LLMRoute-Route-v0").unwrapped, RouteLevelEnv)
+    for env_id, level in (("LLMRoute-Deploy-v0", DeployLevelEnv), ("LLMRoute-Route-v0", RouteLevelEnv)):
+        env = gym.make(env_id)
+        assert isinstance(made_env(env), level) and isinstance(env.unwrapped, LLMRouteEnv)
+        assert gym.spec(env_id).entry_point.startswith("agents.policies.views:")
 
 
 @pytest.mark.parametrize(
@@ -59,10 +63,9 @@ def test_views_are_registered_in_env_ids():
 )
 def test_views_pass_both_env_checkers_with_every_fixed_policy(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gym_check_env(env.unwrapped, skip_render_check=False)
-        sb3_check_env(env.unwrapped, warn=True)
+    with strict_warnings():
+        gym_check_env(made_env(env), skip_render_check=False)
+        sb3_check_env(made_env(env), warn=True)
 
 
 def test_deploy_view_commit_reward_is_the_stage_total_and_equals_the_base_env_played_alike():
@@ -158,7 +161,7 @@ def test_view_seed_plays_the_same_world_as_the_base_env():
     view.reset(seed=9)
     base.reset(seed=9)
     for t in (0, 17, 399):
-        a = potential_outcomes(view.unwrapped.scenario, view.unwrapped.base_env.sim.seeds[0], t)
+        a = potential_outcomes(view.unwrapped.scenario, view.unwrapped.sim.seeds[0], t)
         b = potential_outcomes(base.unwrapped.scenario, base.unwrapped.sim.seeds[0], t)
         assert a[0] == b[0]
         np.testing.assert_array_equal(a[1], b[1])
@@ -166,18 +169,73 @@ def test_view_seed_plays_the_same_world_as_the_base_env():
 
 
 @pytest.mark.parametrize(
-    "cls, kwargs, exc, name",
+    "make, kwargs, exc, name",
     [
-        (DeployLevelEnv, {"router": "fastest"}, ValueError, "router"),
-        (DeployLevelEnv, {"router": object()}, TypeError, "router"),
-        (RouteLevelEnv, {"deployer": "best"}, ValueError, "deployer"),
-        (RouteLevelEnv, {"gamma": -1.0}, ValueError, "gamma"),
-        (DeployLevelEnv, {"horizon": 0}, ValueError, "horizon"),
+        (make_deploy_level_env, {"router": "fastest"}, ValueError, "router"),
+        (make_deploy_level_env, {"router": object()}, TypeError, "router"),
+        (make_route_level_env, {"deployer": "best"}, ValueError, "deployer"),
+        (make_route_level_env, {"gamma": -1.0}, ValueError, "gamma"),
+        (make_deploy_level_env, {"horizon": 0}, ValueError, "horizon"),
     ],
 )
-def test_bad_view_arguments_raise_naming_the_argument(cls, kwargs, exc, name):
+def test_bad_view_arguments_raise_naming_the_argument(make, kwargs, exc, name):
     with pytest.raises(exc, match=name):
-        cls(**kwargs)
+        make(**kwargs)
+
+
+@pytest.mark.parametrize("level, kind", [(DeployLevelEnv, "router"), (RouteLevelEnv, "deployer")])
+def test_the_env_packages_levels_take_objects_only(level, kind):
+    """No default and no names in gym_llmroute: "stageroute" is the agents' (gym.make resolves it)."""
+    with pytest.raises(ValueError, match=f"{kind} must be an object.*gym.make"):
+        level(LLMRouteEnv(), "stageroute")
+    with pytest.raises(TypeError, match=kind):
+        level(LLMRouteEnv(), object())
+
+
+class PaddedLowestIndexRouter(LowestIndexRouter):
+    """The same, for padded envs (the protocol's reset then gets ``n_slots``)."""
+
+    def reset(self, scenario, rng, n_slots=None):
+        super().reset(scenario, rng)
+
+
+@pytest.mark.parametrize("env_id", ["LLMRoute-v0", "LLMRoute-Market-v0", "LLMRoute-Gen-v0"])
+def test_the_levels_wrap_any_llmroute_env_and_play_its_world(env_id):
+    """A level around gym.make(env_id) plays what the id plays, seed for seed: here three stages of
+    the deploy level with a deterministic router, against the same picks and routing on the bare env."""
+    if env_id == "LLMRoute-Gen-v0":
+        kwargs, router = {"num_worlds": 5}, PaddedLowestIndexRouter()
+    else:
+        kwargs, router = {"horizon": 300, "n_stages": 3, "budget_mode": "average"}, LowestIndexRouter()
+    view = DeployLevelEnv(gym.make(env_id, **kwargs), router)
+    base = gym.make(env_id, **kwargs)
+    obs, info = view.reset(seed=3)
+    base_obs, base_info = base.reset(seed=3)
+    np.testing.assert_array_equal(obs["pulls"], base_obs["pulls"])
+    total, stages, terminated = 0.0, 0, False
+    while stages < 3 and not terminated:
+        obs, reward, terminated, _, info = view.step(lowest_valid(info))
+        total += reward
+        stages += bool(info["routed"].sum())
+    base_total = 0.0
+    while base.unwrapped.sim.state(0)["t"] < view.unwrapped.sim.state(0)["t"]:
+        base_obs, r, term, _, base_info = base.step(lowest_valid(base_info))
+        base_total += r
+    assert stages == 3 and total == base_total > 0
+    for key in ("pulls", "mean_reward", "mean_cost", "deployed"):
+        np.testing.assert_array_equal(obs[key], base_obs[key])
+
+
+def test_a_level_made_by_id_equals_the_level_around_the_env_made_alike():
+    """gym.make("LLMRoute-Route-v0", deployer=...) is RouteLevelEnv(LLMRouteEnv(...), deployer)."""
+    by_id = gym.make("LLMRoute-Route-v0", deployer="oracle", **SHORT)
+    from agents.policies.views import OracleDeployer
+
+    by_hand = RouteLevelEnv(gym.make("LLMRoute-v0", **SHORT), OracleDeployer())
+    a = rollout(by_id, seed=4, actions_rng=np.random.default_rng(0), p_invalid=0.1, max_steps=300)
+    b = rollout(by_hand, seed=4, actions_rng=np.random.default_rng(0), p_invalid=0.1, max_steps=300)
+    for x, y in zip(a, b, strict=True):
+        assert_same_step(x, y)
 
 
 def test_lagrangian_fixed_multiplier_subtracts_multiplier_times_cost():

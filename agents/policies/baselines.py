@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 
 from gym_llmroute.oracle import solve_pool
-from gym_llmroute.routing import OptimisticRouter
 
 from ..base import Agent, Context
-from .stageroute import RouterContext, StageRouteAgent
+from .stageroute import OptimisticRouter, RouterContext, StageRouteAgent
 
 __all__ = ["GreedyAgent", "RandomAgent", "OracleAgent", "StaticAgent", "CheapestAgent", "StrongestAgent"]
 

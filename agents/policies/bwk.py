@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.routing import DEFAULT_GAMMA, OptimisticRouter, deploy_opt, paced_budget
 from gym_llmroute.solvers import solve_route_lp
 
 from ..base import Agent, Context
-from .stageroute import RouterContext, StageRouteAgent
+from .stageroute import DEFAULT_GAMMA, OptimisticRouter, RouterContext, StageRouteAgent, deploy_opt, paced_budget
 
 __all__ = ["UcbBwkAgent", "PrimalDualAgent", "ThompsonAgent"]
 

@@ -17,20 +17,21 @@ from typing import Any, cast
 
 import numpy as np
 
-from gym_llmroute.routing import (
+from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
+
+from .stageroute import (
     DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
     OptimisticRouter,
+    RouterContext,
+    StageRouteAgent,
     confidence_bounds,
     cost_floor,
     deploy_opt,
     sample_under_mask,
 )
-from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
-
-from .stageroute import RouterContext, StageRouteAgent
 
 __all__ = ["ContextualStageRouteAgent", "ContextualContext", "task_mix_estimate"]
 
@@ -97,11 +98,11 @@ class ContextualStageRouteAgent(StageRouteAgent):
       (``stats()["route_infeasible"]``, ``stats()["route_saturated"]``).
 
     **Bounds** per (task j, model m) from the observation's per-task statistics, with StageRoute's
-    radius (:func:`gym_llmroute.routing.confidence_bounds`): ``UCB_jm = clip(r_jm + 2 f(r_jm, n_jm +
+    radius (:func:`agents.policies.stageroute.confidence_bounds`): ``UCB_jm = clip(r_jm + 2 f(r_jm, n_jm +
     1), 0, 1)``, ``LCB_jm = clip(c_jm - 2 f(c_jm, n_jm + 1), c_1, c_2)``; an untried pair has
     ``UCB = 1`` and ``LCB = c_1``. With the price prior (``cost_prior = rho``) each task type has its
     own cost per unit of public price ``kappa_j`` (its own token counts) and ``LCB_jm`` is raised to
-    ``(1 - rho) kappa_j price_m`` unless the data refute it (:func:`gym_llmroute.routing.cost_floor`).
+    ``(1 - rho) kappa_j price_m`` unless the data refute it (:func:`agents.policies.stageroute.cost_floor`).
 
     **Budget:** paced, as StageRoute: both LPs use the remaining budget over the remaining queries
     (``pacing=False``: the fixed b).
@@ -133,7 +134,7 @@ class ContextualStageRouteAgent(StageRouteAgent):
     ----------
     env : LLMRoute env (or its scenario)
     gamma : float
-        Confidence parameter (default :data:`gym_llmroute.routing.DEFAULT_GAMMA`).
+        Confidence parameter (default :data:`agents.policies.stageroute.DEFAULT_GAMMA`).
     seed : int, optional
         Seed of the routing draws.
     resolve_growth : float

@@ -1,28 +1,10 @@
-"""StageRoute's policy components: confidence bounds, DeployOPT and the optimistic router RouteOPT.
+"""RouteOPT of StageRoute: the optimistic router, the paced budget and the router of StageRoute's
+defaults (docs/stageroute.md).
 
-These are shared by the agents (``agents.StageRouteAgent`` and the baselines built on it) and by the
-env's single-level views, which need a fixed router or deployer; they depend on the solvers only,
-never on the env or the agents. See docs/stageroute.md for the algorithm.
-
-Confidence bounds (the bandits-with-knapsacks radius)::
-
-    f_g(v, n) = sqrt(g * v / n) + g / n,                    n = N_m + 1
-    UCB_m     = clip(mean_reward_m + 2 f_gamma(mean_reward_m, n), 0, 1)
-    LCB_m     = clip(mean_cost_m   - 2 f_cost_gamma(mean_cost_m, n), c_1, c_2)
-
-with one confidence parameter for rewards (``gamma``) and one for costs (``cost_gamma``; the paper
-has one for both, which ``cost_gamma=None`` gives back). Rewards are Bernoulli in [0, 1], and with a
-small gamma one unlucky zero condemns a model (``UCB = gamma`` after a single zero reward); costs are
-in the world's own units, where a large gamma keeps every little-tried model looking cheap.
-
-A model never tried has ``UCB = 1`` and ``LCB = c_1`` (maximal optimism; ``optimistic=False`` gives
-the radius at ``N = 0`` instead, ``UCB = min(1, 2 gamma)``, kept for the ablation).
-
-Price prior (:func:`cost_floor`): prices are public, and a query's cost is its token counts times the
-model's price, so ``cost_m ~ kappa * price_m`` with one scale ``kappa`` (the tokens of a typical
-query) that the data of the models already tried estimate. With a prior slack ``rho`` the cost LCB is
-raised to the floor ``(1 - rho) kappa price_m`` unless the data refute it (the cost UCB
-``mean_cost_m + 2 f`` lies below the floor): the larger of two lower bounds is a lower bound.
+:class:`OptimisticRouter` keeps the confidence bounds (:mod:`.bounds`) of every model, solves the
+routing LP over the deployed set with them (warm-started from the previous optimal basis, with an
+exact optimality certificate; the helpers at the end of this module) and draws a model under the
+mask; its :meth:`~OptimisticRouter.plan` runs DeployOPT (:mod:`.deploy`) on the same bounds.
 
 Budget pacing: with ``pacing=True`` DeployOPT and RouteOPT use ``b_t = (B - spent) / (T - t)``, the
 observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
@@ -33,237 +15,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from .solvers import linprog_route, solve_deploy, solve_route_lp
+from gym_llmroute.solvers import linprog_route, solve_route_lp
 
-__all__ = [
-    "DEFAULT_GAMMA",
-    "DEFAULT_COST_GAMMA",
-    "DEFAULT_PRIOR",
-    "DEFAULT_MARGIN",
-    "check_gamma",
-    "check_prior",
-    "check_margin",
-    "confidence_radius",
-    "confidence_bounds",
-    "cost_floor",
-    "DeployPlan",
-    "deploy_opt",
-    "OptimisticRouter",
-    "stageroute_router",
-    "paced_budget",
-    "sample_under_mask",
-    "ROUTE_SOLVERS",
-]
+from .bounds import (
+    DEFAULT_COST_GAMMA,
+    DEFAULT_GAMMA,
+    DEFAULT_MARGIN,
+    DEFAULT_PRIOR,
+    bounds_scalar,
+    check_gamma,
+    check_margin,
+    check_prior,
+    cost_floor,
+)
+from .deploy import DeployPlan, deploy_opt
 
-#: Default confidence parameters of StageRoute and the agents built on its bounds, for the reward and
-#: the cost radius (chosen by the sweeps of benchmarks/stageroute_ablation.py on seeds 0-4, confirmed
-#: on 20 other seeds; docs/stageroute.md).
-DEFAULT_GAMMA = 1.0
-DEFAULT_COST_GAMMA = 0.02
-#: Default slack of the price prior (:func:`cost_floor`): a model's cost is at least 75% of its
-#: price-implied cost (chosen by the ablation of docs/stageroute.md over 0.5 and 0.25).
-DEFAULT_PRIOR = 0.25
-#: Default margin of the paced budget: both LPs plan to spend ``(1 - margin) b_t``. The LCB-priced
-#: LPs overspend their plan while models are little tried, and pacing alone corrects that only as
-#: fast as queries remain; the margin tilts spending a little towards the end, where the budget
-#: left is returned (the spend of the last queries is ``(1 - margin)`` of all that is left).
-DEFAULT_MARGIN = 0.05
-
-
-def check_gamma(gamma, name: str = "gamma") -> float:
-    """Validate a confidence parameter: a finite number > 0."""
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 < gamma < math.inf:
-        raise ValueError(f"{name} must be a finite number > 0, got {gamma!r}")
-    return float(gamma)
-
-
-def check_prior(prior) -> float | None:
-    """Validate a price-prior slack: None (no prior) or a number in [0, 1)."""
-    if prior is None:
-        return None
-    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0.0 <= prior < 1.0:
-        raise ValueError(f"cost_prior must be None (no price prior) or a slack in [0, 1), got {prior!r}")
-    return float(prior)
-
-
-def check_margin(margin) -> float:
-    """Validate a pacing margin: a number in [0, 1)."""
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin < 1.0:
-        raise ValueError(f"pacing_margin must be a number in [0, 1), got {margin!r}")
-    return float(margin)
-
+__all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "sample_under_mask", "ROUTE_SOLVERS"]
 
 # Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
 # certificate is exact, this only absorbs the rounding of a handful of float operations.
 _EPS = 1e-12
 
 
-def confidence_radius(v, n, gamma: float):
-    """The radius ``f(v, n) = sqrt(gamma * v / n) + gamma / n`` (elementwise; ``v >= 0``, ``n > 0``)."""
-    v = np.asarray(v, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    return np.sqrt(gamma * np.maximum(v, 0.0) / n) + gamma / n
-
-
-def confidence_bounds(
-    pulls,
-    mean_reward,
-    mean_cost,
-    gamma: float,
-    cost_range,
-    *,
-    cost_gamma: float | None = None,
-    optimistic: bool = True,
-    floor=None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reward UCB and cost LCB of every model, as in docs/stageroute.md.
-
-    Parameters
-    ----------
-    pulls, mean_reward, mean_cost : arrays of shape (N,)
-        Times each model was routed to, and its empirical mean reward and cost (0 if never routed).
-    gamma : float
-        Confidence parameter of the reward radius (> 0).
-    cost_range : (float, float)
-        ``(c_1, c_2)``, the range of per-query costs; the LCB is clipped to it.
-    cost_gamma : float, optional
-        Confidence parameter of the cost radius (> 0); ``gamma`` if None.
-    optimistic : bool
-        True (default): an untried model has ``UCB = 1``. False: the radius at ``N = 0``,
-        ``UCB = min(1, 2 gamma)`` (the ablation's "untried UCB = 2 gamma").
-    floor : array of shape (N,), optional
-        Price-implied cost floor (:func:`cost_floor`): the LCB is raised to it unless the data
-        refute it (``mean_cost + 2 f < floor`` for a tried model).
-
-    Returns
-    -------
-    (ucb, lcb) : two float64 arrays of shape (N,)
-        ``ucb`` in [0, 1] and ``lcb`` in ``[c_1, c_2]``, with ``n = pulls + 1`` in the radius.
-    """
-    n = np.asarray(pulls, dtype=np.float64) + 1.0
-    mr = np.asarray(mean_reward, dtype=np.float64)
-    mc = np.asarray(mean_cost, dtype=np.float64)
-    ucb = np.clip(mr + 2.0 * confidence_radius(mr, n, gamma), 0.0, 1.0)
-    rc = 2.0 * confidence_radius(mc, n, gamma if cost_gamma is None else cost_gamma)
-    lcb = np.clip(mc - rc, cost_range[0], cost_range[1])
-    untried = n == 1.0
-    if optimistic:
-        ucb = np.where(untried, 1.0, ucb)
-    if floor is not None:
-        floor = np.minimum(np.asarray(floor, dtype=np.float64), cost_range[1])
-        lcb = np.where((floor > lcb) & (untried | (mc + rc >= floor)), floor, lcb)
-    return ucb, lcb
-
-
-def cost_floor(pulls, mean_cost, price, slack: float) -> np.ndarray:
-    """Price-implied floor of the cost LCB, ``(1 - slack) * kappa * price`` (0 where unknown).
-
-    ``kappa``, the cost of a query per unit of price, is estimated from the models already tried,
-    ``sum N_m c_m / sum N_m price_m`` over tried models with a known price (> 0), along the last
-    axis: with per-task statistics of shape (J, N) and prices of shape (N,), each task type has its
-    own scale (its own typical token counts). Where nothing is tried yet, or no price is known,
-    the floor is 0 (no prior).
-
-    Parameters
-    ----------
-    pulls, mean_cost : arrays of shape (..., N)
-    price : array of shape (N,)
-        Public prices in force (any unit; 0 if unknown), the observation's ``price``.
-    slack : float in [0, 1)
-        How far below the price-implied cost a model's cost may lie (0.5: within a factor of two).
-    """
-    n = np.asarray(pulls, dtype=np.float64)
-    price = np.asarray(price, dtype=np.float64)
-    known = price > 0.0
-    w = np.where(known, n, 0.0)
-    spent = (w * np.asarray(mean_cost, dtype=np.float64)).sum(axis=-1, keepdims=True)
-    priced = (w * price).sum(axis=-1, keepdims=True)
-    kappa = np.divide(spent, priced, out=np.zeros_like(spent), where=priced > 0.0)
-    return np.where(known, (1.0 - slack) * kappa * price, 0.0)
-
-
-def _bounds_scalar(
-    n: float,
-    mr: float,
-    mc: float,
-    gamma: float,
-    cost_gamma: float,
-    c1: float,
-    c2: float,
-    optimistic: bool,
-    floor: float,
-) -> tuple[float, float]:
-    """The same bounds for one model in plain floats (the per-query hot path); ``n = pulls + 1``.
-    Same operations in the same order as :func:`confidence_bounds`, so the results are identical."""
-    u = mr + 2.0 * (math.sqrt(gamma * max(mr, 0.0) / n) + gamma / n)
-    rc = 2.0 * (math.sqrt(cost_gamma * max(mc, 0.0) / n) + cost_gamma / n)
-    u = 1.0 if optimistic and n == 1.0 else min(max(u, 0.0), 1.0)
-    c = min(max(mc - rc, c1), c2)
-    if floor > c:
-        floor = min(floor, c2)
-        if floor > c and (n == 1.0 or mc + rc >= floor):
-            c = floor
-    return u, c
-
-
-# ---------------------------------------------------------------------------------------- DeployOPT
-@dataclass(frozen=True)
-class DeployPlan:
-    """A deployment chosen by :func:`deploy_opt`.
-
-    ``models``: model indices to deploy, those carrying routing mass first (by decreasing mass), then
-    the leftover slots by decreasing UCB. ``feasible``: False if DeployOPT had no solution under the
-    bounds and the cheapest deployment by LCB was used instead. ``value``: DeployOPT's optimum.
-    """
-
-    models: tuple[int, ...]
-    feasible: bool
-    value: float
-
-
-def _rank(ucb: np.ndarray, lcb: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``idx`` ordered by UCB descending, then LCB ascending, then index."""
-    return idx[np.lexsort((idx, lcb[idx], -ucb[idx]))]
-
-
-def deploy_opt(ucb, lcb, throughput, budget: float, max_deployed: int, available) -> DeployPlan:
-    """DeployOPT of StageRoute: the deployment MILP with the optimistic bounds, leftover slots filled.
-
-    Solves ``max sum UCB d  s.t.  sum LCB d <= budget, sum d = 1, 0 <= d <= alpha z,
-    sum z = k`` over the available models with ``k = min(max_deployed, |pool|)``
-    (:func:`~gym_llmroute.solvers.solve_deploy`: exact enumeration or HiGHS). The models with
-    ``d > 0`` are deployed and the remaining of the k slots go to the highest UCB (ties: lower LCB,
-    then lower index), so untried models get in. If the MILP is infeasible under the bounds (every
-    mix costs more than the budget by LCB), the k slots go to the cheapest deployment by LCB that
-    meets the throughput caps, completed the same way, and ``feasible`` is False.
-    """
-    ucb = np.asarray(ucb, dtype=np.float64)
-    lcb = np.asarray(lcb, dtype=np.float64)
-    alpha = np.asarray(throughput, dtype=np.float64)
-    pool = np.flatnonzero(np.asarray(available, dtype=bool))
-    if pool.size == 0:
-        return DeployPlan((), False, -np.inf)
-    k = min(int(max_deployed), pool.size)
-    sol = solve_deploy(ucb[pool], lcb[pool], alpha[pool], budget, k)
-    feasible = sol.feasible
-    if not feasible:  # cheapest mix by LCB: maximise -LCB with no budget row
-        sol = solve_deploy(-lcb[pool], lcb[pool], alpha[pool], np.inf, k)
-    if not sol.feasible:  # the caps of any k models sum below one: nothing is feasible
-        return DeployPlan(tuple(int(m) for m in _rank(ucb, lcb, pool)[:k]), False, -np.inf)
-    d = sol.d
-    assert d is not None  # feasible
-    carry = d > 1e-12
-    chosen = pool[carry][np.lexsort((pool[carry], -d[carry]))]
-    rest = _rank(ucb, lcb, pool[~carry])[: k - chosen.size]
-    value = sol.value if feasible else -np.inf
-    return DeployPlan(tuple(int(m) for m in np.concatenate([chosen, rest])), feasible, float(value))
-
-
-# ---------------------------------------------------------------------------------------- RouteOPT
 def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
     return solve_route_lp(u, c, caps, budget).p
 
@@ -439,7 +215,7 @@ class OptimisticRouter:
             self._refresh(m, pulls, mean_reward, mean_cost)
 
     def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
-        self._ucb[m], self._lcb[m] = _bounds_scalar(
+        self._ucb[m], self._lcb[m] = bounds_scalar(
             float(pulls[m]) + 1.0,
             float(mean_reward[m]),
             float(mean_cost[m]),

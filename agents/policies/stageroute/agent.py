@@ -13,24 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from gym_llmroute.routing import (
+from ...base import Agent, Context
+from .bounds import (
     DEFAULT_COST_GAMMA,
     DEFAULT_GAMMA,
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
-    OptimisticRouter,
     check_gamma,
     check_margin,
     check_prior,
 )
-
-from ..base import Agent, Context
+from .router import OptimisticRouter
 
 __all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
 
 class RouterContext(Context):
-    """Per-env state of the agents built on :class:`~gym_llmroute.routing.OptimisticRouter`."""
+    """Per-env state of the agents built on :class:`~agents.policies.stageroute.OptimisticRouter`."""
 
     def __init__(self, router: OptimisticRouter) -> None:
         super().__init__()
@@ -43,12 +42,12 @@ class StageRouteAgent(Agent[RouterContext]):
 
     * **Deployer: DeployOPT.** At each stage boundary, the deployment MILP with the reward UCB and
       cost LCB over the candidate pool, ``k = min(M_max, |pool|)`` slots, solved exactly
-      (enumeration or HiGHS, :func:`gym_llmroute.routing.deploy_opt`); models the optimum leaves at
+      (enumeration or HiGHS, :func:`agents.policies.stageroute.deploy_opt`); models the optimum leaves at
       zero mass give their slots to the highest UCB, so untried models get in. If the MILP is
       infeasible under the bounds, the cheapest deployment by LCB is used (counted in
       ``stats()["deploy_infeasible"]``).
     * **Router: RouteOPT.** For every query the routing LP over the deployed set with the current
-      UCB/LCB, solved exactly (:class:`gym_llmroute.routing.OptimisticRouter`), then ``m ~ p``
+      UCB/LCB, solved exactly (:class:`agents.policies.stageroute.OptimisticRouter`), then ``m ~ p``
       among the models below their throughput cap (saturated models drop out, the rest is
       renormalised). An infeasible LP routes to the deployed model with the smallest LCB
       (``stats()["route_infeasible"]``).
@@ -63,7 +62,7 @@ class StageRouteAgent(Agent[RouterContext]):
     c_2)``; an untried model has ``UCB = 1`` and ``LCB = c_1`` (``optimistic=False``:
     ``UCB = min(1, 2 gamma)``, the ablation). With the price prior (``cost_prior = rho``) the LCB is raised to
     ``(1 - rho) kappa price`` unless the data refute it, with ``kappa`` the cost per unit of public
-    price estimated from the models tried (:func:`gym_llmroute.routing.cost_floor`); worlds without
+    price estimated from the models tried (:func:`agents.policies.stageroute.cost_floor`); worlds without
     public prices get no prior.
 
     Parameters
@@ -71,7 +70,7 @@ class StageRouteAgent(Agent[RouterContext]):
     env : LLMRoute env (or its scenario)
     gamma : float
         Confidence parameter of the reward bounds (default
-        :data:`gym_llmroute.routing.DEFAULT_GAMMA`, 1.0).
+        :data:`agents.policies.stageroute.DEFAULT_GAMMA`, 1.0).
     seed : int, optional
         Seed of the routing draws.
     solver : {"exact", "exact-cold", "linprog"} or callable
@@ -82,17 +81,17 @@ class StageRouteAgent(Agent[RouterContext]):
     pacing : bool
         Paced budget (default True).
     pacing_margin : float
-        Margin in [0, 1) of the paced budget (default :data:`gym_llmroute.routing.DEFAULT_MARGIN`);
+        Margin in [0, 1) of the paced budget (default :data:`agents.policies.stageroute.DEFAULT_MARGIN`);
         0 is the plain pacing budget. Ignored without pacing.
     cost_prior : float or None
         Slack ``rho`` in [0, 1) of the price prior (default
-        :data:`gym_llmroute.routing.DEFAULT_PRIOR`, 0.25: a cost is at least 75% of its
+        :data:`agents.policies.stageroute.DEFAULT_PRIOR`, 0.25: a cost is at least 75% of its
         price-implied value), or None for the paper's costs, unknown in ``[c_1, c_2]``.
     optimistic : bool
         Untried models have ``UCB = 1`` (default True).
     cost_gamma : float or None
         Confidence parameter of the cost bounds (default
-        :data:`gym_llmroute.routing.DEFAULT_COST_GAMMA`, 0.02); None uses ``gamma`` for both, as
+        :data:`agents.policies.stageroute.DEFAULT_COST_GAMMA`, 0.02); None uses ``gamma`` for both, as
         the paper does.
     """
 
