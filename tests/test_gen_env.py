@@ -90,8 +90,8 @@ def test_spaces_hold_every_world_and_padded_slots_stay_masked():
 def test_worlds_are_generated_and_solved_once_then_cached():
     env = LLMRouteGenEnv(num_worlds=3, horizon=90, n_stages=3)
     seen = {}
-    for _ in range(12):
-        env.reset()
+    for i in range(12):
+        env.reset(seed=0 if i == 0 else None)  # seeded: unseeded, 12 draws miss a world 2% of the time
         seen.setdefault(env.world, (env.scenario, env.sim))
         assert seen[env.world][0] is env.scenario and seen[env.world][1] is env.sim
     assert set(seen) == {0, 1, 2}
