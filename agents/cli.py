@@ -337,7 +337,9 @@ def _add_train_command(sub: Any) -> None:
         "OUT/model.zip, OUT/train.json, the episode monitor OUT/monitor/ and TensorBoard logs OUT/tb/ "
         "(tensorboard --logdir OUT/tb). The model then runs with `llmroute run --agent ALGO --model OUT`.\n\n"
         "example:\n  llmroute train --algo maskableppo --steps 100000 --out runs/mppo\n"
-        "  llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen",
+        "  llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --out runs/gen\n"
+        "  llmroute train --algo maskableppo --policy set --env LLMRoute-Gen-v0 --num-worlds 200 --pad-to 40 "
+        "--steps 0 --warm-start stageroute --warm-start-episodes 100 --dagger-rounds 2 --out runs/clone",
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
     p.add_argument(
@@ -348,9 +350,30 @@ def _add_train_command(sub: Any) -> None:
         "independent of the order and number of models (maskableppo, ppo, a2c)",
     )
     p.add_argument(
-        "--steps", type=_positive_int, default=100_000, metavar="N", help="training env steps (over all envs)"
+        "--steps",
+        type=_nonneg_int,
+        default=100_000,
+        metavar="N",
+        help="training env steps (over all envs); 0 with --warm-start: the clone alone",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and of the training envs")
+    warm = p.add_argument_group("warm start (agents/rl/imitation.py)")
+    warm.add_argument(
+        "--warm-start",
+        metavar="AGENT",
+        help="clone this reference agent (e.g. stageroute) before reinforcement learning (maskableppo, ppo, a2c)",
+    )
+    warm.add_argument(
+        "--warm-start-episodes", type=_positive_int, default=200, metavar="N", help="episodes per round of cloning"
+    )
+    warm.add_argument("--warm-start-epochs", type=_positive_int, default=3, metavar="N", help="epochs of each fit")
+    warm.add_argument(
+        "--dagger-rounds",
+        type=_nonneg_int,
+        default=0,
+        metavar="N",
+        help="rounds of DAgger after the first fit (the clone plays, the agent labels)",
+    )
     p.add_argument(
         "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
     )
@@ -722,6 +745,15 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
     if args.policy == "set" and args.algo == "dqn":
         parser.error("argument --policy: 'set' is for maskableppo, ppo and a2c, not dqn")
+    if args.warm_start is not None:
+        from .registry import AGENTS
+
+        if args.warm_start not in AGENTS:
+            parser.error(f"argument --warm-start: unknown agent {args.warm_start!r}; choose from {sorted(AGENTS)}")
+        if args.algo == "dqn":
+            parser.error("argument --warm-start: needs an actor-critic algorithm (maskableppo, ppo, a2c), not dqn")
+    elif args.steps == 0:
+        parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
     from .rl import train
 
     overrides = {}
@@ -748,7 +780,17 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         progress_bar=not args.no_progress,
         verbose=args.verbose,
         policy=args.policy,
+        warm_start=args.warm_start,
+        warm_start_episodes=args.warm_start_episodes,
+        warm_start_epochs=args.warm_start_epochs,
+        dagger_rounds=args.dagger_rounds,
     )
+    if result.warm_start is not None:
+        w = result.warm_start
+        print(
+            f"cloned {w['teacher']} ({w['teacher_reward_fraction']:.3f} of the oracle on its episodes) from {w['steps']:,} "
+            f"labelled steps, {w['dagger_rounds']} DAgger rounds, in {w['wall_time_s']:.0f} s"
+        )
     print(f"trained {args.algo} on {args.env} for {args.steps} steps in {result.wall_time_s:.0f} s")
     print(f"model: {result.model_path}")
     if not args.no_tensorboard:

@@ -85,6 +85,10 @@ def test_help_exits_zero_and_lists_the_commands(capsys):
         (["train", "--algo", "sarsa"], "--algo"),
         (["train", "--algo", "ppo", "--steps", "-5"], "--steps"),
         (["train", "--algo", "ppo", "--lagrange-step", "0.1"], "--lagrange-step"),
+        (["train", "--algo", "ppo", "--steps", "0"], "--steps"),
+        (["train", "--algo", "ppo", "--warm-start", "robot"], "--warm-start"),
+        (["train", "--algo", "dqn", "--warm-start", "stageroute"], "--warm-start"),
+        (["train", "--algo", "ppo", "--warm-start", "stageroute", "--dagger-rounds", "-1"], "--dagger-rounds"),
         (["scenarios", "atlantis"], "name"),
     ],
 )
