@@ -1,6 +1,7 @@
 """``make demo``: a quick benchmark of StageRoute, the paper's baselines and a briefly trained
 MaskablePPO on ``LLMRoute-v0``, then the held-out table: MaskablePPO (MLP and set policy) briefly
-trained on generated worlds 0-199 and scored on worlds it never saw, beside StageRoute.
+trained on generated worlds 0-199 and the shipped checkpoint, scored on worlds they never saw, beside
+StageRoute.
 
     python -m agents.experiments.demo [--out results/demo] [--seeds 0-2] [--train-steps 60000] [--jobs 2]
                                       [--gen-steps 20000] [--no-generalization]
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: error: {exc}", file=sys.stderr)
         return 2
     if not args.no_generalization:
+        from ..rl.pretrained import PRETRAINED
         from .generalization import Setup, run
 
         setup = Setup(
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             held_out_episodes=20,
             zero_shot_episodes=5,
             baselines=("stageroute", "greedy", "random", "oracle"),
+            pretrained=tuple(PRETRAINED),
         )
         print(
             "\nMaskablePPO above is scored on the world it was trained on (paper), which measures memory of one "
@@ -98,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"\nheld-out worlds: MaskablePPO (MLP and set policy) trained {args.gen_steps:,} steps on generated "
-            "worlds 0-199, scored on 20 worlds it never saw (brief training: the full run is "
-            "benchmarks/generalization.py)\n",
+            "worlds 0-199, and the shipped checkpoint (a StageRoute clone, agents.rl.load_pretrained), scored on 20 "
+            "worlds they never saw (brief training: the full run is benchmarks/generalization.py)\n",
             flush=True,
         )
         try:

@@ -80,6 +80,9 @@ class Setup:
         A reference agent cloned before reinforcement learning (``train(..., warm_start=...)``), with
         ``warm_start_episodes`` episodes per round, ``warm_start_epochs`` epochs per fit and
         ``dagger_rounds`` rounds of DAgger; None: PPO from scratch.
+    pretrained : tuple of str
+        Shipped checkpoints (:data:`agents.rl.PRETRAINED`) scored beside the others, with their
+        default (greedy) actions.
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -99,6 +102,7 @@ class Setup:
     warm_start_episodes: int = 200
     warm_start_epochs: int = 3
     dagger_rounds: int = 0
+    pretrained: tuple[str, ...] = ()
 
     def learner(self, policy: str) -> str:
         """The name of the learned agent with ``policy`` (its models' folder and its rows)."""
@@ -309,6 +313,10 @@ def _label(learner: str, seed: int, mode: str) -> str:
     return f"{learner}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
 
 
+def _pretrained_label(name: str) -> str:
+    return f"shipped checkpoint {name} (greedy)"
+
+
 def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Train (or reuse) the models, score every agent, and write the report.
 
@@ -366,6 +374,13 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
             log(f"scoring {name} on {len(cases)} episodes")
             scores[name] = play_reference(name, cases)
             atomic_write_json(store, {"cases": signature, "scores": scores})
+    for name in setup.pretrained:
+        if _pretrained_label(name) not in scores:
+            from ..rl.pretrained import pretrained_path
+
+            log(f"scoring the shipped checkpoint {name} on {len(cases)} episodes")
+            scores[_pretrained_label(name)] = play_learned(pretrained_path(name), cases, deterministic=True)
+            atomic_write_json(store, {"cases": signature, "scores": scores})
     summary = summarize(setup, cases, scores)
     write_report(summary, out)
     return summary
@@ -401,6 +416,8 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
             label = f"MaskablePPO ({policy}{clone}{dagger}, {mode})"
             agents[label] = np.mean(runs, axis=0)
             by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
+    for name in setup.pretrained:
+        agents[_pretrained_label(name)] = np.asarray(scores[_pretrained_label(name)])
     for name in setup.baselines:
         agents[name] = np.asarray(scores[name])
     rows = []
