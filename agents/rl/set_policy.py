@@ -37,7 +37,7 @@ This module imports torch and stable-baselines3 at its top; nothing imports it a
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -173,7 +173,7 @@ class _RowMax(th.autograd.Function):
     PyTorch's own backward of ``scatter_reduce`` takes several times longer than the whole forward."""
 
     @staticmethod
-    def forward(ctx, h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:  # type: ignore[override]
+    def forward(ctx, h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:
         width = h.shape[1]
         peak = h.new_full((batch, width), float("-inf")).scatter_reduce_(
             0, rows.unsqueeze(1).expand(-1, width), h, reduce="amax"
@@ -182,7 +182,7 @@ class _RowMax(th.autograd.Function):
         return peak
 
     @staticmethod
-    def backward(ctx, grad: th.Tensor):  # type: ignore[override]
+    def backward(ctx, grad: th.Tensor):
         h, rows, peak = ctx.saved_tensors
         at = (h == peak.index_select(0, rows)).to(h.dtype)
         ties = th.zeros_like(peak).index_add_(0, rows, at)
@@ -274,20 +274,21 @@ class SetNetwork(nn.Module):
         count = th.bincount(rows, minlength=batch).unsqueeze(1).to(feats.dtype)
         mean = feats.new_zeros(batch, feats.shape[1]).index_add_(0, rows, feats) / count.clamp(min=1.0)
         # The embedding's first layer on [feats, feats - mean[rows], 1, glob[rows]].
-        first, d = self.embed[0], feats.shape[1]
+        first, d = cast(nn.Linear, self.embed[0]), feats.shape[1]
         w = first.weight
         own = F.linear(feats, w[:, :d] + w[:, d : 2 * d])
         per_row = F.linear(glob, w[:, 2 * d + 1 :], first.bias + w[:, 2 * d]) - F.linear(mean, w[:, d : 2 * d])
         h = self.embed[2:](self.embed[1](own + per_row.index_select(0, rows)))
         for update in self.updates:
+            layer, activation = cast(nn.Sequential, update)
             pooled = _pool(h, rows, count)
-            h = h + update[1](_concat_linear(update[0], h, pooled, rows))
+            h = h + activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))
         return h, _pool(h, rows, count), glob, (rows, slots, th.tensor(tokens.shape[1]))
 
     def _actor(self, h: th.Tensor, pooled: th.Tensor, glob: th.Tensor, packing: tuple[th.Tensor, ...]) -> th.Tensor:
         rows, slots, n_slots = packing
-        hidden = self.slot_head[0]
-        packed = self.slot_head[1](hidden[1](_concat_linear(hidden[0], h, pooled, rows))).squeeze(-1)
+        layer, activation = cast(nn.Sequential, self.slot_head[0])
+        packed = self.slot_head[1](activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))).squeeze(-1)
         # Padded slots are never valid: a logit of PADDED_LOGIT (MaskablePPO masks them anyway).
         scores = pooled.new_full((pooled.shape[0], int(n_slots)), PADDED_LOGIT).index_put((rows, slots), packed)
         commit = self.commit_head(th.cat([pooled, glob], dim=-1))
