@@ -3,11 +3,15 @@
 (:func:`read_monitor`).
 
 * the hyperparameters of :mod:`agents.rl.hyperparams` (RL Zoo style table, overridable);
-* a vector env of ``n_envs`` copies made from the ``"gym_llmroute:<id>"`` form (so
-  ``SubprocVecEnv`` workers import the package themselves), each wrapped in ``Monitor`` (episode
-  reward, length, final regret and spend, written to ``monitor/*.monitor.csv``: the learning
-  curves), then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
-  :class:`~gym_llmroute.wrappers.ScaledObservation` (:func:`make_train_env`);
+* a vector env of ``n_envs`` sub-envs (:func:`make_train_env`): by default, for ``LLMRoute-v0``, its
+  presets and ``LLMRoute-Gen-v0``, the native batched env (all sub-envs the rows of one simulation)
+  in SB3's ``VecMonitor`` (episode reward, length, final regret and spend, written to
+  ``monitor/*.monitor.csv``: the learning curves), then optionally
+  :class:`~agents.rl.vec_wrappers.VecLagrangianReward`, then
+  :class:`~agents.rl.vec_wrappers.VecScaledObservation`; otherwise copies made from the
+  ``"gym_llmroute:<id>"`` form (so ``SubprocVecEnv`` workers import the package themselves), each
+  wrapped in ``Monitor``, then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
+  :class:`~gym_llmroute.wrappers.ScaledObservation`. Both give the same steps;
 * ``VecNormalize`` of the reward only where the table says so (the deploy view);
 * TensorBoard logs in ``<out_dir>/tb``; the model in ``<out_dir>/model.zip`` and what it was trained
   on in ``<out_dir>/train.json`` (both written atomically, ``train.json`` last: its presence marks a
@@ -45,7 +49,9 @@ __all__ = [
     "read_monitor",
     "algo_class",
     "policy_class",
+    "has_native_vec_env",
     "MONITOR_KEYS",
+    "VEC_ENVS",
 ]
 
 # Keys of the final info that Monitor writes to its CSV (the learning curves).
@@ -155,7 +161,10 @@ def has_native_vec_env(env_id: str) -> bool:
     """
     import gym_llmroute  # noqa: F401  (registers the ids)
 
-    spec = gym.spec(env_id.split(":")[-1])
+    try:
+        spec = gym.spec(env_id.split(":")[-1])
+    except gym.error.Error:  # not registered: no native env (gym.make names the problem)
+        return False
     return isinstance(spec.vector_entry_point, str) and spec.vector_entry_point in _NATIVE
 
 
@@ -477,6 +486,13 @@ class _TrainSetup:
         config = dict(params)
         n_envs = int(params.pop("n_envs"))
         vec_env = params.pop("vec_env")
+        if vec_env == "native" and not has_native_vec_env(env_id):
+            if "vec_env" in (hyperparams or {}):
+                raise ValueError(
+                    f"vec_env 'native' needs an env with a native batched version (LLMRoute-v0, its presets, "
+                    f"LLMRoute-Gen-v0), not {env_id!r}: use 'dummy' or 'subproc'"
+                )
+            vec_env = config["vec_env"] = "dummy"  # the table's native where the id has one
         normalize_reward = bool(params.pop("normalize_reward"))
         table_lagrangian = params.pop("lagrangian", None)
         chosen = table_lagrangian if lagrangian is None else (None if lagrangian is False else lagrangian)
