@@ -362,3 +362,28 @@ def test_packed_network_equals_the_plain_one_in_outputs_and_gradients(env_id):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
     for a, b in zip(grads[0], grads[1], strict=True):  # float rounding, against the gradient's scale
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6 * float(b.abs().max()))
+
+
+def test_set_policy_forward_draws_what_maskable_ppo_s_distribution_draws():
+    """SetPolicy.forward computes the masked categorical in place: the same actions (the same random
+    draws), values and log-probabilities as MaskableActorCriticPolicy.forward."""
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    env, found = _observations("LLMRoute-Typed-v0")
+    policy = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    obs = {k: np.stack([o[k] for o, _ in found] * 8) for k in found[0][0]}
+    masks = np.stack([m for _, m in found] * 8)
+    tensor, _ = policy.obs_to_tensor(obs)
+    for deterministic in (False, True):
+        for action_masks in (masks, None):
+            outs = []
+            for forward in (policy.forward, lambda *a: MaskableActorCriticPolicy.forward(policy, *a)):
+                th.manual_seed(5)
+                with th.no_grad():
+                    outs.append(forward(tensor, deterministic, action_masks))
+            for a, b in zip(*outs, strict=True):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+            if action_masks is not None:
+                assert masks[np.arange(len(masks)), outs[0][0].numpy()].all()

@@ -167,6 +167,14 @@ def _mlp(sizes: list[int], activation: type[nn.Module], last_activation: bool = 
     return nn.Sequential(*layers)
 
 
+def _row_max(h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:
+    """Max over each row's packed slots (-inf for a row without any)."""
+    width = h.shape[1]
+    return h.new_full((batch, width), float("-inf")).scatter_reduce_(
+        0, rows.unsqueeze(1).expand(-1, width), h, reduce="amax"
+    )
+
+
 class _RowMax(th.autograd.Function):
     """Max over each row's packed slots, ``scatter_reduce(..., "amax")`` with its gradient (shared
     evenly among the slots that attain the max, as PyTorch's) computed in a few array operations:
@@ -174,10 +182,7 @@ class _RowMax(th.autograd.Function):
 
     @staticmethod
     def forward(ctx, h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:
-        width = h.shape[1]
-        peak = h.new_full((batch, width), float("-inf")).scatter_reduce_(
-            0, rows.unsqueeze(1).expand(-1, width), h, reduce="amax"
-        )
+        peak = _row_max(h, rows, batch)
         ctx.save_for_backward(h, rows, peak)
         return peak
 
@@ -195,7 +200,8 @@ def _pool(h: th.Tensor, rows: th.Tensor, count: th.Tensor) -> th.Tensor:
     batch, width = count.shape[0], h.shape[1]
     total = h.new_zeros(batch, width).index_add_(0, rows, h)
     mean = total / count.clamp(min=1.0)
-    peak = _RowMax.apply(h, rows, batch)
+    # Without gradients (rollouts), the function itself: a Function's call costs more than the max.
+    peak = _RowMax.apply(h, rows, batch) if h.requires_grad else _row_max(h, rows, batch)
     peak = th.where(count > 0, peak, th.zeros_like(peak))
     return th.cat([mean, peak], dim=-1)
 
@@ -229,6 +235,8 @@ class SetNetwork(nn.Module):
         The activation.
     """
 
+    _embed_rest: tuple[nn.Module, ...]
+
     def __init__(self, slot_dim: int, global_dim: int, hidden: int = 64, rounds: int = 2, activation_fn=nn.ReLU):
         super().__init__()
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
@@ -238,6 +246,9 @@ class SetNetwork(nn.Module):
         self.slot_dim, self.global_dim, self.hidden = slot_dim, global_dim, hidden
         model_dim = slot_dim - 1
         self.embed = _mlp([2 * model_dim + 1 + global_dim, hidden, hidden], activation_fn)
+        # The embedding's layers after its first and its activation (which _encode applies split), as a
+        # plain tuple: slicing the Sequential would build a new module at every call.
+        object.__setattr__(self, "_embed_rest", tuple(self.embed)[2:])
         self.updates = nn.ModuleList([_mlp([3 * hidden, hidden], activation_fn) for _ in range(rounds)])
         self.slot_head = nn.Sequential(_mlp([3 * hidden, hidden], activation_fn), nn.Linear(hidden, 1))
         self.commit_head = nn.Sequential(_mlp([2 * hidden + global_dim, hidden], activation_fn), nn.Linear(hidden, 1))
@@ -278,7 +289,9 @@ class SetNetwork(nn.Module):
         w = first.weight
         own = F.linear(feats, w[:, :d] + w[:, d : 2 * d])
         per_row = F.linear(glob, w[:, 2 * d + 1 :], first.bias + w[:, 2 * d]) - F.linear(mean, w[:, d : 2 * d])
-        h = self.embed[2:](self.embed[1](own + per_row.index_select(0, rows)))
+        h = self.embed[1](own + per_row.index_select(0, rows))
+        for layer in self._embed_rest:
+            h = layer(h)
         for update in self.updates:
             layer, activation = cast(nn.Sequential, update)
             pooled = _pool(h, rows, count)
@@ -423,6 +436,29 @@ class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
         self.hidden, self.rounds = hidden, rounds
         self._setup_set(observation_space, action_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def forward(
+        self, obs: Any, deterministic: bool = False, action_masks: np.ndarray | None = None
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Actions, values and log-probabilities of a batch (what MaskablePPO calls at every rollout
+        step): ``MaskableActorCriticPolicy.forward`` with its masked categorical computed in place, the
+        same numbers and the same random draw as its ``MaskableCategorical`` (logits normalised, masked
+        ones set to -1e8, normalised again, one ``multinomial`` draw from their softmax) without
+        building the distribution twice a step, a fifth of the rollout's time at 4 envs."""
+        if not self.share_features_extractor:
+            return super().forward(obs, deterministic, action_masks)
+        latent_pi, latent_vf = self.mlp_extractor(self.extract_features(obs))
+        values = self.value_net(latent_vf)
+        logits = self.action_net(latent_pi).view(latent_pi.shape[0], -1)
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        if action_masks is not None:
+            masks = th.as_tensor(action_masks, dtype=th.bool, device=logits.device).reshape(logits.shape)
+            logits = th.where(masks, logits, th.tensor(-1e8, dtype=logits.dtype, device=logits.device))
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)  # normalised twice, masked or not, as there
+        probs = F.softmax(logits, dim=-1)
+        actions = th.argmax(probs, dim=1) if deterministic else th.multinomial(probs, 1, True).reshape(-1)
+        log_prob = logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return actions.reshape((-1, *self.action_space.shape)), values, log_prob  # type: ignore[misc]
 
 
 class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):
