@@ -283,9 +283,10 @@ def _add_bench_command(sub: Any) -> None:
     )
     p.add_argument(
         "--vec-env",
-        choices=("table", "dummy", "subproc"),
+        choices=("table", "native", "dummy", "subproc"),
         default="table",
-        help="RL training vector env; 'table' uses agents/rl/hyperparams.py",
+        help="RL training vector env; 'table' uses agents/rl/hyperparams.py (native where the env has a native "
+        "batched version)",
     )
     p.add_argument(
         "--policy",
@@ -379,8 +380,9 @@ def _add_train_command(sub: Any) -> None:
     )
     p.add_argument(
         "--vec-env",
-        choices=("dummy", "subproc"),
-        help="DummyVecEnv or SubprocVecEnv (default from the hyperparameter table)",
+        choices=("native", "dummy", "subproc"),
+        help="the native batched env (LLMRoute-v0, its presets, LLMRoute-Gen-v0), DummyVecEnv or SubprocVecEnv "
+        "(default from the hyperparameter table: native where the env has one)",
     )
     cost = p.add_mutually_exclusive_group()
     cost.add_argument(
@@ -755,6 +757,13 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     elif args.steps == 0:
         parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
     from .rl import train
+    from .rl.training import has_native_vec_env
+
+    if args.vec_env == "native" and not has_native_vec_env(args.env):
+        parser.error(
+            f"argument --vec-env: {args.env} has no native batched env (LLMRoute-v0, its presets and {GEN_ENV} "
+            "have); use dummy or subproc"
+        )
 
     overrides = {}
     if args.n_envs is not None:

@@ -5,8 +5,9 @@
   importable from :mod:`gym_llmroute.views`, its former home).
 * :class:`ScaledObservation` (with :func:`scale_observation`): the raw counts and costs of the
   observation mapped to O(1) ranges, fixed and stateless, so that a saved model needs nothing beside
-  it. ``OBS_SCALING_VERSION`` names the scaling a model is trained with; a model trained with an
-  earlier one (``SCALING_VERSIONS``) is still served its own.
+  it (:func:`scale_observation_rows`: a batch whose rows play different worlds).
+  ``OBS_SCALING_VERSION`` names the scaling a model is trained with; a model trained with an earlier
+  one (``SCALING_VERSIONS``) is still served its own.
 * :class:`ActionMaskObservation`: the valid actions of the next step put in the observation, a
   ``Dict`` of the (flattened) observation and the mask, as TorchRL, Tianshou and RLlib read them
   (docs/other_libraries.md).
@@ -36,6 +37,9 @@ __all__ = [
     "LegacyInfoKeys",
     "ScaledObservation",
     "scale_observation",
+    "scale_observation_rows",
+    "scaled_observation_space",
+    "scaling_constants",
     "OBS_SCALING_VERSION",
     "SCALING_VERSIONS",
 ]
@@ -137,6 +141,16 @@ class LagrangianReward(gym.Wrapper):
         per_budget: bool = False,
     ):
         super().__init__(env)
+        self.multiplier, self.step_size, self.fixed_budget, self.max_multiplier, self.per_budget = self.check_arguments(
+            multiplier, step_size, budget, max_multiplier, per_budget
+        )
+
+    @staticmethod
+    def check_arguments(
+        multiplier: float, step_size: float, budget: float | None, max_multiplier: float, per_budget: bool
+    ) -> tuple[float, float, float | None, float, bool]:
+        """The constructor's arguments checked and converted (``ValueError`` names a wrong one); also
+        what the vector version of this wrapper (``agents.rl.vec_wrappers``) checks."""
         for name, value in (("multiplier", multiplier), ("step_size", step_size), ("max_multiplier", max_multiplier)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
                 raise ValueError(f"LagrangianReward {name} must be a finite number >= 0, got {value!r}")
@@ -144,11 +158,13 @@ class LagrangianReward(gym.Wrapper):
             isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < np.inf
         ):
             raise ValueError(f"LagrangianReward budget must be a finite number > 0, got {budget!r}")
-        self.multiplier = float(multiplier)
-        self.step_size = float(step_size)
-        self.fixed_budget = None if budget is None else float(budget)
-        self.max_multiplier = float(max_multiplier)
-        self.per_budget = bool(per_budget)
+        return (
+            float(multiplier),
+            float(step_size),
+            None if budget is None else float(budget),
+            float(max_multiplier),
+            bool(per_budget),
+        )
 
     @property
     def budget(self) -> float:
@@ -198,19 +214,62 @@ def scale_observation(
     Version 1 (models trained before release 0.2): ``mean_cost`` -> ``log1p(cost / b) / log1p(c_2 /
     b)`` (so a cost of b read differently in worlds of different ``c_2``) and ``budget_per_query`` ->
     ``clip(value / b, -1, 4)``.
+
+    A batch whose rows play different worlds: :func:`scale_observation_rows`.
+    """
+    return _scale(obs, scaling_constants(scenario, version), version)
+
+
+def scaling_constants(scenario: Scenario, version: int = OBS_SCALING_VERSION) -> np.ndarray:
+    """What :func:`scale_observation` reads of a world, as float32 ``[b, log1p(T), d]`` (``d`` =
+    ``log1p(c_2 / b)``, version 1 only; 1 in version 2): the row of ``constants`` that
+    :func:`scale_observation_rows` takes for an observation of this world."""
+    if version not in SCALING_VERSIONS:
+        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    den = 1.0
+    if version == 1:
+        den = math.log1p(max(scenario.cost_range[1], 1e-12) / scenario.budget)
+    return np.array([scenario.budget, math.log1p(scenario.horizon), den], dtype=np.float32)
+
+
+def scale_observation_rows(
+    obs: dict[str, np.ndarray], constants: np.ndarray, version: int = OBS_SCALING_VERSION
+) -> dict[str, np.ndarray]:
+    """:func:`scale_observation` of a batch whose rows play different worlds (a vector env of
+    ``LLMRoute-Gen-v0``): row i is scaled with ``constants[i]``, :func:`scaling_constants` of its
+    world. Every operation is elementwise, so row i equals ``scale_observation(row i, world i)``
+    exactly.
+
+    Parameters
+    ----------
+    obs : dict of str to ndarray
+        A batch of observations, each key of shape (n, ...).
+    constants : ndarray
+        float32, shape (n, 3).
+    version : int
+        The scaling version.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The scaled batch (a new dict).
     """
     if version not in SCALING_VERSIONS:
         raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
-    b = np.float32(scenario.budget)
+    c = np.asarray(constants, dtype=np.float32)
+    return _scale(obs, (c[:, 0:1], c[:, 1:2], c[:, 2:3]), version)
+
+
+def _scale(obs: dict[str, np.ndarray], constants, version: int) -> dict[str, np.ndarray]:
+    """The scaling with ``constants = (b, log1p(T), d)``: float32 scalars (one world) or (n, 1)
+    arrays (a world per row); the same elementwise float32 operations either way."""
+    b, log_t, den = constants[0], constants[1], constants[2]
     out = dict(obs)
-    out["pulls"] = (
-        np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / np.float32(math.log1p(scenario.horizon))
-    ).astype(np.float32)
+    out["pulls"] = (np.log1p(np.asarray(obs["pulls"], dtype=np.float32)) / log_t).astype(np.float32)
     pace = np.asarray(obs["budget_per_query"], dtype=np.float32) / b
     if version == 1:
-        c2 = max(scenario.cost_range[1], 1e-12)
         cost = np.maximum(np.asarray(obs["mean_cost"], dtype=np.float32), 0.0)
-        out["mean_cost"] = (np.log1p(cost / b) / np.float32(math.log1p(c2 / scenario.budget))).astype(np.float32)
+        out["mean_cost"] = (np.log1p(cost / b) / den).astype(np.float32)
         out["budget_per_query"] = np.clip(pace, -1.0, 4.0)
         return out
     for key in ("mean_cost", "task_mean_cost"):
@@ -220,11 +279,33 @@ def scale_observation(
     return out
 
 
-def _relative_cost(cost: np.ndarray, budget: np.float32) -> np.ndarray:
+def _relative_cost(cost: np.ndarray, budget) -> np.ndarray:
     """``clip(log2(cost / b) / 8, -1, 1)``, float32 (a cost of 0 reads -1)."""
     with np.errstate(divide="ignore"):
         octaves = np.log2(np.asarray(cost, dtype=np.float32) / budget)
     return np.clip(octaves / np.float32(_COST_OCTAVES), -1.0, 1.0).astype(np.float32)
+
+
+def scaled_observation_space(space: spaces.Dict, version: int = OBS_SCALING_VERSION) -> spaces.Dict:
+    """The observation space after :func:`scale_observation` of a given version (the bounds of
+    the scaled keys; the other keys unchanged)."""
+    if version not in SCALING_VERSIONS:
+        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    boxes = dict(space.spaces)
+
+    def box(key: str, low: float, high: float) -> None:
+        boxes[key] = spaces.Box(low, high, shape=boxes[key].shape, dtype=np.float32)
+
+    box("pulls", 0.0, 1.0)
+    if version == 1:
+        box("mean_cost", 0.0, 1.0)
+        box("budget_per_query", -1.0, 4.0)
+    else:
+        box("mean_cost", -1.0, 1.0)
+        if "task_mean_cost" in boxes:
+            box("task_mean_cost", -1.0, 1.0)
+        box("budget_per_query", -_PACE_BOUND, _PACE_BOUND)
+    return spaces.Dict(boxes)
 
 
 class ScaledObservation(gym.ObservationWrapper):
@@ -238,26 +319,15 @@ class ScaledObservation(gym.ObservationWrapper):
             raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
         self.version = version
         self.scenario = _base(env).scenario
-        boxes = dict(cast(spaces.Dict, env.observation_space).spaces)
-
-        def box(key: str, low: float, high: float) -> None:
-            boxes[key] = spaces.Box(low, high, shape=boxes[key].shape, dtype=np.float32)
-
-        box("pulls", 0.0, 1.0)
-        if version == 1:
-            box("mean_cost", 0.0, 1.0)
-            box("budget_per_query", -1.0, 4.0)
-        else:
-            box("mean_cost", -1.0, 1.0)
-            if "task_mean_cost" in boxes:
-                box("task_mean_cost", -1.0, 1.0)
-            box("budget_per_query", -_PACE_BOUND, _PACE_BOUND)
-        self.observation_space = spaces.Dict(boxes)
+        self._constants = scaling_constants(self.scenario, version)
+        self.observation_space = scaled_observation_space(cast(spaces.Dict, env.observation_space), version)
 
     def observation(self, observation):
         # The scenario in force: it changes with reset options, and at every reset of LLMRoute-Gen-v0.
-        self.scenario = _base(self.env).scenario
-        return scale_observation(observation, self.scenario, self.version)
+        scenario = _base(self.env).scenario
+        if scenario is not self.scenario:
+            self.scenario, self._constants = scenario, scaling_constants(scenario, self.version)
+        return _scale(observation, self._constants, self.version)
 
     def action_masks(self) -> np.ndarray:
         return _base(self.env).action_masks()

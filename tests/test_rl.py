@@ -18,12 +18,12 @@ from agents.rl.hyperparams import ALGOS, HYPERPARAMS, hyperparams_for
 from gym_llmroute.wrappers import ScaledObservation, scale_observation
 
 SHORT = {"horizon": 200, "n_stages": 4}
-# Tiny rollouts so that a few hundred steps make several updates.
+# Tiny rollouts so that a few hundred steps make several updates; the table's vec env (native).
 TINY = {
-    "maskableppo": {"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1, "vec_env": "dummy"},
-    "ppo": {"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1, "vec_env": "dummy"},
-    "a2c": {"n_envs": 2, "n_steps": 8, "vec_env": "dummy"},
-    "dqn": {"learning_starts": 64, "buffer_size": 1_000, "target_update_interval": 64, "vec_env": "dummy"},
+    "maskableppo": {"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
+    "ppo": {"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
+    "a2c": {"n_envs": 2, "n_steps": 8},
+    "dqn": {"learning_starts": 64, "buffer_size": 1_000, "target_update_interval": 64},
 }
 
 
@@ -86,7 +86,7 @@ def test_hyperparameter_table_covers_every_algorithm_and_view_and_returns_copies
     for algo in ALGOS:
         for env_id in gym_llmroute.ENV_IDS:
             params = hyperparams_for(algo, f"gym_llmroute:{env_id}")
-            assert params["vec_env"] in ("dummy", "subproc") and params["n_envs"] >= 1
+            assert params["vec_env"] in ("native", "dummy", "subproc") and params["n_envs"] >= 1
             assert 0.9 <= params["gamma"] < 1.0
     hyperparams_for("ppo")["gamma"] = 0.0
     assert HYPERPARAMS["ppo"]["default"]["gamma"] == 0.995
@@ -111,6 +111,7 @@ def test_every_algorithm_trains_saves_and_loads_as_an_agent_on_the_two_level_env
     assert result.model_path == str(tmp_path / "model.zip")
     assert meta["algo"] == algo and meta["total_timesteps"] == 400 and meta["env_kwargs"] == SHORT
     assert meta["lagrangian"] == {"multiplier": 0.0, "step_size": 0.01}
+    assert meta["hyperparams"]["vec_env"] == "native"
     if algo == "maskableppo":
         assert any((tmp_path / "tb").rglob("events.out.tfevents.*"))
     env = gym.make("LLMRoute-v0", **SHORT)
@@ -193,3 +194,148 @@ def test_maskableppo_trained_briefly_beats_random_by_a_clear_margin_over_three_s
         baseline.append(run_episode(random_agent, env, seed, deterministic=None)["reward"])
     # Measured: ~1,300 against ~260 (Random exhausts the budget after ~350 of 1,728 queries).
     assert min(learned) > 2 * max(baseline)
+
+
+# ---------------------------------------------------------------------------------------- native vec env
+def _same(a, b, what: str) -> None:
+    """Equal values, dtypes and shapes, recursively through dicts."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), (what, a.keys() ^ b.keys())
+        for key in a:
+            _same(a[key], b[key], f"{what}/{key}")
+        return
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape, (what, a.dtype, b.dtype, a.shape, b.shape)
+    assert np.array_equal(a, b, equal_nan=True), what
+
+
+@pytest.mark.parametrize("env_id", ["LLMRoute-Gen-v0", "LLMRoute-v0"])
+def test_native_training_env_equals_dummy_vec_env_of_single_wrapped_envs_in_lockstep(env_id, tmp_path):
+    """VecMonitor -> VecLagrangianReward -> VecScaledObservation over the native batched env, against
+    DummyVecEnv of Monitor -> LagrangianReward -> ScaledObservation: the same observations (terminal
+    ones included, each scaled with the world it ended in), rewards after the Lagrangian term, infos,
+    masks and monitor records, over many episodes (many worlds, on LLMRoute-Gen-v0)."""
+    from agents.rl.training import make_train_env
+
+    generated = env_id == "LLMRoute-Gen-v0"
+    kwargs = {"num_worlds": 30, "horizon": 120, "n_stages": 2} if generated else {"horizon": 150, "n_stages": 3}
+    lagrangian = {"multiplier": 0.0, "step_size": 0.005, "per_budget": generated}
+    envs = {
+        kind: make_train_env(
+            env_id, 3, 7, env_kwargs=kwargs, vec_env=kind, monitor_dir=tmp_path / kind, lagrangian=lagrangian
+        )
+        for kind in ("native", "dummy")
+    }
+    native, dummy = envs["native"], envs["dummy"]
+    assert native.observation_space == dummy.observation_space
+    native.seed(3)
+    dummy.seed(3)
+    _same(native.reset(), dummy.reset(), "reset")
+    rng = np.random.default_rng(0)
+    ends, worlds = 0, set()
+    for t in range(1500):
+        masks = np.stack(native.env_method("action_masks"))
+        _same(masks, np.stack(dummy.env_method("action_masks")), f"masks {t}")
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        a, b = native.step(actions), dummy.step(actions)
+        for i, name in enumerate(("obs", "rewards", "dones")):
+            _same(a[i], b[i], f"{name} {t}")
+        for info_a, info_b in zip(a[3], b[3], strict=True):
+            info_a, info_b = dict(info_a), dict(info_b)
+            episode_a, episode_b = info_a.pop("episode", None), info_b.pop("episode", None)
+            _same(info_a, info_b, f"infos {t}")
+            assert (episode_a is None) == (episode_b is None)
+            if episode_a is not None:
+                ends += 1
+                episode_a.pop("t"), episode_b.pop("t")
+                assert episode_a == pytest.approx(episode_b)
+        if generated:
+            worlds.update(native.get_attr("world"))
+            assert native.get_attr("world") == dummy.get_attr("world")
+    multipliers = native.venv.multipliers
+    assert np.all((multipliers > 0) & (multipliers < 100)) and len(set(multipliers.tolist())) == 3  # one per sub-env
+    assert multipliers.tolist() == [env.multiplier for env in dummy.get_attr("env")]
+    assert ends >= 30 and (len(worlds) >= 15 or not generated)
+    for env in envs.values():
+        env.close()
+    curves = {kind: read_monitor(tmp_path / kind) for kind in envs}
+    assert sorted((tmp_path / "native").glob("*.monitor.csv")) == [tmp_path / "native" / "native.monitor.csv"]
+    assert curves["native"]["reward"].size == ends
+    for key in ("reward", "length", "regret", "total_cost", "budget", "oracle_value", "queries_served"):
+        np.testing.assert_allclose(np.sort(curves["native"][key]), np.sort(curves["dummy"][key]), rtol=1e-6)
+
+
+def test_native_vec_env_only_for_ids_that_have_one_and_the_table_falls_back_to_dummy(tmp_path):
+    from agents.rl.training import has_native_vec_env, make_train_env
+
+    assert has_native_vec_env("gym_llmroute:LLMRoute-v0") and has_native_vec_env("LLMRoute-Typed-v0")
+    assert has_native_vec_env("LLMRoute-Gen-v0")
+    assert not has_native_vec_env("LLMRoute-Route-v0") and not has_native_vec_env("LLMRoute-Deploy-v0")
+    assert not has_native_vec_env("CartPole-v1") and not has_native_vec_env("NoSuchEnv-v0")
+    with pytest.raises(ValueError, match="native batched"):
+        make_train_env("LLMRoute-Route-v0", 2, vec_env="native")
+    with pytest.raises(ValueError, match="vec_env must be one of"):
+        make_train_env("LLMRoute-v0", 2, vec_env="ray")
+    with pytest.raises(ValueError, match="native batched"):
+        train(
+            "maskableppo", "LLMRoute-Route-v0", total_timesteps=64, out_dir=tmp_path, hyperparams={"vec_env": "native"}
+        )
+    # A preset id: the native env gets the id's registered scenario.
+    env = make_train_env("LLMRoute-Typed-v0", 2, env_kwargs=SHORT, vec_env="native")
+    assert env.get_attr("scenario")[0].name == gym.make("LLMRoute-Typed-v0").unwrapped.scenario.name
+    assert "task" in env.observation_space.spaces
+    env.close()
+    result = train(
+        "maskableppo",
+        "LLMRoute-Route-v0",
+        total_timesteps=64,
+        out_dir=tmp_path,
+        env_kwargs=SHORT,
+        hyperparams={"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
+        tensorboard=False,
+    )
+    assert result.hyperparams["vec_env"] == "dummy"
+
+
+def test_maskableppo_with_the_set_policy_trains_on_native_generated_worlds_masked_and_loads(tmp_path):
+    """The default path of LLMRoute-Gen-v0: the masks reach MaskablePPO through the vector wrappers
+    (no invalid action in training), the learning curves are written, and the model plays."""
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents.rl.set_policy import SetPolicy
+    from agents.rl.training import make_train_env
+
+    class NoInvalid(BaseCallback):
+        steps = 0
+
+        def _on_step(self) -> bool:
+            assert not any(info["invalid_action"] for info in self.locals["infos"])
+            self.steps += 1
+            return True
+
+    kwargs = {"num_worlds": 20, "horizon": 200, "n_stages": 4}
+    tiny = {"n_steps": 64, "batch_size": 64, "n_epochs": 1}
+    env = make_train_env("LLMRoute-Gen-v0", 4, 0, env_kwargs=kwargs, vec_env="native")
+    check = NoInvalid()
+    MaskablePPO(SetPolicy, env, seed=0, **tiny).learn(1024, callback=check)
+    assert check.steps * 4 >= 1024
+    env.close()
+    result = train(
+        "maskableppo",
+        "LLMRoute-Gen-v0",
+        total_timesteps=1024,
+        out_dir=tmp_path,
+        env_kwargs=kwargs,
+        hyperparams=tiny,
+        tensorboard=False,
+        policy="set",
+    )
+    assert result.hyperparams["vec_env"] == "native" and result.hyperparams["n_envs"] == 4
+    curves = read_monitor(result.monitor_dir)
+    assert curves["reward"].size >= 4 and np.all(curves["budget"] > 0) and np.all(curves["queries_served"] > 0)
+    env = gym.make("LLMRoute-Gen-v0", num_worlds=20, start_world=100, horizon=200, n_stages=4)
+    agent = load_agent(tmp_path, env)
+    for seed in range(2):
+        record = run_episode(agent, env, seed=seed, record=True, deterministic=None)
+        assert record["invalid_actions"] == 0 and record["queries_served"] > 0

@@ -141,6 +141,35 @@ def test_masked_and_padded_slots_get_probability_zero_and_padding_changes_nothin
         assert pvalue == pytest.approx(value, abs=1e-5, rel=1e-5)
 
 
+@pytest.mark.parametrize("env_id", ["LLMRoute-v0", "LLMRoute-Typed-v0"])
+def test_slots_padded_by_the_env_are_not_real_under_the_scaling_of_version_2(env_id):
+    """The env pads with zeros, which the scaling of version 2 reads as costs of -1: the set policy
+    still sees only the real models, and gives the probabilities and the value it gives unpadded."""
+    env, padded_env = ScaledObservation(gym.make(env_id)), ScaledObservation(gym.make(env_id, pad_to=30))
+    n, pad = env.action_space.n - 1, padded_env.action_space.n - 1
+    policy = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    big = SetPolicy(padded_env.observation_space, padded_env.action_space, lambda _: 3e-4)
+    big.load_state_dict(policy.state_dict())
+    rng = np.random.default_rng(0)
+    obs, info = env.reset(seed=0)
+    pobs, pinfo = padded_env.reset(seed=0)
+    for t in range(400):
+        if t % 50 == 0 or t < 3:
+            assert (pobs["mean_cost"][n:] == -1.0).all()  # what made every padded slot look real
+            tokens, _ = big.features_extractor.tokens({k: th.as_tensor(v)[None] for k, v in pobs.items()})
+            assert int(tokens[0, :, -1].sum()) == n
+            probs, value = _probs_value(policy, obs, info["action_mask"])
+            pprobs, pvalue = _probs_value(big, pobs, pinfo["action_mask"])
+            assert np.all(pprobs[n:pad] == 0.0)
+            np.testing.assert_allclose(np.concatenate([pprobs[:n], pprobs[-1:]]), probs, atol=1e-6)
+            assert pvalue == pytest.approx(value, abs=1e-5, rel=1e-5)
+        a = int(rng.choice(np.flatnonzero(info["action_mask"])))
+        obs, _, terminated, _, info = env.step(a)
+        pobs, _, pterminated, _, pinfo = padded_env.step(a if a < n else pad)
+        assert not terminated and not pterminated
+
+
 def test_set_policy_save_load_round_trip_gives_identical_distributions(tmp_path):
     env, found = _observations("LLMRoute-Typed-v0")
     model = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(hidden=16, rounds=1))
@@ -273,3 +302,90 @@ def test_cli_train_takes_the_policy(tmp_path, capsys):
         main(["train", "--algo", "dqn", "--policy", "set", "--steps", "64", "--out", str(tmp_path / "x")])
     assert e.value.code == 2
     assert "--policy" in capsys.readouterr().err
+
+
+def _dense_reference(net, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """The set network written plainly on all N slots with explicit concatenations (as the network
+    of 63963ae computed it): the packed network with its split layers must give the same."""
+    glob = features[:, features.shape[1] - net.global_dim :]
+    tokens = features[:, : features.shape[1] - net.global_dim].reshape(features.shape[0], -1, net.slot_dim)
+    feats, real = tokens[..., :-1], tokens[..., -1:]
+    n = tokens.shape[1]
+
+    def pool(h):
+        count = real.sum(dim=1)
+        mean = (h * real).sum(dim=1) / count.clamp(min=1.0)
+        peak = h.masked_fill(real == 0, float("-inf")).amax(dim=1)
+        return th.cat([mean, th.where(count > 0, peak, th.zeros_like(peak))], dim=-1)
+
+    def spread(x):
+        return x.unsqueeze(1).expand(-1, n, -1)
+
+    mean = (feats * real).sum(dim=1, keepdim=True) / real.sum(dim=1, keepdim=True).clamp(min=1.0)
+    h = net.embed(th.cat([feats, (feats - mean) * real, real, spread(glob)], dim=-1))
+    for update in net.updates:
+        h = h + update(th.cat([h, spread(pool(h))], dim=-1))
+    pooled = pool(h)
+    scores = net.slot_head(th.cat([h, spread(pooled)], dim=-1)).squeeze(-1)
+    scores = th.where(real[..., 0] > 0, scores, th.full_like(scores, -1e4))
+    logits = th.cat([scores, net.commit_head(th.cat([pooled, glob], dim=-1))], dim=-1)
+    return logits, net.critic(th.cat([pooled, glob], dim=-1))
+
+
+@pytest.mark.parametrize("env_id", ["LLMRoute-Gen-v0", "LLMRoute-Typed-v0"])
+def test_packed_network_equals_the_plain_one_in_outputs_and_gradients(env_id):
+    kwargs = {"num_worlds": 20} if env_id == "LLMRoute-Gen-v0" else {"pad_to": 20}
+    env = ScaledObservation(gym.make(env_id, **kwargs))
+    policy = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    rng = np.random.default_rng(0)
+    batch = []
+    obs, info = env.reset(seed=0)
+    for t in range(600):
+        if t % 5 == 0:
+            batch.append(obs)
+        obs, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        if terminated or truncated:
+            obs, info = env.reset()
+    tensor, _ = policy.obs_to_tensor({k: np.stack([o[k] for o in batch]) for k in batch[0]})
+    features = policy.extract_features(tensor)
+    # A row without real slots; ties in the max pooling (ReLU zeros) share the gradient as PyTorch's amax.
+    features[0, : -policy.mlp_extractor.global_dim] = 0.0
+    net = policy.mlp_extractor
+    outputs, grads = [], []
+    for forward in (net, lambda f: _dense_reference(net, f)):
+        net.zero_grad()
+        logits, latent = forward(features)
+        weights = th.randn(logits.shape, generator=th.Generator().manual_seed(1))
+        ((logits * weights).sum() + latent.square().sum()).backward()
+        outputs.append((logits.detach(), latent.detach()))
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(outputs[0], outputs[1], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    for a, b in zip(grads[0], grads[1], strict=True):  # float rounding, against the gradient's scale
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6 * float(b.abs().max()))
+
+
+def test_set_policy_forward_draws_what_maskable_ppo_s_distribution_draws():
+    """SetPolicy.forward computes the masked categorical in place: the same actions (the same random
+    draws), values and log-probabilities as MaskableActorCriticPolicy.forward."""
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    env, found = _observations("LLMRoute-Typed-v0")
+    policy = MaskablePPO(SetPolicy, env, n_steps=64, batch_size=64, seed=0).policy
+    _scramble(policy)
+    obs = {k: np.stack([o[k] for o, _ in found] * 8) for k in found[0][0]}
+    masks = np.stack([m for _, m in found] * 8)
+    tensor, _ = policy.obs_to_tensor(obs)
+    for deterministic in (False, True):
+        for action_masks in (masks, None):
+            outs = []
+            for forward in (policy.forward, lambda *a: MaskableActorCriticPolicy.forward(policy, *a)):
+                th.manual_seed(5)
+                with th.no_grad():
+                    outs.append(forward(tensor, deterministic, action_masks))
+            for a, b in zip(*outs, strict=True):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+            if action_masks is not None:
+                assert masks[np.arange(len(masks)), outs[0][0].numpy()].all()

@@ -5,11 +5,16 @@ table has one, else its ``"default"`` entry (``LLMRoute-v0``'s). Keys that are n
 arguments of the SB3 class are read by :func:`agents.rl.train`:
 
 * ``n_envs``: number of training envs in the vector env.
-* ``vec_env``: ``"dummy"`` (in-process) or ``"subproc"`` (``SubprocVecEnv``, one process per env,
-  made from the ``"gym_llmroute:<id>"`` form). A step of ``LLMRoute-v0`` or of the route view costs
-  about 10 µs, far less than a round trip to a subprocess (measured: 3,700 training steps/s with
-  ``dummy`` against 1,200 with ``subproc``, MaskablePPO, 4 envs, 2 cores), so those use ``dummy``;
-  a step of the deploy view routes a whole stage (milliseconds), where subprocesses pay off.
+* ``vec_env``: ``"native"`` (the id's native batched env, all sub-envs stepped as the rows of one
+  simulation, with the training wrappers applied to the batch: ``LLMRoute-v0``, its preset ids and
+  ``LLMRoute-Gen-v0``; an id without one, such as the route view, gets ``"dummy"`` in its place),
+  ``"dummy"`` (``DummyVecEnv``, in-process) or ``"subproc"`` (``SubprocVecEnv``, one process per env,
+  made from the ``"gym_llmroute:<id>"`` form). ``native`` and ``dummy`` give the same observations,
+  rewards and episode records step for step; ``native`` costs less per step (docs/performance.md).
+  A step of ``LLMRoute-v0`` or of the route view costs about 10 µs, far less than a round trip to a
+  subprocess (measured: 3,700 training steps/s with ``dummy`` against 1,200 with ``subproc``,
+  MaskablePPO, 4 envs, 2 cores); a step of the deploy view routes a whole stage (milliseconds), where
+  subprocesses pay off.
 * ``normalize_reward``: wrap the training env in ``VecNormalize(norm_obs=False, norm_reward=True)``.
   Only the deploy view needs it (a stage's reward is up to the stage length, ~144); rewards of the
   other two are in [0, 1]. Reward normalisation affects training only, so a saved model needs no
@@ -63,7 +68,7 @@ __all__ = ["HYPERPARAMS", "SET_POLICY_HYPERPARAMS", "ALGOS", "POLICIES", "hyperp
 
 _PPO_TWO_LEVEL: dict[str, Any] = dict(
     n_envs=4,
-    vec_env="dummy",
+    vec_env="native",
     normalize_reward=False,
     learning_rate=3e-4,
     n_steps=512,
@@ -107,7 +112,7 @@ HYPERPARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "a2c": {
         "default": dict(
             n_envs=4,
-            vec_env="dummy",
+            vec_env="native",
             normalize_reward=False,
             learning_rate=3e-4,
             n_steps=16,
@@ -137,7 +142,7 @@ HYPERPARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "dqn": {
         "default": dict(
             n_envs=1,
-            vec_env="dummy",
+            vec_env="native",
             normalize_reward=False,
             learning_rate=5e-4,
             buffer_size=50_000,

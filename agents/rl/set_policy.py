@@ -9,8 +9,9 @@ it collapses. These policies treat the model slots as a set:
    (``available``, ``deployed``, ``picked``, ``capacity_left``, ``pulls``, ``mean_reward``,
    ``mean_cost``, ``throughput``, ``price``, ``release``, in the scaled observation), and in typed
    worlds its statistics on the current query's task (``task_*`` selected by the one-hot) and on
-   every task (``log1p`` of the per-task pulls). A slot is *real* if any of its features is non-zero
-   (padded slots are all zero).
+   every task (``log1p`` of the per-task pulls). A slot is *real* if any of its features but its costs
+   is non-zero: a padded slot is all zero in the raw observation, and the scaling of version 2 reads
+   its costs, 0, as -1 (``COST_KEYS``).
 2. **Embedding** (:class:`SetNetwork`): every token gets its features minus their mean over the real
    slots and the global features (``phase``, ``stage``, ``time``, ``stage_progress``,
    ``budget_per_query``, the task one-hot), and one MLP with the same weights for every slot embeds it.
@@ -36,7 +37,7 @@ This module imports torch and stable-baselines3 at its top; nothing imports it a
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -45,8 +46,17 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["SetPolicy", "SetActorCriticPolicy", "SetTokenizer", "SetNetwork", "GLOBAL_KEYS", "PER_TASK_KEYS"]
+__all__ = [
+    "SetPolicy",
+    "SetActorCriticPolicy",
+    "SetTokenizer",
+    "SetNetwork",
+    "GLOBAL_KEYS",
+    "PER_TASK_KEYS",
+    "COST_KEYS",
+]
 
 # Keys of shape (1,) that every token sees (plus the task one-hot in typed worlds).
 GLOBAL_KEYS = ("phase", "stage", "time", "stage_progress", "budget_per_query")
@@ -54,6 +64,9 @@ GLOBAL_KEYS = ("phase", "stage", "time", "stage_progress", "budget_per_query")
 PADDED_LOGIT = -1e4
 # Per-(task, model) keys of shape (J * N,), slot j * N + m.
 PER_TASK_KEYS = ("task_pulls", "task_mean_reward", "task_mean_cost")
+# Cost features, which the observation scaling of version 2 maps to -1 at a cost of 0 (a padded slot's
+# too): they take no part in telling a real slot from a padded one.
+COST_KEYS = ("mean_cost", "task_mean_cost")
 
 
 def _shape(space: spaces.Space) -> tuple[int, ...]:
@@ -65,8 +78,9 @@ class SetTokenizer(BaseFeaturesExtractor):
 
     The output is ``[tokens (N * slot_dim), globals (global_dim)]`` per row, where a token is the
     slot's per-model features (sorted key order), in typed worlds its current-task statistics and its
-    statistics on every task, and last a 0/1 flag of a real slot (any feature non-zero). N is read
-    from the observation at each call, so nothing here depends on it.
+    statistics on every task, and last a 0/1 flag of a real slot (any feature but the costs of
+    ``COST_KEYS`` non-zero: padded slots are zero but for those, -1 in the scaling of version 2). N is
+    read from the observation at each call, so nothing here depends on it.
 
     Parameters
     ----------
@@ -87,6 +101,11 @@ class SetTokenizer(BaseFeaturesExtractor):
             sorted(k for k, b in boxes.items() if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS) and _shape(b) == (n,))
         )
         self.model_dim = len(self.model_keys) + len(self.task_keys) * (1 + self.n_tasks)
+        # Which token features tell a real slot (in the order tokens() stacks them): all but the costs.
+        presence = [k not in COST_KEYS for k in self.model_keys]
+        for k in self.task_keys:
+            presence += [k not in COST_KEYS] * (1 + self.n_tasks)
+        self._presence = th.tensor(presence)  # not a buffer: saved models keep their state_dict keys
         self.slot_dim = self.model_dim + 1
         self.global_dim = len(GLOBAL_KEYS) + self.n_tasks
         super().__init__(observation_space, features_dim=n * self.slot_dim + self.global_dim)
@@ -116,7 +135,7 @@ class SetTokenizer(BaseFeaturesExtractor):
                 per_model.append(th.einsum("bj,bjn->bn", task, stats))
                 per_model.extend(stats.unbind(dim=1))
         feats = th.stack(per_model, dim=-1)
-        real = (feats != 0).any(dim=-1, keepdim=True).float()
+        real = ((feats != 0) & self._presence.to(feats.device)).any(dim=-1, keepdim=True).float()
         glob = [obs[k].float().reshape(batch, -1) for k in self.global_keys]
         if self.n_tasks:
             glob.append(obs["task"].float())
@@ -148,17 +167,50 @@ def _mlp(sizes: list[int], activation: type[nn.Module], last_activation: bool = 
     return nn.Sequential(*layers)
 
 
+def _row_max(h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:
+    """Max over each row's packed slots (-inf for a row without any)."""
+    width = h.shape[1]
+    return h.new_full((batch, width), float("-inf")).scatter_reduce_(
+        0, rows.unsqueeze(1).expand(-1, width), h, reduce="amax"
+    )
+
+
+class _RowMax(th.autograd.Function):
+    """Max over each row's packed slots, ``scatter_reduce(..., "amax")`` with its gradient (shared
+    evenly among the slots that attain the max, as PyTorch's) computed in a few array operations:
+    PyTorch's own backward of ``scatter_reduce`` takes several times longer than the whole forward."""
+
+    @staticmethod
+    def forward(ctx, h: th.Tensor, rows: th.Tensor, batch: int) -> th.Tensor:
+        peak = _row_max(h, rows, batch)
+        ctx.save_for_backward(h, rows, peak)
+        return peak
+
+    @staticmethod
+    def backward(ctx, grad: th.Tensor):
+        h, rows, peak = ctx.saved_tensors
+        at = (h == peak.index_select(0, rows)).to(h.dtype)
+        ties = th.zeros_like(peak).index_add_(0, rows, at)
+        return at * (grad / ties.clamp(min=1.0)).index_select(0, rows), None, None
+
+
 def _pool(h: th.Tensor, rows: th.Tensor, count: th.Tensor) -> th.Tensor:
     """Mean and max over each row's real slots of the packed embeddings h (R, H) of rows ``rows``
     (R,), for ``count`` (B, 1) real slots per row; zeros for a row without any."""
     batch, width = count.shape[0], h.shape[1]
     total = h.new_zeros(batch, width).index_add_(0, rows, h)
     mean = total / count.clamp(min=1.0)
-    peak = h.new_full((batch, width), float("-inf")).scatter_reduce(
-        0, rows.unsqueeze(1).expand(-1, width), h, reduce="amax", include_self=True
-    )
+    # Without gradients (rollouts), the function itself: a Function's call costs more than the max.
+    peak = _RowMax.apply(h, rows, batch) if h.requires_grad else _row_max(h, rows, batch)
     peak = th.where(count > 0, peak, th.zeros_like(peak))
     return th.cat([mean, peak], dim=-1)
+
+
+def _concat_linear(layer: nn.Linear, x: th.Tensor, y: th.Tensor, rows: th.Tensor) -> th.Tensor:
+    """``layer(cat([x, y[rows]], -1))`` for packed slots x (R, k) of rows ``rows`` and per-row y
+    (B, m), without the concatenation: ``x W_x + (y W_y + b)[rows]``, y's product once per row."""
+    k = x.shape[1]
+    return F.linear(x, layer.weight[:, :k]) + F.linear(y, layer.weight[:, k:], layer.bias).index_select(0, rows)
 
 
 class SetNetwork(nn.Module):
@@ -183,6 +235,8 @@ class SetNetwork(nn.Module):
         The activation.
     """
 
+    _embed_rest: tuple[nn.Module, ...]
+
     def __init__(self, slot_dim: int, global_dim: int, hidden: int = 64, rounds: int = 2, activation_fn=nn.ReLU):
         super().__init__()
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
@@ -192,6 +246,9 @@ class SetNetwork(nn.Module):
         self.slot_dim, self.global_dim, self.hidden = slot_dim, global_dim, hidden
         model_dim = slot_dim - 1
         self.embed = _mlp([2 * model_dim + 1 + global_dim, hidden, hidden], activation_fn)
+        # The embedding's layers after its first and its activation (which _encode applies split), as a
+        # plain tuple: slicing the Sequential would build a new module at every call.
+        object.__setattr__(self, "_embed_rest", tuple(self.embed)[2:])
         self.updates = nn.ModuleList([_mlp([3 * hidden, hidden], activation_fn) for _ in range(rounds)])
         self.slot_head = nn.Sequential(_mlp([3 * hidden, hidden], activation_fn), nn.Linear(hidden, 1))
         self.commit_head = nn.Sequential(_mlp([2 * hidden + global_dim, hidden], activation_fn), nn.Linear(hidden, 1))
@@ -210,10 +267,16 @@ class SetNetwork(nn.Module):
         return [self.slot_head[-1], self.commit_head[-1]]
 
     def _encode(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor, tuple[th.Tensor, ...]]:
-        """Embed the real slots only, packed: a padded slot (all features zero) is never valid and
+        """Embed the real slots only, packed: a padded slot (real-slot flag 0) is never valid and
         takes no part in the pooling, so it costs nothing (generated worlds fill ~12 of 40 slots).
         Returns the packed embeddings (R, hidden), the pooled summary (B, 2 hidden), the globals and
-        the packing ``(rows, slots, n_slots)``."""
+        the packing ``(rows, slots, n_slots)``.
+
+        A layer whose input is a slot's own vector concatenated with its row's (the embedding's
+        ``[feats, feats - mean, 1, globals]``, the updates' and the slot head's ``[h, pooled]``) is
+        computed as the slot's product plus its row's, ``x W_x + (y W_y + b)[rows]``: the same layer
+        (the same weights) up to float rounding, with the row's part computed once per row instead of
+        once per slot (2.4 times fewer operations for the whole network)."""
         batch = features.shape[0]
         glob = features[:, features.shape[1] - self.global_dim :]
         tokens = features[:, : features.shape[1] - self.global_dim].reshape(batch, -1, self.slot_dim)
@@ -221,16 +284,24 @@ class SetNetwork(nn.Module):
         feats = tokens[rows, slots, :-1]
         count = th.bincount(rows, minlength=batch).unsqueeze(1).to(feats.dtype)
         mean = feats.new_zeros(batch, feats.shape[1]).index_add_(0, rows, feats) / count.clamp(min=1.0)
-        x = th.cat([feats, feats - mean[rows], feats.new_ones(rows.shape[0], 1), glob[rows]], dim=-1)
-        h = self.embed(x)
+        # The embedding's first layer on [feats, feats - mean[rows], 1, glob[rows]].
+        first, d = cast(nn.Linear, self.embed[0]), feats.shape[1]
+        w = first.weight
+        own = F.linear(feats, w[:, :d] + w[:, d : 2 * d])
+        per_row = F.linear(glob, w[:, 2 * d + 1 :], first.bias + w[:, 2 * d]) - F.linear(mean, w[:, d : 2 * d])
+        h = self.embed[1](own + per_row.index_select(0, rows))
+        for layer in self._embed_rest:
+            h = layer(h)
         for update in self.updates:
+            layer, activation = cast(nn.Sequential, update)
             pooled = _pool(h, rows, count)
-            h = h + update(th.cat([h, pooled[rows]], dim=-1))
+            h = h + activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))
         return h, _pool(h, rows, count), glob, (rows, slots, th.tensor(tokens.shape[1]))
 
     def _actor(self, h: th.Tensor, pooled: th.Tensor, glob: th.Tensor, packing: tuple[th.Tensor, ...]) -> th.Tensor:
         rows, slots, n_slots = packing
-        packed = self.slot_head(th.cat([h, pooled[rows]], dim=-1)).squeeze(-1)
+        layer, activation = cast(nn.Sequential, self.slot_head[0])
+        packed = self.slot_head[1](activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))).squeeze(-1)
         # Padded slots are never valid: a logit of PADDED_LOGIT (MaskablePPO masks them anyway).
         scores = pooled.new_full((pooled.shape[0], int(n_slots)), PADDED_LOGIT).index_put((rows, slots), packed)
         commit = self.commit_head(th.cat([pooled, glob], dim=-1))
@@ -365,6 +436,29 @@ class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
         self.hidden, self.rounds = hidden, rounds
         self._setup_set(observation_space, action_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def forward(
+        self, obs: Any, deterministic: bool = False, action_masks: np.ndarray | None = None
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Actions, values and log-probabilities of a batch (what MaskablePPO calls at every rollout
+        step): ``MaskableActorCriticPolicy.forward`` with its masked categorical computed in place, the
+        same numbers and the same random draw as its ``MaskableCategorical`` (logits normalised, masked
+        ones set to -1e8, normalised again, one ``multinomial`` draw from their softmax) without
+        building the distribution twice a step, a fifth of the rollout's time at 4 envs."""
+        if not self.share_features_extractor:
+            return super().forward(obs, deterministic, action_masks)
+        latent_pi, latent_vf = self.mlp_extractor(self.extract_features(obs))
+        values = self.value_net(latent_vf)
+        logits = self.action_net(latent_pi).view(latent_pi.shape[0], -1)
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        if action_masks is not None:
+            masks = th.as_tensor(action_masks, dtype=th.bool, device=logits.device).reshape(logits.shape)
+            logits = th.where(masks, logits, th.tensor(-1e8, dtype=logits.dtype, device=logits.device))
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)  # normalised twice, masked or not, as there
+        probs = F.softmax(logits, dim=-1)
+        actions = th.argmax(probs, dim=1) if deterministic else th.multinomial(probs, 1, True).reshape(-1)
+        log_prob = logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return actions.reshape((-1, *self.action_space.shape)), values, log_prob  # type: ignore[misc]
 
 
 class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):

@@ -3,11 +3,15 @@
 (:func:`read_monitor`).
 
 * the hyperparameters of :mod:`agents.rl.hyperparams` (RL Zoo style table, overridable);
-* a vector env of ``n_envs`` copies made from the ``"gym_llmroute:<id>"`` form (so
-  ``SubprocVecEnv`` workers import the package themselves), each wrapped in ``Monitor`` (episode
-  reward, length, final regret and spend, written to ``monitor/*.monitor.csv``: the learning
-  curves), then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
-  :class:`~gym_llmroute.wrappers.ScaledObservation` (:func:`make_train_env`);
+* a vector env of ``n_envs`` sub-envs (:func:`make_train_env`): by default, for ``LLMRoute-v0``, its
+  presets and ``LLMRoute-Gen-v0``, the native batched env (all sub-envs the rows of one simulation)
+  in SB3's ``VecMonitor`` (episode reward, length, final regret and spend, written to
+  ``monitor/*.monitor.csv``: the learning curves), then optionally
+  :class:`~agents.rl.vec_wrappers.VecLagrangianReward`, then
+  :class:`~agents.rl.vec_wrappers.VecScaledObservation`; otherwise copies made from the
+  ``"gym_llmroute:<id>"`` form (so ``SubprocVecEnv`` workers import the package themselves), each
+  wrapped in ``Monitor``, then optionally :class:`~gym_llmroute.wrappers.LagrangianReward`, then
+  :class:`~gym_llmroute.wrappers.ScaledObservation`. Both give the same steps;
 * ``VecNormalize`` of the reward only where the table says so (the deploy view);
 * TensorBoard logs in ``<out_dir>/tb``; the model in ``<out_dir>/model.zip`` and what it was trained
   on in ``<out_dir>/train.json`` (both written atomically, ``train.json`` last: its presence marks a
@@ -25,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -45,7 +49,9 @@ __all__ = [
     "read_monitor",
     "algo_class",
     "policy_class",
+    "has_native_vec_env",
     "MONITOR_KEYS",
+    "VEC_ENVS",
 ]
 
 # Keys of the final info that Monitor writes to its CSV (the learning curves).
@@ -132,6 +138,49 @@ class _EnvFactory:
         return env
 
 
+# The vector entry points whose SB3 VecEnv (gym_llmroute.vector) the "native" vec env builds.
+_NATIVE = {
+    "gym_llmroute.vector:LLMRouteVectorEnv": "LLMRouteSB3VecEnv",
+    "gym_llmroute.vector:LLMRouteGenVectorEnv": "LLMRouteGenSB3VecEnv",
+}
+VEC_ENVS = ("native", "dummy", "subproc")
+
+
+def has_native_vec_env(env_id: str) -> bool:
+    """Whether ``env_id`` has a native batched env (``vec_env="native"``): ``LLMRoute-v0``, its preset
+    ids and ``LLMRoute-Gen-v0``, not the single-level views.
+
+    Parameters
+    ----------
+    env_id : str
+        A registered id (a ``"gym_llmroute:"`` prefix is ignored).
+
+    Returns
+    -------
+    bool
+    """
+    import gym_llmroute  # noqa: F401  (registers the ids)
+
+    try:
+        spec = gym.spec(env_id.split(":")[-1])
+    except gym.error.Error:  # not registered: no native env (gym.make names the problem)
+        return False
+    return isinstance(spec.vector_entry_point, str) and spec.vector_entry_point in _NATIVE
+
+
+def _native_vec_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any]):
+    """The native batched env of ``env_id`` behind SB3's VecEnv API, made with the id's registered
+    keyword arguments and ``env_kwargs`` (as ``gym.make`` would)."""
+    from gym_llmroute import vector
+
+    spec = gym.spec(env_id.split(":")[-1])
+    cls = getattr(vector, _NATIVE[cast(str, spec.vector_entry_point)])
+    kwargs = {**spec.kwargs, **env_kwargs}
+    if spec.max_episode_steps is not None:
+        kwargs.setdefault("max_episode_steps", spec.max_episode_steps)
+    return cls(n_envs, **kwargs)
+
+
 def make_train_env(
     env_id: str = "LLMRoute-v0",
     n_envs: int = 1,
@@ -140,7 +189,7 @@ def make_train_env(
     env_kwargs: dict[str, Any] | None = None,
     vec_env: str = "dummy",
     monitor_dir: str | os.PathLike | None = None,
-    lagrangian: dict[str, float] | None = None,
+    lagrangian: dict[str, Any] | None = None,
 ):
     """The SB3 vector env used for training.
 
@@ -149,15 +198,23 @@ def make_train_env(
     env_id : str
         The env id (made as ``gym_llmroute:<env_id>``).
     n_envs : int
-        Copies of the env, each ``Monitor`` -> (``LagrangianReward``) -> ``ScaledObservation``.
+        Sub-envs.
     seed : int
-        Env i is seeded ``seed + i``.
+        Sub-env i is seeded ``seed + i``.
     env_kwargs : dict, optional
         ``gym.make`` keyword arguments.
-    vec_env : {"dummy", "subproc"}
-        ``DummyVecEnv`` or ``SubprocVecEnv``.
+    vec_env : {"native", "dummy", "subproc"}
+        ``"native"``: the id's native batched env (:func:`has_native_vec_env`;
+        :class:`~gym_llmroute.vector.LLMRouteSB3VecEnv` or
+        :class:`~gym_llmroute.vector.LLMRouteGenSB3VecEnv`) wrapped in SB3's ``VecMonitor`` ->
+        (:class:`~agents.rl.vec_wrappers.VecLagrangianReward`) ->
+        :class:`~agents.rl.vec_wrappers.VecScaledObservation`, which step for step equals
+        ``"dummy"``; ``"dummy"``: ``DummyVecEnv`` of ``n_envs`` single envs, each ``Monitor`` ->
+        (``LagrangianReward``) -> ``ScaledObservation``; ``"subproc"``: the same in
+        ``SubprocVecEnv``.
     monitor_dir : path, optional
-        Where ``Monitor`` writes ``<i>.monitor.csv`` (None: no file).
+        Where the episode records go: ``<i>.monitor.csv`` per sub-env, or ``native.monitor.csv`` for
+        all of them (None: no file).
     lagrangian : dict, optional
         Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (None: the raw reward).
 
@@ -168,10 +225,31 @@ def make_train_env(
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    if vec_env not in ("dummy", "subproc"):
-        raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {vec_env!r}")
+    if vec_env not in VEC_ENVS:
+        raise ValueError(f"vec_env must be one of {list(VEC_ENVS)}, got {vec_env!r}")
+    if vec_env == "native" and not has_native_vec_env(env_id):
+        raise ValueError(
+            f"vec_env 'native' needs an env with a native batched version (LLMRoute-v0, its presets, "
+            f"LLMRoute-Gen-v0), not {env_id!r}: use 'dummy' or 'subproc'"
+        )
     if monitor_dir is not None:
         os.makedirs(monitor_dir, exist_ok=True)
+    if vec_env == "native":
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from .vec_wrappers import VecLagrangianReward, VecScaledObservation
+
+        venv = _native_vec_env(env_id, n_envs, dict(env_kwargs or {}))
+        path = None if monitor_dir is None else os.path.join(monitor_dir, "native")
+        venv = VecMonitor(venv, filename=path, info_keywords=MONITOR_KEYS)
+        if lagrangian is not None:
+            venv = VecLagrangianReward(venv, **lagrangian)
+        venv = VecScaledObservation(venv)
+        # As DummyVecEnv's factories reset sub-env i with seed + i: the next reset without seeds
+        # continues from there.
+        venv.seed(seed)
+        venv.reset()
+        return venv
     fns: list[Callable[[], gym.Env]] = [
         _EnvFactory(
             env_id, dict(env_kwargs or {}), i, seed, None if monitor_dir is None else str(monitor_dir), lagrangian
@@ -440,6 +518,13 @@ class _TrainSetup:
         config = dict(params)
         n_envs = int(params.pop("n_envs"))
         vec_env = params.pop("vec_env")
+        if vec_env == "native" and not has_native_vec_env(env_id):
+            if "vec_env" in (hyperparams or {}):
+                raise ValueError(
+                    f"vec_env 'native' needs an env with a native batched version (LLMRoute-v0, its presets, "
+                    f"LLMRoute-Gen-v0), not {env_id!r}: use 'dummy' or 'subproc'"
+                )
+            vec_env = config["vec_env"] = "dummy"  # the table's native where the id has one
         normalize_reward = bool(params.pop("normalize_reward"))
         table_lagrangian = params.pop("lagrangian", None)
         chosen = table_lagrangian if lagrangian is None else (None if lagrangian is False else lagrangian)
