@@ -1,7 +1,7 @@
 """Training speed: env steps per second of ``model.learn`` for MaskablePPO with the set policy on
 generated worlds, the path of commit 63963ae against the default path of ``agents.rl.train``.
 
-    python benchmarks/bench_train.py [--steps 20000] [--repeats 1] [--n-envs N] [--hyperparams JSON]
+    python benchmarks/bench_train.py [--steps 20000] [--repeats 1] [--variants JSON] [--no-reference]
 
 Both sides train ``MaskablePPO`` on ``LLMRoute-Gen-v0`` (``num_worlds=200, start_world=0``, padded to
 40 slots) with the hyperparameter table's entry for that id (``agents.rl.hyperparams``: 4 envs, 512
@@ -18,13 +18,13 @@ thread (``train``'s default), in one process:
 
 Every world is played once before timing (the per-process world caches warm on both sides, as in
 a training run after its first pass over the worlds). Each side's rate is the best of ``--repeats``,
-the sides interleaved. For the new path the time is split into env stepping (the VecEnv's steps and
-action masks), rollout inference (the policy's forward in ``collect_rollouts`` and the rollout
-buffer) and the PPO update (``model.train``).
+the sides interleaved. Each side's time is split into the env (the VecEnv's steps and action masks),
+rollout inference (the rest of ``collect_rollouts``: the policy's forward, the rollout buffer) and the
+PPO update (``model.train``).
 
-``--n-envs`` and ``--hyperparams`` (a JSON dict of overrides, e.g. '{"n_steps": 128}') change the
-new side only, to measure what other settings would give; they change what is learned, not just
-its speed.
+``--variants`` (a JSON list of overrides of the table, e.g. '[{"n_envs": 16, "n_steps": 128}]') adds
+new sides with other settings, to measure what they would give; they change what is learned, not
+just its speed, and are marked so.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from sb3_contrib import MaskablePPO
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from agents.rl.hyperparams import hyperparams_for
@@ -84,7 +85,10 @@ class DenseSetNetwork(SetNetwork):
 
 
 class DenseSetPolicy(SetPolicy):
-    """:class:`SetPolicy` with the dense network of 63963ae."""
+    """:class:`SetPolicy` as of 63963ae: the dense network, and sb3-contrib's own ``forward`` (its
+    ``MaskableCategorical``)."""
+
+    forward = MaskableActorCriticPolicy.forward  # type: ignore[assignment]
 
     def _build_mlp_extractor(self) -> None:
         fe = self.features_extractor
@@ -191,51 +195,57 @@ def run(side: str, steps: int, seed: int, overrides: dict[str, Any], split: bool
     return out
 
 
+def _split(result: dict[str, float]) -> str:
+    total = result["seconds"]
+    return ", ".join(
+        f"{name} {result[key]:.1f} s ({100 * result[key] / total:.0f}%)"
+        for name, key in (("env", "env"), ("rollout inference", "inference"), ("PPO update", "update"))
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20_000, help="env steps of model.learn per side (20,000)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per side, interleaved; the best is kept (1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-envs", type=int, help="sub-envs of the new side (default: the table's, 4)")
-    parser.add_argument("--hyperparams", default="{}", help="JSON overrides of the table for the new side")
+    parser.add_argument(
+        "--variants",
+        default="[]",
+        metavar="JSON",
+        help="a JSON list of overrides of the table, each timed as a further new side, e.g. "
+        '\'[{"n_envs": 16, "n_steps": 128}]\' (they change what is learned)',
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (train's default: 1)")
-    parser.add_argument("--only-new", action="store_true", help="time the new side only")
+    parser.add_argument("--no-reference", action="store_true", help="time the new side(s) only")
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
-    overrides = json.loads(args.hyperparams)
-    if args.n_envs is not None:
-        overrides["n_envs"] = args.n_envs
+    variants: list[dict[str, Any]] = json.loads(args.variants)
     print(f"dense and packed set networks agree to {check_dense_matches_packed():.1e}")
     print(f"warmed the {ENV_KWARGS['num_worlds']} worlds in {warm_worlds():.1f} s")
-    best: dict[str, dict[str, float]] = {}
-    sides = ["new"] if args.only_new else ["reference", "new"]
-    for _ in range(args.repeats):
-        for side in sides:
-            result = run(side, args.steps, args.seed, overrides if side == "new" else {}, split=side == "new")
-            print(
-                f"  {side:<9} {result['rate']:>8,.0f} steps/s ({result['steps']:,} steps in {result['seconds']:.1f} s)"
-            )
-            if side not in best or result["rate"] > best[side]["rate"]:
-                best[side] = result
-    new = best["new"]
     table = hyperparams_for("maskableppo", ENV_ID, "set")
-    settings = {k: table[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")} | overrides
-    print(f"settings of the new side: {settings}, torch threads {args.threads}")
-    if "reference" in best:
-        ref = best["reference"]
-        ratio = new["rate"] / ref["rate"]
-        print(
-            f"train     new {new['rate']:,.0f} steps/s   reference (63963ae path) {ref['rate']:,.0f} steps/s   "
-            f"ratio {ratio:.2f}  target >= 10  {'ok' if ratio >= 10 else 'MISSED'}"
-        )
-    total = new["seconds"]
-    print(
-        "  split of the new path: "
-        + ", ".join(
-            f"{name} {new[key]:.1f} s ({100 * new[key] / total:.0f}%)"
-            for name, key in (("env stepping", "env"), ("rollout inference", "inference"), ("PPO update", "update"))
-        )
-    )
+    settings = {k: table[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")}
+    sides: list[tuple[str, str, dict[str, Any]]] = [] if args.no_reference else [("reference", "reference", {})]
+    sides.append(("new", "new", {}))
+    sides += [("new", "new " + json.dumps(v, separators=(",", ":")), v) for v in variants]
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(args.repeats):
+        for side, name, overrides in sides:
+            result = run(side, args.steps, args.seed, overrides, split=True)
+            print(f"  {name:<40} {result['rate']:>7,.0f} steps/s ({result['seconds']:.1f} s: {_split(result)})")
+            if name not in best or result["rate"] > best[name]["rate"]:
+                best[name] = result
+    print(f"table settings {settings}, torch threads {args.threads}; best of {args.repeats}:")
+    ref = best.get("reference")
+    for _, name, overrides in sides:
+        result = best[name]
+        line = f"train  {name:<40} {result['rate']:>7,.0f} steps/s"
+        if ref is not None and name != "reference":
+            ratio = result["rate"] / ref["rate"]
+            line += f"  ratio {ratio:5.2f}  target >= 10  {'ok' if ratio >= 10 else 'MISSED'}"
+            if overrides:
+                line += "  (changes learning)"
+        print(line)
+    print(f"  split of the new path: {_split(best['new'])}")
 
 
 if __name__ == "__main__":

@@ -178,7 +178,9 @@ def _native_vec_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any]):
     kwargs = {**spec.kwargs, **env_kwargs}
     if spec.max_episode_steps is not None:
         kwargs.setdefault("max_episode_steps", spec.max_episode_steps)
-    return cls(n_envs, **kwargs)
+    venv = cls(n_envs, **kwargs)
+    venv.spec = spec  # the env id VecMonitor writes in its header, as Monitor does
+    return venv
 
 
 def make_train_env(

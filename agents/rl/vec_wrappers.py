@@ -29,6 +29,7 @@ from typing import Any, cast
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from gym_llmroute.wrappers import (
     OBS_SCALING_VERSION,
@@ -63,7 +64,7 @@ class _PerRowWorld(VecEnvWrapper):
     def _changed(self, rows: np.ndarray) -> None:
         """The scenarios of ``rows`` were read (derived per-row values go here)."""
 
-    def reset(self):
+    def reset(self) -> VecEnvObs:
         obs = self.venv.reset()
         self._refresh(np.arange(self.num_envs))
         return self._observe(obs)
@@ -71,7 +72,7 @@ class _PerRowWorld(VecEnvWrapper):
     def _observe(self, obs):
         return obs
 
-    def step_wait(self):
+    def step_wait(self) -> VecEnvStepReturn:
         raise NotImplementedError
 
 
@@ -115,7 +116,7 @@ class VecLagrangianReward(_PerRowWorld):
         else:
             self.budgets[rows] = [self.scenarios[i].budget for i in rows.tolist()]
 
-    def step_wait(self):
+    def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, dones, infos = self.venv.step_wait()
         n = self.num_envs
         cost = np.fromiter((info["cost"] for info in infos), dtype=np.float64, count=n)
@@ -171,7 +172,7 @@ class VecScaledObservation(_PerRowWorld):
     def _observe(self, obs):
         return scale_observation_rows(obs, self.constants, self.version)
 
-    def step_wait(self):
+    def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, dones, infos = self.venv.step_wait()
         if dones.any():
             rows = np.flatnonzero(dones)
