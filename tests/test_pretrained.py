@@ -1,0 +1,57 @@
+"""The shipped checkpoint (agents.rl.load_pretrained): loads in one line, plays any catalog, spends its
+budget like the agent it clones, and scores on held-out worlds what its record says."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import agents
+from agents.experiments.generalization import HELD_OUT_START, Case, _WorldReset, play_learned
+from agents.rl import PRETRAINED, load_pretrained
+from agents.rl.pretrained import pretrained_path
+
+NAME = "set-stageroute-clone"
+# Its greedy score on held-out worlds 10**6 .. 10**6 + 5 (seed i on world 10**6 + i), on the machine
+# that trained it (benchmarks/pretrained.py scores all 100 of its README row).
+HELD_OUT_6 = None
+
+
+def test_the_checkpoint_is_listed_and_an_unknown_name_is_refused_with_the_list():
+    assert NAME in PRETRAINED and (pretrained_path(NAME) / "model.zip").exists()
+    assert (pretrained_path(NAME) / "train.json").exists()
+    with pytest.raises(ValueError, match=r"no pretrained checkpoint 'nope'; shipped: \['set-stageroute-clone'\]"):
+        load_pretrained("nope")
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs", [("LLMRoute-Gen-v0", {"pad_to": 40}), ("LLMRoute-v0", {}), ("LLMRoute-Market-v0", {})]
+)
+def test_the_checkpoint_plays_any_untyped_catalog_without_invalid_actions(env_id, kwargs):
+    env = gym.make(env_id, horizon=600, **kwargs)
+    agent = load_pretrained(NAME, env)
+    assert agent.deterministic  # a set policy acts greedily by default
+    result = agents.run_episode(agent, env, seed=0)
+    assert result["invalid_actions"] == 0 and result["queries_served"] > 0
+    random = agents.run_episode(agents.make("random", env, seed=0), env, seed=0)
+    assert result["reward_fraction"] > random["reward_fraction"]
+
+
+def test_the_checkpoint_spends_its_budget_on_held_out_worlds():
+    """The clone paces its spend like StageRoute: between 80% and 100% of B on average, where the
+    learned agents before it spent 38% (they underspent the budget and lost the queries it buys)."""
+    env = gym.make("LLMRoute-Gen-v0", pad_to=40)
+    agent = load_pretrained(NAME, env)
+    spend = []
+    for i in range(6):
+        result = agents.run_episode(agent, _WorldReset(env, {"world": HELD_OUT_START + i}), seed=i)
+        spend.append(result["spend_fraction"])
+    assert 0.8 <= np.mean(spend) <= 1.0, spend
+
+
+def test_the_checkpoint_reproduces_its_recorded_held_out_scores():
+    cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(6)]
+    scores = play_learned(pretrained_path(NAME), cases, deterministic=True)
+    assert HELD_OUT_6 is not None
+    np.testing.assert_allclose(scores, HELD_OUT_6, atol=0.02)
