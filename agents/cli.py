@@ -739,10 +739,8 @@ def cmd_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    env_kwargs = _env_kwargs(args)
-    _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
-    args.scenario = args.scenario or _default_scenario(args.env, env_kwargs)
+def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Refuse combinations of ``llmroute train`` arguments that cannot work, naming the argument."""
     if args.lagrange is None and args.lagrange_step:
         parser.error("argument --lagrange-step: needs --lagrange (the initial multiplier)")
     if args.policy == "set" and args.algo == "dqn":
@@ -756,7 +754,6 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error("argument --warm-start: needs an actor-critic algorithm (maskableppo, ppo, a2c), not dqn")
     elif args.steps == 0:
         parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
-    from .rl import train
     from .rl.training import has_native_vec_env
 
     if args.vec_env == "native" and not has_native_vec_env(args.env):
@@ -764,6 +761,14 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"argument --vec-env: {args.env} has no native batched env (LLMRoute-v0, its presets and {GEN_ENV} "
             "have); use dummy or subproc"
         )
+
+
+def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    env_kwargs = _env_kwargs(args)
+    _check_world(parser, [args.env], _opt_list(args.scenario), env_kwargs, "--env", "--scenario")
+    args.scenario = args.scenario or _default_scenario(args.env, env_kwargs)
+    _check_train_args(args, parser)
+    from .rl import train
 
     overrides = {}
     if args.n_envs is not None:
