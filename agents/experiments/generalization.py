@@ -211,8 +211,11 @@ def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[s
 
 
 # ---------------------------------------------------------------------------------------- scoring
-def play_learned(model_dir: Path, cases: list[Case], seed: int = 0, deterministic: bool = False) -> list[float]:
-    """Reward / oracle value of a trained model on each case, its episodes played in lockstep.
+def play_learned(
+    model_dir: Path, cases: list[Case], seed: int = 0, deterministic: bool = False, spend: bool = False
+) -> list[float]:
+    """Reward / oracle value (or, with ``spend``, cost / budget) of a trained model on each case, its
+    episodes played in lockstep.
 
     Parameters
     ----------
@@ -224,6 +227,8 @@ def play_learned(model_dir: Path, cases: list[Case], seed: int = 0, deterministi
         Seed of the policy's sampling.
     deterministic : bool
         Greedy actions instead of sampled ones (the agent's default for MaskablePPO is to sample).
+    spend : bool
+        Measure the spend (total cost over the budget B) instead of the reward.
 
     Returns
     -------
@@ -256,7 +261,9 @@ def play_learned(model_dir: Path, cases: list[Case], seed: int = 0, deterministi
         for a, i in zip(np.asarray(actions).reshape(-1).tolist(), active, strict=True):
             obs, _, terminated, truncated, info = envs[i].step(int(a))
             if terminated or truncated:
-                scores[i] = info["total_reward"] / info["oracle_value"]
+                scores[i] = (
+                    info["total_cost"] / info["budget"] if spend else info["total_reward"] / info["oracle_value"]
+                )
             else:
                 scaled[i] = scale_observation(obs, bases[i].scenario, version)
                 still.append(i)
