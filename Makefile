@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 # The main job: StageRoute, Greedy, Random, the oracle and a briefly trained MaskablePPO on LLMRoute-v0
 # (3 seeds), the results table and the plots in results/demo, then the held-out table: MaskablePPO (MLP and
 # set policy) briefly trained on generated worlds and scored on unseen ones (agents/experiments/demo.py).
-# About 4 minutes on 2 cores.
+# About 2 minutes on 2 cores.
 demo: $(STAMP)
 	$(BIN)/python -m agents.experiments.demo --out results/demo
 
