@@ -90,3 +90,17 @@ def test_dagger_plays_the_learner_and_records_the_teachers_labels():
     assert len(dagger) != len(taught) or not np.array_equal(dagger.observations["pulls"], taught.observations["pulls"])
     assert dagger.masks[np.arange(len(dagger)), dagger.actions].all()
     assert np.mean(dagger.episode_rewards) < np.mean(taught.episode_rewards)
+
+
+def test_a_hybrid_deploys_with_one_agent_and_routes_with_another():
+    from agents.rl.hybrid import HybridAgent
+
+    env = gym.make("LLMRoute-v0", **SHORT)
+    hybrid = HybridAgent(agents.make("oracle", env, seed=0), agents.make("stageroute", env, seed=0))
+    ours = agents.run_episode(hybrid, env, seed=3)
+    oracle = agents.run_episode(agents.make("oracle", env, seed=0), env, seed=3)
+    assert ours["deployments"] == oracle["deployments"] and ours["invalid_actions"] == 0
+    assert ours["queries_served"] > 250 and ours["reward_fraction"] > 0.8
+    obs, _ = env.reset(seed=0)
+    with pytest.raises(ValueError, match="one observation at a time"):
+        hybrid.predict({k: v[None] for k, v in obs.items()})
