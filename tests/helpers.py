@@ -101,3 +101,24 @@ def strict_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=r".*is different from the unwrapped version")
         yield
+
+
+def sb3_lockstep(ours, ref, steps: int, each_step=None):
+    """Step two SB3 VecEnvs with the same random valid actions (from ``ours``'s masks) and check
+    that every output is the same (:func:`assert_same`); ``each_step()`` runs after each step.
+    Returns the last observation and the number of episodes that ended."""
+    rng = np.random.default_rng(0)
+    ends = 0
+    obs_a = None
+    for t in range(steps):
+        masks = ours.env_method("action_masks")
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        obs_a, rew_a, done_a, infos_a = ours.step(actions)
+        obs_b, rew_b, done_b, infos_b = ref.step(actions)
+        assert_same((obs_a, rew_a, done_a), (obs_b, rew_b, done_b), f"step {t}")
+        for a, b in zip(infos_a, infos_b, strict=True):
+            assert_same(a, b, f"step {t} infos")
+        if each_step is not None:
+            each_step()
+        ends += int(done_a.sum())
+    return obs_a, ends

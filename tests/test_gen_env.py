@@ -18,7 +18,7 @@ from gym_llmroute.generated import MAX_MODELS, generate_scenario
 from gym_llmroute.sim import ROUTE, mask_from_obs
 from gym_llmroute.vector import LLMRouteGenVectorEnv
 
-from .helpers import assert_same
+from .helpers import assert_same, sb3_lockstep
 
 
 def worlds_played(env: gym.Env, resets: int, seed: int = 0) -> list[int]:
@@ -339,19 +339,12 @@ def test_gen_sb3_vec_env_equals_dummy_vec_env_and_trains_maskable_ppo():
     assert_same(ours.reset(), ref.reset())
     for a, b in zip(ours.reset_infos, ref.reset_infos, strict=True):
         assert_same(a, b, "reset infos")
-    rng = np.random.default_rng(0)
-    ends = 0
-    for t in range(400):
-        masks = ours.env_method("action_masks")
-        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
-        obs_a, rew_a, done_a, infos_a = ours.step(actions)
-        obs_b, rew_b, done_b, infos_b = ref.step(actions)
-        assert_same((obs_a, rew_a, done_a), (obs_b, rew_b, done_b), f"step {t}")
-        for a, b in zip(infos_a, infos_b, strict=True):
-            assert_same(a, b, f"step {t} infos")
+
+    def same_worlds():
         assert ours.get_attr("world") == ref.get_attr("world")
         assert [s.name for s in ours.get_attr("scenario")] == [s.name for s in ref.get_attr("scenario")]
-        ends += int(done_a.sum())
+
+    obs_a, ends = sb3_lockstep(ours, ref, 400, same_worlds)
     assert ends >= 6
     assert ours.get_attr("world", indices=[2]) == ref.get_attr("world", indices=[2])
     # A reference agent acts in one world at a time, as with DummyVecEnv of LLMRoute-Gen-v0.

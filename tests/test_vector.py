@@ -15,7 +15,7 @@ from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv
 from gym_llmroute.vector import LLMRouteVectorEnv
 
-from .helpers import assert_same, tiny_scenario
+from .helpers import assert_same, sb3_lockstep, tiny_scenario
 
 
 def typed_scenario(**overrides) -> Scenario:
@@ -232,17 +232,7 @@ def test_sb3_adapter_equals_dummy_vec_env_and_trains_maskable_ppo():
     ours.seed(5)
     ref.seed(5)
     assert_same(ours.reset(), ref.reset())
-    rng = np.random.default_rng(0)
-    ends = 0
-    for t in range(300):
-        masks = ours.env_method("action_masks")
-        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
-        obs_a, rew_a, done_a, infos_a = ours.step(actions)
-        obs_b, rew_b, done_b, infos_b = ref.step(actions)
-        assert_same((obs_a, rew_a, done_a), (obs_b, rew_b, done_b), f"step {t}")
-        for a, b in zip(infos_a, infos_b, strict=True):
-            assert_same(a, b, f"step {t} infos")
-        ends += int(done_a.sum())
+    _, ends = sb3_lockstep(ours, ref, 300)
     assert ends >= 4
     model = MaskablePPO("MultiInputPolicy", LLMRouteSB3VecEnv(4, **kwargs), n_steps=32, batch_size=64, seed=0)
     model.learn(total_timesteps=256)
