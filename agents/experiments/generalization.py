@@ -32,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from gym_llmroute import make_scenario
-from gym_llmroute.wrappers import scale_observation
+from gym_llmroute.wrappers import scale_observation_rows, scaling_constants
 
 from ..evaluation import mean_ci, run_episode
 from ..files import atomic_write_json, atomic_write_text
@@ -246,15 +246,16 @@ def play_learned(
     model: MaskablePPO = agent.model
     version = agent.scaling_version
     model.set_random_seed(seed)
-    scaled: list[dict[str, np.ndarray]] = []
-    for env, base, case in zip(envs, bases, cases, strict=True):
-        obs, _ = case.reset(env)
-        scaled.append(scale_observation(obs, base.scenario, version))
+    raw = [case.reset(env)[0] for env, case in zip(envs, cases, strict=True)]
+    # Each case plays one world: its scaling constants are fixed for the episode.
+    constants = np.stack([scaling_constants(base.scenario, version) for base in bases])
     scores = [math.nan] * len(cases)
     active = list(range(len(cases)))
-    keys = list(scaled[0])
+    keys = list(raw[0])
     while active:
-        batch = {k: np.stack([scaled[i][k] for i in active]) for k in keys}
+        batch = scale_observation_rows(
+            {k: np.stack([raw[i][k] for i in active]) for k in keys}, constants[active], version
+        )
         masks = np.stack([bases[i].action_masks() for i in active])
         actions, _ = model.predict(batch, action_masks=masks, deterministic=deterministic)
         still = []
@@ -265,7 +266,7 @@ def play_learned(
                     info["total_cost"] / info["budget"] if spend else info["total_reward"] / info["oracle_value"]
                 )
             else:
-                scaled[i] = scale_observation(obs, bases[i].scenario, version)
+                raw[i] = obs
                 still.append(i)
         active = still
     return scores
