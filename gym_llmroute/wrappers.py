@@ -42,6 +42,7 @@ __all__ = [
     "scaling_constants",
     "OBS_SCALING_VERSION",
     "SCALING_VERSIONS",
+    "check_scaling_version",
 ]
 
 # The scaling new models are trained with, and every scaling a saved model may have been trained with
@@ -220,12 +221,29 @@ def scale_observation(
     return _scale(obs, scaling_constants(scenario, version), version)
 
 
+def check_scaling_version(version: Any) -> int:
+    """``version`` if it is one of :data:`SCALING_VERSIONS`, else ``ValueError`` naming them.
+
+    Parameters
+    ----------
+    version : int
+        An observation scaling version.
+
+    Returns
+    -------
+    int
+        The version.
+    """
+    if version not in SCALING_VERSIONS:
+        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    return int(version)
+
+
 def scaling_constants(scenario: Scenario, version: int = OBS_SCALING_VERSION) -> np.ndarray:
     """What :func:`scale_observation` reads of a world, as float32 ``[b, log1p(T), d]`` (``d`` =
     ``log1p(c_2 / b)``, version 1 only; 1 in version 2): the row of ``constants`` that
     :func:`scale_observation_rows` takes for an observation of this world."""
-    if version not in SCALING_VERSIONS:
-        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    check_scaling_version(version)
     den = 1.0
     if version == 1:
         den = math.log1p(max(scenario.cost_range[1], 1e-12) / scenario.budget)
@@ -254,8 +272,7 @@ def scale_observation_rows(
     dict of str to ndarray
         The scaled batch (a new dict).
     """
-    if version not in SCALING_VERSIONS:
-        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    check_scaling_version(version)
     c = np.asarray(constants, dtype=np.float32)
     return _scale(obs, (c[:, 0:1], c[:, 1:2], c[:, 2:3]), version)
 
@@ -289,8 +306,7 @@ def _relative_cost(cost: np.ndarray, budget) -> np.ndarray:
 def scaled_observation_space(space: spaces.Dict, version: int = OBS_SCALING_VERSION) -> spaces.Dict:
     """The observation space after :func:`scale_observation` of a given version (the bounds of
     the scaled keys; the other keys unchanged)."""
-    if version not in SCALING_VERSIONS:
-        raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+    check_scaling_version(version)
     boxes = dict(space.spaces)
 
     def box(key: str, low: float, high: float) -> None:
@@ -315,8 +331,7 @@ class ScaledObservation(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env, version: int = OBS_SCALING_VERSION):
         super().__init__(env)
-        if version not in SCALING_VERSIONS:
-            raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
+        check_scaling_version(version)
         self.version = version
         self.scenario = _base(env).scenario
         self._constants = scaling_constants(self.scenario, version)

@@ -20,7 +20,13 @@ from gymnasium import spaces
 
 from gym_llmroute.env import mask_from_obs
 from gym_llmroute.scenario import Scenario
-from gym_llmroute.wrappers import OBS_SCALING_VERSION, SCALING_VERSIONS, ScaledObservation, scale_observation
+from gym_llmroute.wrappers import (
+    OBS_SCALING_VERSION,
+    SCALING_VERSIONS,
+    ScaledObservation,
+    check_scaling_version,
+    scale_observation,
+)
 
 from ..base import scenario_of
 from .training import algo_class
@@ -66,9 +72,7 @@ class SB3Agent:
         name: str | None = None,
         scaling_version: int = OBS_SCALING_VERSION,
     ):
-        if scaling_version not in SCALING_VERSIONS:
-            raise ValueError(f"scaling_version must be one of {SCALING_VERSIONS}, got {scaling_version!r}")
-        self.scaling_version = scaling_version
+        self.scaling_version = check_scaling_version(scaling_version)
         self.model = model
         self.bind(scenario)
         self.algo = algo.lower()

@@ -33,8 +33,8 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 
 from gym_llmroute.wrappers import (
     OBS_SCALING_VERSION,
-    SCALING_VERSIONS,
     LagrangianReward,
+    check_scaling_version,
     scale_observation,
     scale_observation_rows,
     scaled_observation_space,
@@ -159,9 +159,7 @@ class VecScaledObservation(_PerRowWorld):
     """
 
     def __init__(self, venv: VecEnv, version: int = OBS_SCALING_VERSION):
-        if version not in SCALING_VERSIONS:
-            raise ValueError(f"observation scaling version must be one of {SCALING_VERSIONS}, got {version!r}")
-        self.version = version
+        self.version = check_scaling_version(version)
         self.constants = np.zeros((venv.num_envs, 3), dtype=np.float32)
         super().__init__(venv, scaled_observation_space(cast(spaces.Dict, venv.observation_space), version))
 
