@@ -248,6 +248,7 @@ class LLMRouteEnv(gym.Env):
             raise ValueError(f"invalid_action_penalty must be a finite number >= 0, got {penalty!r}")
         self.invalid_action_penalty = float(penalty)
         self._build(self.scenario)
+        self._ended: bool | None = None  # None until the first reset, then whether the episode ended
 
     # ------------------------------------------------------------------ construction
     def _build(self, scenario: Scenario) -> None:
@@ -283,7 +284,9 @@ class LLMRouteEnv(gym.Env):
 
     def step(self, action):
         a = action if type(action) is int else self._as_int(action)
-        if self._ended:
+        if self._ended is not False:
+            if self._ended is None:
+                raise RuntimeError("call reset() before step()")
             t, horizon = self.sim.state(0)["t"], self.scenario.horizon
             raise RuntimeError(f"the episode has ended ({t} of {horizon} queries served): call reset() before step()")
         sim = self.sim

@@ -184,3 +184,12 @@ def test_scenario_mapping_with_unknown_fields_or_a_sampler_is_refused_by_name():
         gym.make("LLMRoute-v0", scenario=fields)
     with pytest.raises(ValueError, match="'outcomes' sampler"):
         gym.make("LLMRoute-v0", scenario={**dataclasses.asdict(tiny_scenario()), "outcomes": {"kind": "x"}})
+
+
+def test_step_before_the_first_reset_raises_a_clear_error_even_without_gym_make():
+    from gym_llmroute.env import LLMRouteEnv
+    from gym_llmroute.gen_env import LLMRouteGenEnv
+
+    for env in (LLMRouteEnv(), LLMRouteGenEnv()):
+        with pytest.raises(RuntimeError, match=r"^call reset\(\) before step\(\)$"):
+            env.step(0)
