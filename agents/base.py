@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
-from gym_llmroute.env import mask_from_obs
+from gym_llmroute.env import mask_from_obs, world_kind
 from gym_llmroute.scenario import Scenario
 
 __all__ = ["Agent", "Context", "PublicParams", "scenario_of", "slots_of"]
@@ -87,13 +87,8 @@ def slots_of(env: Any) -> int | None:
 
 def _changes_world(env: Any) -> bool:
     """Whether an env (or the first sub-env of a vector env) draws a new world at its resets."""
-    get_attr = getattr(env, "get_attr", None)
-    if get_attr is not None:
-        try:
-            return len(get_attr("num_worlds")) > 0
-        except AttributeError:
-            return False
-    return hasattr(getattr(env, "unwrapped", None), "num_worlds")
+    kind = world_kind(env)
+    return kind is not None and kind.changes_world
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ import sys
 from typing import Any
 
 from gym_llmroute import ENV_IDS
+from gym_llmroute.gen_env import GENERATED
+from gym_llmroute.scenario import OVERRIDES, Override
 
 from .experiments.sweep import parse_seeds
 
@@ -38,19 +40,16 @@ __all__ = ["main", "build_parser", "parse_seeds"]
 
 ENV_CHOICES = ENV_IDS  # the two-level env, its single-level views and the world ids
 RL_ALGOS = ("maskableppo", "ppo", "a2c", "dqn")
-# gym.make keyword -> CLI option, for error messages.
+# gym.make keyword -> CLI option: the scenario overrides (declared once, gym_llmroute.scenario.OVERRIDES),
+# then the generated worlds' and the padding.
 ENV_OPTIONS = {
-    "horizon": "--horizon",
-    "n_stages": "--n-stages",
-    "max_deployed": "--max-deployed",
-    "budget": "--budget",
-    "budget_mode": "--budget-mode",
+    **{o.name: o.flag for o in OVERRIDES},
     "num_worlds": "--num-worlds",
     "start_world": "--start-world",
     "pad_to": "--pad-to",
 }
-# The options only LLMRoute-Gen-v0 takes, and the id itself.
-GEN_ONLY = ("num_worlds", "start_world")
+# The options only the generated worlds' kind takes (gym_llmroute.gen_env.GENERATED), and its id.
+GEN_ONLY = GENERATED.world_args
 GEN_ENV = "LLMRoute-Gen-v0"
 # Where `llmroute train` suggests scoring a model trained on generated worlds 0..N-1.
 HELD_OUT_START = 1_000_000
@@ -154,13 +153,8 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
             help="scenario preset (see `llmroute scenarios`); default: the one the env id is registered with; not "
             f"with {GEN_ENV}, which draws its worlds (--num-worlds, --start-world)",
         )
-    g.add_argument("--horizon", type=_positive_int, metavar="T", help="override the number of queries T")
-    g.add_argument("--n-stages", type=_positive_int, metavar="K", help="override the number of stages K")
-    g.add_argument(
-        "--max-deployed", type=_positive_int, metavar="M", help="override M_max, the models deployed at once"
-    )
-    g.add_argument("--budget", type=float, metavar="B", help="override the per-query budget b (normalised cost units)")
-    g.add_argument("--budget-mode", choices=("hard", "average"), help="override the budget mode")
+    for override in OVERRIDES:
+        _add_override(g, override)
     g.add_argument(
         "--pad-to",
         type=_positive_int,
@@ -181,6 +175,23 @@ def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
         metavar="W",
         help=f"{GEN_ENV} only: the first generated world (the env's default: 0)",
     )
+
+
+def _add_deterministic(p: argparse.ArgumentParser, what: str) -> None:
+    """``--deterministic``: RL agents act greedily (else as their algorithm evaluates by default)."""
+    default = "PPO, A2C, MaskablePPO sample their policy; DQN is greedy"
+    p.add_argument("--deterministic", action="store_true", default=None, help=f"{what} (default: {default})")
+
+
+def _add_policy(p: argparse.ArgumentParser, help: str) -> None:
+    """``--policy``: the policy network of the RL agents trained."""
+    p.add_argument("--policy", choices=("mlp", "set"), default="mlp", help=help)
+
+
+def _add_override(g: Any, o: Override) -> None:
+    """The option of a scenario override (``--n-stages K`` for ``n_stages``), typed by its declaration."""
+    parse: Any = o.type if o.low is None else _int_at_least(o.low)
+    g.add_argument(o.flag, type=parse, choices=o.choices, metavar=o.metavar, help="override " + o.help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,12 +251,7 @@ def _add_run_command(sub: Any) -> None:
     p.add_argument(
         "--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)"
     )
-    p.add_argument(
-        "--deterministic",
-        action="store_true",
-        default=None,
-        help="RL agents: take the greedy action (default: PPO, A2C, MaskablePPO sample their policy; DQN is greedy)",
-    )
+    _add_deterministic(p, "RL agents: take the greedy action")
     p.add_argument("--out", metavar="FILE", help="also write the episodes as JSON to FILE (atomically)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_world_options(p, many=False)
@@ -288,11 +294,9 @@ def _add_bench_command(sub: Any) -> None:
         help="RL training vector env; 'table' uses agents/rl/hyperparams.py (native where the env has a native "
         "batched version)",
     )
-    p.add_argument(
-        "--policy",
-        choices=("mlp", "set"),
-        default="mlp",
-        help="policy of the RL agents trained: SB3's MultiInputPolicy, or the permutation-equivariant set policy "
+    _add_policy(
+        p,
+        "policy of the RL agents trained: SB3's MultiInputPolicy, or the permutation-equivariant set policy "
         "(maskableppo, ppo, a2c; see `llmroute train --help`)",
     )
     p.add_argument(
@@ -302,12 +306,7 @@ def _add_bench_command(sub: Any) -> None:
         help=f"{GEN_ENV} only: the RL agents train on worlds START to START+COUNT-1 (COUNT 0: fresh worlds) and "
         "are scored, like every agent, on --start-world/--num-worlds; default 0:200",
     )
-    p.add_argument(
-        "--deterministic",
-        action="store_true",
-        default=None,
-        help="evaluate RL agents with their greedy action (default: PPO, A2C, MaskablePPO sample their policy; DQN is greedy)",
-    )
+    _add_deterministic(p, "evaluate RL agents with their greedy action")
     p.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N", help="parallel worker processes (1: in this process)"
     )
@@ -343,11 +342,9 @@ def _add_train_command(sub: Any) -> None:
         "--steps 0 --warm-start stageroute --warm-start-episodes 100 --dagger-rounds 2 --out runs/clone",
     )
     p.add_argument("--algo", required=True, choices=RL_ALGOS, help="the algorithm")
-    p.add_argument(
-        "--policy",
-        choices=("mlp", "set"),
-        default="mlp",
-        help="mlp: SB3's MultiInputPolicy; set: the permutation-equivariant policy of agents/rl/set_policy.py, "
+    _add_policy(
+        p,
+        "mlp: SB3's MultiInputPolicy; set: the permutation-equivariant policy of agents/rl/set_policy.py, "
         "independent of the order and number of models (maskableppo, ppo, a2c)",
     )
     p.add_argument(

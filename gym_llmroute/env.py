@@ -4,20 +4,95 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import load_env_creator
 
 from .presets import make_scenario
 from .render import RecordingSim1, draw_frame
-from .scenario import Scenario
+from .scenario import OVERRIDE_NAMES, Scenario, declares_overrides, take_overrides
 from .sim import DEPLOY, PHASES, RESET, ROUTE, Sim1, SimParams, check_pad_to, deploy_mask, mask_from_obs
 
-__all__ = ["LLMRouteEnv", "DEPLOY", "ROUTE", "RESET", "deploy_mask", "mask_from_obs"]
+__all__ = [
+    "LLMRouteEnv",
+    "WorldKind",
+    "SCENARIO_WORLD",
+    "world_kind",
+    "DEPLOY",
+    "ROUTE",
+    "RESET",
+    "deploy_mask",
+    "mask_from_obs",
+]
 
-# Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set.
-SCENARIO_KEYS = ("horizon", "n_stages", "max_deployed", "budget", "budget_mode", "feedback_delay")
+# Scenario fields that ``gym.make`` keyword arguments and ``reset(options=...)`` may set: the
+# scenario overrides, declared once (gym_llmroute.scenario.OVERRIDES).
+SCENARIO_KEYS = OVERRIDE_NAMES
+
+
+@dataclass(frozen=True)
+class WorldKind:
+    """How an env chooses its world: declared once, as the ``world_kind`` attribute of its class
+    (and of the entry points that build it), and read through :func:`world_kind` by the agents,
+    the experiments and the ``llmroute`` command.
+
+    Attributes
+    ----------
+    name : str
+        ``"scenario"`` (one world, :data:`SCENARIO_WORLD`) or ``"generated"`` (a generated world at
+        every reset, :data:`gym_llmroute.gen_env.GENERATED`).
+    takes_scenario : bool
+        The env takes a ``scenario`` argument (and reset option); else its worlds are chosen by
+        ``world_args`` and a job names them with a label.
+    world_args : tuple of str
+        The keyword arguments that choose its worlds, besides the scenario overrides (which every
+        kind takes).
+    changes_world : bool
+        The env plays a new world at its own resets (an agent made for it follows the world in force).
+    """
+
+    name: str
+    takes_scenario: bool
+    world_args: tuple[str, ...] = ()
+    changes_world: bool = False
+
+
+#: The kind of ``LLMRoute-v0``, of its world ids and of the single-level views: one scenario.
+SCENARIO_WORLD = WorldKind("scenario", takes_scenario=True)
+
+
+def world_kind(env: Any) -> WorldKind | None:
+    """The kind of world of an env.
+
+    Parameters
+    ----------
+    env : str, env class, entry point, env, or vector env
+        A registered id (its entry point's ``world_kind``), an env (wrapped or not), a Gymnasium or
+        SB3 vector env (its sub-envs'), or anything with a ``world_kind`` attribute.
+
+    Returns
+    -------
+    WorldKind or None
+        None for an env that declares none (not an LLMRoute env).
+    """
+    if isinstance(env, str):
+        entry = gym.spec(env).entry_point
+        env = load_env_creator(entry) if isinstance(entry, str) else entry
+    kind = getattr(env, "world_kind", None)
+    if kind is None:
+        get_attr = getattr(env, "get_attr", None)
+        if callable(get_attr):  # a vector env: its sub-envs'
+            try:
+                kinds = get_attr("world_kind")
+            except AttributeError:
+                return None
+            kind = kinds[0] if len(kinds) else None
+        else:
+            kind = getattr(getattr(env, "unwrapped", None), "world_kind", None)
+    return kind if isinstance(kind, WorldKind) else None
 
 
 def scenario_for_options(
@@ -166,8 +241,10 @@ class LLMRouteEnv(gym.Env):
       (docs/worlds.md) are the presets ``"market"`` (``LLMRoute-Market-v0``), ``"typed"``
       (``LLMRoute-Typed-v0``), ``"trace"`` (``LLMRoute-Trace-v0``), ``"market-drift"`` and
       ``"market-delay"``; price changes, quality drift and feedback delay are scenario fields.
-    * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``:
-      override the scenario's fields (see :class:`~gym_llmroute.scenario.Scenario`).
+    * The scenario overrides, each None (the scenario's own) by default: ``horizon``, ``n_stages``,
+      ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay`` override the scenario's
+      fields (see :class:`~gym_llmroute.scenario.Scenario`; the list is
+      :data:`gym_llmroute.scenario.OVERRIDES`, which every constructor and ``llmroute`` read).
     * ``pad_to``: ``None`` or an integer n >= ``scenario.n_models``: the spaces have n model slots
       (``Discrete(n + 1)``, per-model keys of size n, commit = action n); the catalog fills the first
       slots and every padded slot is never available, always masked, and all zeros in the
@@ -180,7 +257,7 @@ class LLMRouteEnv(gym.Env):
       ``"rgb_array_list"`` with Gymnasium's ``RenderCollection`` and ``"human"`` with its
       ``HumanRendering`` (a pygame window), both around ``"rgb_array"``.
 
-    ``reset(options={...})`` accepts ``scenario`` and the six scenario fields above to change the
+    ``reset(options={...})`` accepts ``scenario`` and the scenario overrides above to change the
     world for that episode and the following ones; the number of task types must not change (the spaces
     are fixed), nor the number of models unless the env is padded (then any catalog of at most
     ``pad_to`` models).
@@ -215,30 +292,19 @@ class LLMRouteEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    world_kind = SCENARIO_WORLD  # one scenario (gym_llmroute.gen_env.LLMRouteGenEnv: generated worlds)
 
+    @declares_overrides
     def __init__(
         self,
         scenario: str | Scenario | Mapping[str, Any] = "paper",
         *,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
         pad_to: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
+        **overrides: Any,
     ):
-        overrides = dict(
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-        )
-        self.scenario = make_scenario(scenario, **{k: v for k, v in overrides.items() if v is not None})
+        self.scenario = make_scenario(scenario, **take_overrides(type(self).__name__, overrides))
         self.pad_to = None if pad_to is None else check_pad_to(pad_to, self.scenario.n_models)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")

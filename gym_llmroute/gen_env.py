@@ -10,9 +10,9 @@ from typing import Any, cast
 import numpy as np
 from gymnasium import spaces
 
-from .env import SCENARIO_KEYS, LLMRouteEnv
+from .env import SCENARIO_KEYS, LLMRouteEnv, WorldKind
 from .generated import MAX_MODELS, generate_scenario
-from .scenario import Scenario
+from .scenario import Scenario, declares_overrides, take_overrides
 from .sim import Sim1, SimParams
 
 __all__ = [
@@ -23,7 +23,12 @@ __all__ = [
     "option_world",
     "FRESH_WORLDS",
     "COST_BOUND",
+    "GENERATED",
 ]
+
+#: The kind of world of ``LLMRoute-Gen-v0``: no scenario, a generated world at every reset, the
+#: worlds chosen by ``num_worlds`` and ``start_world``.
+GENERATED = WorldKind("generated", takes_scenario=False, world_args=("num_worlds", "start_world"), changes_world=True)
 
 #: With ``num_worlds=0`` the world index is ``start_world`` plus a draw in ``[0, FRESH_WORLDS)``.
 FRESH_WORLDS = 2**31
@@ -136,9 +141,10 @@ class LLMRouteGenEnv(LLMRouteEnv):
     * ``num_worlds``: integer >= 0, the number of worlds (0: a fresh world at every reset); default 0.
     * ``start_world``: integer >= 0, the first world; default 0.
     * ``pad_to``: integer >= 40; default 40.
-    * ``horizon``, ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``:
-      override every generated world's fields (``max_deployed`` and ``budget`` can make some worlds
-      infeasible: the reset that draws one raises).
+    * the scenario overrides of ``LLMRoute-v0`` (``horizon``, ``n_stages``, ..., declared in
+      :data:`gym_llmroute.scenario.OVERRIDES`): override every generated world's fields
+      (``max_deployed`` and ``budget`` can make some worlds infeasible: the reset that draws one
+      raises).
     * ``invalid_action_penalty``, ``render_mode``: as for ``LLMRoute-v0``.
 
     ## Version History
@@ -146,20 +152,18 @@ class LLMRouteGenEnv(LLMRouteEnv):
     * v0: initial version.
     """
 
+    world_kind = GENERATED
+
+    @declares_overrides
     def __init__(
         self,
         num_worlds: int = 0,
         start_world: int = 0,
         *,
         pad_to: int = MAX_MODELS,
-        horizon: int | None = None,
-        n_stages: int | None = None,
-        max_deployed: int | None = None,
-        budget: float | None = None,
-        budget_mode: str | None = None,
-        feedback_delay: int | None = None,
         invalid_action_penalty: float = 0.0,
         render_mode: str | None = None,
+        **overrides: Any,
     ):
         self.num_worlds = _check_index("num_worlds", num_worlds)
         self.start_world = _check_index("start_world", start_world)
@@ -167,15 +171,7 @@ class LLMRouteGenEnv(LLMRouteEnv):
             raise ValueError(
                 f"pad_to must be an integer >= {MAX_MODELS} (the largest generated catalog), got {pad_to!r}"
             )
-        given = dict(
-            horizon=horizon,
-            n_stages=n_stages,
-            max_deployed=max_deployed,
-            budget=budget,
-            budget_mode=budget_mode,
-            feedback_delay=feedback_delay,
-        )
-        self._overrides = {k: v for k, v in given.items() if v is not None}
+        self._overrides = take_overrides(type(self).__name__, overrides)
         self.world_key = tuple(sorted(self._overrides.items()))  # the overrides: key of the world caches
         self._worlds: OrderedDict[int, tuple[Scenario, SimParams, Sim1]] = OrderedDict()
         self.world = self.start_world

@@ -12,20 +12,110 @@ played at any length: ``scenario.replace(horizon=100_000, n_stages=46)`` is the 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .oracle import StageOracle, stage_oracle
 from .solvers import min_cost
 
-__all__ = ["ModelSpec", "Scenario", "BUDGET_MODES"]
+__all__ = [
+    "ModelSpec",
+    "Scenario",
+    "BUDGET_MODES",
+    "Override",
+    "OVERRIDES",
+    "OVERRIDE_NAMES",
+    "take_overrides",
+    "declares_overrides",
+]
 
 BUDGET_MODES = ("hard", "average")
+
+
+@dataclass(frozen=True)
+class Override:
+    """A :class:`Scenario` field that every env constructor (``gym.make`` keyword arguments), the
+    reset options of ``LLMRoute-v0`` and the ``llmroute`` command may override.
+
+    The scenario validates the value (its errors name the field); ``low`` and ``choices`` only let
+    the command line refuse a bad value before it builds an env.
+    """
+
+    name: str  # the Scenario field, and the keyword argument
+    type: type  # int, float or str
+    help: str  # what it sets, for the command line's --help
+    metavar: str | None = None
+    low: int | None = None  # integers: the smallest value
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command line option: ``--n-stages`` for ``n_stages``."""
+        return "--" + self.name.replace("_", "-")
+
+
+#: The scenario overrides, declared once: every constructor's keyword arguments, the reset options
+#: and the command line options are made from this table. A new overridable Scenario field is a
+#: row here (and the field itself).
+OVERRIDES: tuple[Override, ...] = (
+    Override("horizon", int, "the number of queries T", "T", low=1),
+    Override("n_stages", int, "the number of stages K", "K", low=1),
+    Override("max_deployed", int, "M_max, the models deployed at once", "M", low=1),
+    Override("budget", float, "the per-query budget b (normalised cost units)", "B"),
+    Override("budget_mode", str, "the budget mode", choices=BUDGET_MODES),
+    Override("feedback_delay", int, "the queries before an outcome is observed (delayed feedback)", "D", low=0),
+)
+OVERRIDE_NAMES: tuple[str, ...] = tuple(o.name for o in OVERRIDES)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def take_overrides(owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario overrides of a constructor's ``**overrides``: those given and not None.
+
+    Parameters
+    ----------
+    owner : str
+        The constructor's name, for the error.
+    given : mapping
+        Its ``**overrides``.
+
+    Returns
+    -------
+    dict
+        Field name to value, in the order of :data:`OVERRIDES`.
+
+    Raises
+    ------
+    TypeError
+        A keyword that is no scenario override (as Python names an unexpected keyword argument).
+    """
+    for key in given:
+        if key not in OVERRIDE_NAMES:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {key!r}")
+    return {key: given[key] for key in OVERRIDE_NAMES if given.get(key) is not None}
+
+
+def declares_overrides(init: _F) -> _F:
+    """Declare the scenario overrides (:data:`OVERRIDES`, each ``None`` by default) as keyword-only
+    arguments of ``init``, a constructor that takes them as ``**overrides``: what
+    ``inspect.signature`` (and so ``help()``) shows; the constructor checks them with
+    :func:`take_overrides`."""
+    sig = inspect.signature(init)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.KEYWORD_ONLY), len(params))
+    declared = [
+        inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=f"{o.type.__name__} | None")
+        for o in OVERRIDES
+    ]
+    init.__signature__ = sig.replace(parameters=params[:at] + declared + params[at:])  # type: ignore[attr-defined]
+    return init
 
 
 def _is_real(x: Any) -> bool:

@@ -56,8 +56,8 @@ class LLMRouteVectorEnv(VectorEnv):
     num_envs : int
         Number of sub-envs.
     scenario, **env_kwargs
-        The arguments of ``LLMRouteEnv`` (``horizon``, ``n_stages``, ``max_deployed``, ``budget``,
-        ``budget_mode``, ``feedback_delay``, ``invalid_action_penalty``); shared by all sub-envs.
+        The arguments of ``LLMRouteEnv`` (the scenario overrides, ``pad_to``,
+        ``invalid_action_penalty``); shared by all sub-envs.
     max_episode_steps : int or None
         Truncate an episode after this many steps (what ``gym.make(..., max_episode_steps=k)`` does
         with a ``TimeLimit``); None (default) never truncates.
@@ -73,6 +73,7 @@ class LLMRouteVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    world_kind = LLMRouteEnv.world_kind
 
     def __init__(
         self,
@@ -329,6 +330,8 @@ class LLMRouteGenVectorEnv(LLMRouteVectorEnv):
     ``get_attr("world")`` and ``get_attr("scenario")`` (one per sub-env; the env has no single
     ``scenario``).
     """
+
+    world_kind = LLMRouteGenEnv.world_kind
 
     def __init__(
         self,

@@ -13,8 +13,9 @@
   of an agent class (``my_pkg.my_module:MyAgent``). An RL run's name also carries what its model
   was trained with when the run does not imply it (the set policy, other training worlds).
 
-``LLMRoute-Gen-v0`` (:func:`is_generated`) draws its own world at every reset and takes no
-``scenario``: its jobs carry a label of their worlds instead (:func:`worlds_label`, e.g. ``"worlds
+An env whose world kind takes no ``scenario`` (``LLMRoute-Gen-v0``, :func:`is_generated`; the kind
+is declared by the env class, :func:`gym_llmroute.env.world_kind`) draws its own world at every
+reset: its jobs carry a label of their worlds instead (:func:`worlds_label`, e.g. ``"worlds
 1000000-1000099"``), the worlds themselves are the ``num_worlds`` and ``start_world`` of the env
 kwargs, and a train job may have other worlds (other env kwargs) than the runs that evaluate it.
 
@@ -35,6 +36,7 @@ from typing import Any
 import gymnasium as gym
 
 import gym_llmroute  # noqa: F401  (registers the ids in worker processes)
+from gym_llmroute.env import world_kind
 
 from ..evaluation import run_episode
 from ..files import atomic_write_json
@@ -71,20 +73,10 @@ def _kwargs_tag(env_kwargs: dict[str, Any]) -> str:
 
 
 def is_generated(env_id: str) -> bool:
-    """Whether an env id draws a generated world at every reset (``LLMRoute-Gen-v0``) and so takes
-    no ``scenario``.
-
-    Parameters
-    ----------
-    env_id : str
-        A registered env id.
-
-    Returns
-    -------
-    bool
-        True for the ids of :class:`gym_llmroute.gen_env.LLMRouteGenEnv`.
-    """
-    return str(gym.spec(env_id).entry_point).startswith("gym_llmroute.gen_env:")
+    """Whether the registered id ``env_id`` draws its own worlds (``LLMRoute-Gen-v0``): its world kind
+    (:func:`gym_llmroute.env.world_kind`) takes no ``scenario``."""
+    kind = world_kind(env_id)
+    return kind is not None and not kind.takes_scenario
 
 
 def worlds_label(env_kwargs: dict[str, Any]) -> str:

@@ -126,9 +126,8 @@ def make_deploy_level_env(
     Parameters
     ----------
     scenario, **env_kwargs
-        The arguments of ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`: ``horizon``,
-        ``n_stages``, ``max_deployed``, ``budget``, ``budget_mode``, ``feedback_delay``, ``pad_to``,
-        ``invalid_action_penalty``, ``render_mode``); the signature lists them.
+        The arguments of ``LLMRoute-v0`` (:class:`~gym_llmroute.env.LLMRouteEnv`: the scenario
+        overrides, ``pad_to``, ``invalid_action_penalty``, ``render_mode``); the signature lists them.
     router : str or object
         ``"stageroute"`` (default, :class:`~agents.policies.stageroute.views.StageRouteRouter`),
         ``"oracle"`` (:class:`OracleRouter`) or an object with the router protocol of
@@ -171,13 +170,15 @@ def make_route_level_env(
 
 def _declare(factory: Callable[..., Any], kind: str) -> None:
     """Give an entry point what gym.make and ``inspect.signature`` read of an env class: the render
-    modes of the env it wraps (gym.make wraps "human" and "rgb_array_list" around "rgb_array") and the
+    modes and the world kind of the env it wraps (gym.make wraps "human" and "rgb_array_list" around
+    "rgb_array"; gym_llmroute.env.world_kind) and the
     arguments of ``LLMRoute-v0`` declared once, by LLMRouteEnv's signature, with ``kind`` and
     ``gamma`` after them."""
     own = inspect.signature(factory).parameters
     params = list(inspect.signature(LLMRouteEnv).parameters.values())
     factory.__signature__ = inspect.signature(factory).replace(parameters=[*params, own[kind], own["gamma"]])  # type: ignore[attr-defined]
     factory.metadata = LLMRouteEnv.metadata  # type: ignore[attr-defined]
+    factory.world_kind = LLMRouteEnv.world_kind  # type: ignore[attr-defined]
 
 
 _declare(make_deploy_level_env, "router")
