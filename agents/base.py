@@ -127,18 +127,18 @@ class PublicParams:
         n, N = scenario.n_models, scenario.n_models if n_slots is None else n_slots
         if N < n:
             raise ValueError(f"n_slots={N} is below the scenario's {n} models")
-        throughput, list_prices = np.zeros(N), np.full(N, np.nan)
-        throughput[:n], list_prices[:n] = scenario.throughput, scenario.list_prices
+        c = scenario.compiled
+        padded = c.padded(N)
         return cls(
             n_models=N,
             budget=scenario.budget,
             horizon=scenario.horizon,
             n_stages=scenario.n_stages,
             max_deployed=scenario.max_deployed,
-            throughput=throughput,
-            stage_bounds=np.array(scenario.stage_bounds),
-            cost_range=scenario.cost_range,
-            list_prices=list_prices,
+            throughput=padded.throughput.copy(),
+            stage_bounds=np.array(c.stage_bounds),
+            cost_range=c.cost_range,
+            list_prices=padded.list_prices.copy(),
             n_tasks=scenario.n_tasks,
         )
 

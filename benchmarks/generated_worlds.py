@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-import gym_llmroute.scenario as scenario_module
+import gym_llmroute.compiled as compiled_module
 from gym_llmroute import Scenario
 from gym_llmroute.generated import GRID, budget_bounds, generate_scenario
 from gym_llmroute.oracle import StageOracle, stage_oracle
@@ -45,7 +45,7 @@ def measure(worlds: range, repeats: int = 3) -> tuple[list[Scenario], dict[str, 
     """Generate every world; time the generation without the stage oracle (the best of ``repeats``
     calls, the oracle replaced by a stub, so that the figure is the generator's and the scenario
     validation's own cost on a shared machine) and the stage oracle alone (one solve per world)."""
-    solve = scenario_module.stage_oracle
+    solve = compiled_module.stage_oracle
 
     def stub(s):
         K, N = s.n_stages, s.n_models
@@ -53,7 +53,7 @@ def measure(worlds: range, repeats: int = 3) -> tuple[list[Scenario], dict[str, 
 
     generate_scenario(0)  # warm the caches (facts, combinations)
     rest = []
-    scenario_module.stage_oracle = stub  # Scenario.oracle calls it through the module
+    compiled_module.stage_oracle = stub  # Scenario.oracle calls it through the module
     try:
         for w in worlds:
             best = np.inf
@@ -63,7 +63,7 @@ def measure(worlds: range, repeats: int = 3) -> tuple[list[Scenario], dict[str, 
                 best = min(best, time.perf_counter() - t)
             rest.append(best)
     finally:
-        scenario_module.stage_oracle = solve
+        compiled_module.stage_oracle = solve
     scenarios, oracle = [], []
     for w in worlds:
         s = generate_scenario(w)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .oracle import StageOracle, stage_oracle
+from .compiled import FORWARDED, CompiledScenario
 from .solvers import min_cost
 
 __all__ = [
@@ -321,7 +321,7 @@ class Scenario:
         self._check_budget()
         self._check_stage_starts()
         self._check_hooks()
-        bounds = self.stage_bounds
+        bounds = self.compiled.stage_bounds
         if np.any(np.diff(bounds) < 1):
             raise ValueError(
                 f"Scenario.stage_starts: with horizon={self.horizon} two stages start at the same query; "
@@ -429,32 +429,46 @@ class Scenario:
 
     def _check_feasible(self) -> None:
         """Refuse a world in which some stage has no deployment that meets the caps and the budget."""
-        avail = self.availability
+        c = self.compiled
+        avail = c.availability
         for k in range(self.n_stages):
             pool = np.flatnonzero(avail[k])
-            where = f"stage {k} (queries {self.stage_bounds[k]}..{self.stage_bounds[k + 1] - 1})"
+            where = f"stage {k} (queries {c.stage_bounds[k]}..{self.stage_bounds[k + 1] - 1})"
             if pool.size == 0:
                 raise ValueError(f"Scenario infeasible: no model is available at {where}; check arrival/retirement")
-            caps = np.sort(self.throughput[pool])[::-1][: self.max_deployed]
+            caps = np.sort(c.throughput[pool])[::-1][: self.max_deployed]
             if caps.sum() < 1.0 - 1e-9:
                 raise ValueError(
                     f"Scenario infeasible: at {where} the {caps.size} largest throughput caps of the available "
                     f"models sum to {caps.sum():.3f} < 1 with max_deployed={self.max_deployed}; "
                     "raise max_deployed or the models' throughput"
                 )
-        bad = np.flatnonzero(~np.isfinite(self.oracle.values))
+        bad = np.flatnonzero(~np.isfinite(c.oracle.values))
         if bad.size:
             k = int(bad[0])
             pool = np.flatnonzero(avail[k])
-            c = self.stage_cost[k][:, pool].T @ self.task_weights
-            cheapest = min_cost(c, self.throughput[pool], self.max_deployed)
+            cost = c.stage_cost[k][:, pool].T @ c.task_weights
+            cheapest = min_cost(cost, c.throughput[pool], self.max_deployed)
             raise ValueError(
                 f"Scenario infeasible: budget={self.budget:g} per query cannot be met at stage {k}: the cheapest "
                 f"deployment of at most max_deployed={self.max_deployed} available models that respects the "
                 f"throughput caps costs {cheapest:.4g} per query; raise the budget to at least that"
             )
 
-    # ------------------------------------------------------------------ derived arrays
+    # ------------------------------------------------------------------ the compiled form
+    @cached_property
+    def compiled(self) -> CompiledScenario:
+        """Everything the scenario implies, computed on first use and cached: the derived arrays, the
+        padding to n model slots and the stage oracle (:class:`~gym_llmroute.compiled.CompiledScenario`).
+        The scenario forwards them: ``scenario.quality_matrix`` is ``scenario.compiled.quality_matrix``."""
+        return CompiledScenario(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names not found otherwise: the compiled form's attributes (FORWARDED).
+        if name in FORWARDED:
+            return getattr(self.compiled, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @property
     def n_models(self) -> int:
         """N, the number of models in the catalog."""
@@ -467,240 +481,6 @@ class Scenario:
     @property
     def model_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.models)
-
-    @cached_property
-    def task_weights(self) -> np.ndarray:
-        """Probability of each task type, shape (n_tasks,)."""
-        if self.task_mix is None:
-            return np.full(self.n_tasks, 1.0 / self.n_tasks)
-        return np.asarray(self.task_mix, dtype=np.float64)
-
-    def _per_task(self, attr: str) -> np.ndarray:
-        out = np.empty((self.n_tasks, self.n_models))
-        for i, m in enumerate(self.models):
-            out[:, i] = getattr(m, attr)
-        out.flags.writeable = False
-        return out
-
-    @cached_property
-    def quality_matrix(self) -> np.ndarray:
-        """True mean reward, shape (n_tasks, n_models)."""
-        return self._per_task("quality")
-
-    @cached_property
-    def cost_matrix(self) -> np.ndarray:
-        """True mean cost per query, shape (n_tasks, n_models)."""
-        return self._per_task("cost")
-
-    @cached_property
-    def mean_quality(self) -> np.ndarray:
-        """True mean reward averaged over the task mix, shape (n_models,)."""
-        return self.task_weights @ self.quality_matrix
-
-    @cached_property
-    def mean_cost(self) -> np.ndarray:
-        """True mean cost averaged over the task mix, shape (n_models,)."""
-        return self.task_weights @ self.cost_matrix
-
-    @cached_property
-    def throughput(self) -> np.ndarray:
-        """Throughput caps alpha, shape (n_models,)."""
-        return np.array([m.throughput for m in self.models])
-
-    @cached_property
-    def cost_spread(self) -> np.ndarray:
-        return np.array([m.cost_spread for m in self.models])
-
-    @cached_property
-    def cost_range(self) -> tuple[float, float]:
-        """(c_1, c_2): the smallest and largest per-query cost any model can charge (over the price
-        changes too; the outcome sampler's own range if it has one)."""
-        hook = getattr(self.outcomes, "cost_range", None)
-        if callable(hook):
-            lo, hi = hook(self)
-            return float(lo), float(hi)
-        spread = self.cost_spread[None, :]
-        factors = [(1.0,) + tuple(f for _, f in m.price_changes) for m in self.models]
-        f_lo = np.array([min(f) for f in factors])[None, :]
-        f_hi = np.array([max(f) for f in factors])[None, :]
-        return (
-            float(np.min(self.cost_matrix * (1 - spread) * f_lo)),
-            float(np.max(self.cost_matrix * (1 + spread) * f_hi)),
-        )
-
-    # ------------------------------------------------------------------ non-stationarity
-    @cached_property
-    def stationary(self) -> bool:
-        """True if no model drifts and no price changes (the means are the same at every query)."""
-        return all(m.drift == 0.0 and not m.price_changes for m in self.models)
-
-    @cached_property
-    def _price_steps(self) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
-        """(model, query index of each change, factor from then on with 1.0 first) per changing model."""
-        steps = []
-        for i, m in enumerate(self.models):
-            if m.price_changes:
-                at = np.array([math.ceil(t * self.horizon - 1e-9) for t, _ in m.price_changes], dtype=np.int64)
-                steps.append((i, at, np.array((1.0,) + tuple(f for _, f in m.price_changes))))
-        return tuple(steps)
-
-    def price_factor(self, start: int, size: int) -> np.ndarray | None:
-        """The cost multiplier of every model over a run of queries.
-
-        Parameters
-        ----------
-        start : int
-            The first query's index.
-        size : int
-            The number of queries.
-
-        Returns
-        -------
-        ndarray of shape (size, N), or None
-            The multiplier of queries ``start .. start+size-1``; None if no price changes (all ones).
-        """
-        if not self._price_steps:
-            return None
-        out = np.ones((size, self.n_models))
-        t = np.arange(start, start + size)
-        for i, at, factors in self._price_steps:
-            out[:, i] = factors[np.searchsorted(at, t, side="right")]
-        return out
-
-    @cached_property
-    def _drift_rates(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(drift, arrival) of every model, or None if no model drifts."""
-        drift = np.array([m.drift for m in self.models])
-        if not drift.any():
-            return None
-        return drift, np.array([m.arrival for m in self.models])
-
-    def drift_offset(self, start: int, size: int) -> np.ndarray | None:
-        """The quality drift of every model over a run of queries.
-
-        Parameters
-        ----------
-        start : int
-            The first query's index.
-        size : int
-            The number of queries.
-
-        Returns
-        -------
-        ndarray of shape (size, N), or None
-            ``drift * max(0, t / horizon - arrival)`` for queries ``start .. start+size-1``; None if
-            no model drifts.
-        """
-        if self._drift_rates is None:
-            return None
-        drift, arrival = self._drift_rates
-        t = np.arange(start, start + size)[:, None] / self.horizon
-        return drift * np.maximum(0.0, t - arrival)
-
-    @cached_property
-    def stage_quality(self) -> np.ndarray:
-        """Mean reward per stage, task type and model, averaged over the stage's queries: shape
-        (n_stages, n_tasks, N). Equal to ``quality_matrix`` at every stage without drift."""
-        q = self.quality_matrix
-        K = self.n_stages
-        drift = np.array([m.drift for m in self.models])
-        if not drift.any():
-            out = np.broadcast_to(q, (K,) + q.shape)
-        else:
-            # Mean of drift * max(0, t/T - arrival) over t in [s, e): the terms from t0 = max(s, a) on,
-            # where a = ceil(arrival * T) is the first query with t/T >= arrival.
-            T = self.horizon
-            s, e = self.stage_bounds[:-1, None], self.stage_bounds[1:, None]
-            arrival = np.array([m.arrival for m in self.models])[None, :]
-            t0 = np.maximum(s, np.ceil(arrival * T - 1e-9).astype(np.int64))
-            n = np.maximum(0, e - t0)
-            mean = (n * (t0 + e - 1) / (2.0 * T) - n * arrival) / (e - s)
-            out = np.clip(q[None, :, :] + (drift * mean)[:, None, :], 0.0, 1.0)
-        out = np.array(out)
-        out.flags.writeable = False
-        return out
-
-    @cached_property
-    def stage_cost(self) -> np.ndarray:
-        """Mean cost per stage, task type and model, averaged over the stage's queries (a price change
-        inside a stage counts for the queries after it): shape (n_stages, n_tasks, N). Equal to
-        ``cost_matrix`` at every stage without price changes."""
-        c = self.cost_matrix
-        K = self.n_stages
-        factor = np.ones((K, self.n_models))
-        for i, at, factors in self._price_steps:
-            f = factors[np.searchsorted(at, np.arange(self.horizon), side="right")]
-            factor[:, i] = np.add.reduceat(f, self.stage_bounds[:-1]) / self.stage_lengths
-        out = c[None, :, :] * factor[:, None, :]
-        out.flags.writeable = False
-        return out
-
-    @cached_property
-    def stage_bounds(self) -> np.ndarray:
-        """Query index at which each stage starts, plus the horizon: shape (n_stages + 1,), int64."""
-        if self.stage_starts is None:
-            starts = np.arange(self.n_stages) / self.n_stages
-        else:
-            starts = np.asarray(self.stage_starts)
-        bounds = np.append(np.round(starts * self.horizon).astype(np.int64), self.horizon)
-        bounds.flags.writeable = False
-        return bounds
-
-    @cached_property
-    def stage_lengths(self) -> np.ndarray:
-        return np.diff(self.stage_bounds)
-
-    @cached_property
-    def availability(self) -> np.ndarray:
-        """Candidate pool per stage, shape (n_stages, n_models), bool: arrived at or before the stage
-        start and not retired by then."""
-        # Compared as fractions of the horizon, so that the pools do not depend on the horizon's length.
-        if self.stage_starts is None:
-            start = (np.arange(self.n_stages) / self.n_stages)[:, None]
-        else:
-            start = np.asarray(self.stage_starts)[:, None]
-        arrival = np.array([m.arrival for m in self.models])[None, :]
-        retire = np.array([np.inf if m.retirement is None else m.retirement for m in self.models])[None, :]
-        out = (arrival <= start + 1e-9) & (retire > start + 1e-9)
-        out.flags.writeable = False
-        return out
-
-    @cached_property
-    def stage_caps(self) -> np.ndarray:
-        """Queries each model may serve in each stage, ceil(alpha * stage length): (n_stages, n_models)."""
-        return np.ceil(self.throughput[None, :] * self.stage_lengths[:, None] - 1e-9).astype(np.int64)
-
-    @cached_property
-    def list_prices(self) -> np.ndarray:
-        """Public list prices (NaN where unknown)."""
-        return np.array([np.nan if m.list_price is None else m.list_price for m in self.models])
-
-    @cached_property
-    def public_prices(self) -> tuple[tuple[int, ...], np.ndarray]:
-        """The public prices over the episode, as the observation's ``price`` shows them.
-
-        Returns ``(times, prices)``: the query indices at which some model's price changes
-        (increasing), and the prices in force from query 0 and from each change on, shape
-        ``(len(times) + 1, N)``: list price times the price factor in force
-        (``ModelSpec.price_changes``), over the largest known price ever in force, 0 where unknown.
-        """
-        factor_rows = [np.ones(self.n_models)]
-        times: list[int] = sorted({int(t) for _, at, _ in self._price_steps for t in at})
-        for t in times:
-            factor = self.price_factor(t, 1)
-            assert factor is not None  # a price changes at t
-            factor_rows.append(factor[0])
-        prices = self.list_prices[None, :] * np.array(factor_rows)
-        known = np.isfinite(prices)
-        top = prices[known].max() if known.any() else 0.0
-        out = np.where(known, prices / (top if top > 0 else 1.0), 0.0)
-        out.flags.writeable = False
-        return tuple(times), out
-
-    @cached_property
-    def oracle(self) -> StageOracle:
-        """The stage oracle (:class:`gym_llmroute.oracle.StageOracle`), solved once per scenario."""
-        return stage_oracle(self)
 
     # ------------------------------------------------------------------ edits
     def replace(self, **changes: Any) -> Scenario:
@@ -740,7 +520,7 @@ class Scenario:
         Returns
         -------
         Scenario
-            The validated scenario.
+            The scenario it describes, validated like any.
 
         Raises
         ------

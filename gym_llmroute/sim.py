@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from .compiled import pad
 from .scenario import Scenario
 from .world import OutcomeBlocks
 
@@ -144,15 +145,6 @@ def check_pad_to(pad_to: Any, n_models: int) -> int:
     return int(pad_to)
 
 
-def _pad(a: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
-    """``a`` with its last axis padded with ``fill`` to length ``n`` (``a`` itself if it has n)."""
-    if a.shape[-1] == n:
-        return a
-    out = np.full(a.shape[:-1] + (n,), fill, dtype=a.dtype)
-    out[..., : a.shape[-1]] = a
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class SimParams:
     """Everything a :class:`~gym_llmroute.scenario.Scenario` fixes for the simulation, computed once.
@@ -198,11 +190,12 @@ class SimParams:
         """The parameters of ``scenario``, with spaces sized for ``pad_to`` model slots (default:
         the catalog's ``n_models``). The catalog's models fill the first slots; a padded slot is never
         available, so it is never valid: its throughput, price, release and statistics stay 0."""
-        s = scenario
+        s, c = scenario, scenario.compiled  # the spec, and what it implies (arrays, padding, oracle)
         n, J = s.n_models, s.n_tasks
         N = n if pad_to is None else check_pad_to(pad_to, n)
-        oracle = s.oracle
-        c_hi = float(s.cost_range[1])
+        padded = c.padded(N)
+        oracle = c.oracle
+        c_hi = float(c.cost_range[1])
         layout: list[tuple[str, int, float, float]] = [
             ("phase", 1, 0.0, 1.0),
             ("stage", 1, 0.0, 1.0),
@@ -232,20 +225,17 @@ class SimParams:
             slices.append((key, slice(pos, pos + size)))
             pos += size
         sl = dict(slices)
-        times, prices = s.public_prices
-        prices = _pad(prices, N)
-        alpha = _pad(s.throughput, N)
+        prices, alpha, list_prices = padded.prices, padded.throughput, padded.list_prices
         obs_reset = np.zeros(pos)
         obs_reset[sl["throughput"]] = alpha
         obs_reset[sl["price"]] = prices[0]
-        obs_reset[sl["release"]] = _pad(np.array([m.arrival for m in s.models]), N)
+        obs_reset[sl["release"]] = padded.arrival
         obs_reset[sl["budget_per_query"]] = s.budget
-        list_prices = _pad(s.list_prices, N, np.inf)
-        bounds_f = np.asarray(s.stage_bounds, dtype=np.int64).astype(np.float64)
+        bounds_f = np.asarray(c.stage_bounds, dtype=np.int64).astype(np.float64)
         lengths = np.diff(bounds_f)
-        caps = _pad(s.stage_caps.astype(np.float64), N)
+        caps = padded.stage_caps
         vstar = np.array([float(v) for v in oracle.values])
-        tail = np.cumsum((oracle.values * s.stage_lengths)[::-1])[::-1]
+        tail = np.cumsum((oracle.values * c.stage_lengths)[::-1])[::-1]
         return cls(
             scenario=s,
             n_models=N,
@@ -259,19 +249,19 @@ class SimParams:
             total_budget=s.budget * s.horizon,
             hard_budget=s.budget_mode == "hard",
             delay=s.feedback_delay,
-            bounds=tuple(int(b) for b in s.stage_bounds),
+            bounds=tuple(int(b) for b in c.stage_bounds),
             bounds_f=bounds_f,
             lengths=lengths,
             caps=caps,
             cap_share=caps / lengths[:, None],
-            availability=_pad(s.availability, N),
+            availability=padded.availability,
             alpha=alpha,
             vstar=tuple(vstar.tolist()),
             tail=tuple(float(v) for v in tail) + (0.0,),
-            gap=_pad(vstar[:, None, None] - s.stage_quality, N).reshape(-1),
+            gap=pad(vstar[:, None, None] - c.stage_quality, N).reshape(-1),
             oracle_value=oracle.total,
             fallback_order=np.lexsort((np.arange(N), np.where(np.isfinite(list_prices), list_prices, np.inf))),
-            price_times=tuple(times) + (math.inf,),
+            price_times=tuple(c.public_prices[0]) + (math.inf,),
             prices=prices,
             layout=tuple(layout),
             slices=tuple(slices),
