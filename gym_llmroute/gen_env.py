@@ -165,13 +165,13 @@ class LLMRouteGenEnv(LLMRouteEnv):
         render_mode: str | None = None,
         **overrides: Any,
     ):
+        self._overrides = take_overrides(type(self).__name__, overrides)  # first: an unknown keyword
         self.num_worlds = _check_index("num_worlds", num_worlds)
         self.start_world = _check_index("start_world", start_world)
         if isinstance(pad_to, bool) or not isinstance(pad_to, (int, np.integer)) or pad_to < MAX_MODELS:
             raise ValueError(
                 f"pad_to must be an integer >= {MAX_MODELS} (the largest generated catalog), got {pad_to!r}"
             )
-        self._overrides = take_overrides(type(self).__name__, overrides)
         self.world_key = tuple(sorted(self._overrides.items()))  # the overrides: key of the world caches
         self._worlds: OrderedDict[int, tuple[Scenario, SimParams, Sim1]] = OrderedDict()
         self.world = self.start_world
