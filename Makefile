@@ -47,7 +47,7 @@ test: $(STAMP)
 	# The recorded episodes again with NumPy's AVX-512 kernels off (what an AVX2-only machine runs):
 	# they must hold on any x86-64 CPU (tests/recording.py).
 	NPY_DISABLE_CPU_FEATURES="$(AVX512)" $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/test_recorded_trajectories.py tests/test_evaluation.py
+		tests/test_recorded_trajectories.py tests/agents/test_evaluation.py
 
 # The env's tests on the floors of pyproject's dependencies (gymnasium, numpy, scipy; .ci/min_deps.py
 # reads them) in a second venv, .venv-min, with the newest SB3 for its check_env and MaskablePPO. CI runs
@@ -56,10 +56,7 @@ test: $(STAMP)
 # (oracle_value) one ulp apart from numpy 2. About 2 minutes (1 to build the venv).
 MIN_VENV := .venv-min
 MIN_STAMP := $(MIN_VENV)/.installed
-ENV_TESTS := tests/test_envs.py tests/test_env_semantics.py tests/test_env_properties.py tests/test_vector.py \
-	tests/test_padding.py tests/test_gen_env.py tests/test_scenario.py tests/test_views.py tests/test_worlds.py \
-	tests/test_outcome_blocks.py tests/test_generated.py tests/test_solvers.py tests/test_oracle.py \
-	tests/test_routing.py tests/test_action_mask_observation.py
+ENV_TESTS := tests/env tests/agents/test_routing.py
 
 $(MIN_STAMP): pyproject.toml Makefile .ci/min_deps.py
 	rm -rf $(MIN_VENV)

@@ -62,7 +62,7 @@ since the schedule lies on the 12-stage grid, the pools at any number of stages 
 ``budget`` can make a world infeasible, which ``Scenario`` refuses as usual.
 
 The stream of a world relies on NumPy's ``Generator`` methods giving the same numbers across versions
-(NumPy changes them only to fix bugs, with notice) and on the shipped facts; ``tests/test_generated.py``
+(NumPy changes them only to fix bugs, with notice) and on the shipped facts; ``tests/env/test_generated.py``
 pins a few worlds so that a change is noticed.
 """
 

@@ -3,8 +3,8 @@
 
 The facts (release months, list prices, MMLU and Chatbot Arena Elo of 42 models) ship with the package
 in ``gym_llmroute/data/market_2023_2025.csv`` and ``price_changes_2023_2025.csv``, copied from the
-project's reference file ``shared/data/llm_market_2023_2025.csv``; ``gym_llmroute/data/README.md`` cites
-their sources. Every rule that turns facts into a world is documented here and in docs/worlds.md:
+project's reference facts ``llm_market_2023_2025.csv``; ``gym_llmroute/data/README.md`` cites their
+sources. Every rule that turns facts into a world is documented here and in docs/worlds.md:
 
 * **Quality**: a model's success probability is its MMLU score / 100. A model with no MMLU figure but
   an Arena Elo gets ``MMLU = a + b * Elo``, fitted by least squares on the models that have both

@@ -6,7 +6,7 @@ fraction of the horizon, so any horizon and number of stages can be asked for.
 
 ``paper`` (the world of ``LLMRoute-v0``)
     A paper-like synthetic stream of 12 models, calibrated on public 2023-2025 releases and prices
-    (../shared/data/llm_market_2023_2025.csv, columns ``release_month``, ``price_in/out_usd_per_1m``
+    (``gym_llmroute/data/market_2023_2025.csv``, columns ``release_month``, ``price_in/out_usd_per_1m``
     and ``mmlu``; see ``gym_llmroute/data/README.md``). The horizon maps July 2023 to July 2025:
     a model arrives at its release month (those released by July 2023 are there from the start) and
     the three that their vendor shut down in that window retire. Quality is the model's MMLU score
@@ -79,7 +79,7 @@ def _market_model(name, release, price_in, price_out, mmlu, throughput, retired=
 
 
 # name, release month, USD per 1M input / output tokens, MMLU, throughput cap, retirement month.
-# Facts from ../shared/data/llm_market_2023_2025.csv; retirements are the vendors' shutdown dates.
+# Facts from gym_llmroute/data/market_2023_2025.csv; retirements are the vendors' shutdown dates.
 PAPER_CATALOG = (
     ("gpt-4-0314", "2023-03", 30.00, 60.00, 86.4, 0.30, "2024-06"),
     ("claude-instant-1", "2023-03", 0.80, 2.40, 73.4, 0.50, "2024-11"),

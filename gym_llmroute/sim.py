@@ -15,7 +15,7 @@ of this module. It has three parts, after the gymnax split of static parameters 
 * The per-query route step, twice, side by side: :meth:`Sim.route_rows`, a fixed number of array
   operations over all routing rows (the batched env), and :meth:`Sim1.route`, the same step for the
   single row of :class:`Sim1` in Python numbers (the single env, where array operations cost more
-  than the arithmetic). ``tests/test_vector.py`` (the batched env against ``SyncVectorEnv`` of the
+  than the arithmetic). ``tests/env/test_vector.py`` (the batched env against ``SyncVectorEnv`` of the
   single env, bit for bit) and ``tests/test_recorded_trajectories.py`` are their contract.
 
 Every float is computed by the same IEEE operations on the same values whichever face runs it, so

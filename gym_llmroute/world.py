@@ -115,7 +115,7 @@ class OutcomeBlocks:
     the draw is elementwise in the query (``drift_offset`` and ``price_factor`` too), so a block's
     values do not depend on where the block starts. A custom sampler (market and trace worlds) draws
     in its own order, so there a block is a whole chunk, drawn by :func:`chunk_outcomes`.
-    ``tests/test_outcome_blocks.py`` checks the blocks against :func:`chunk_outcomes`.
+    ``tests/env/test_outcome_blocks.py`` checks the blocks against :func:`chunk_outcomes`.
 
     ``reset(seed)`` goes back to query 0; ``draw(tasks, rewards, costs)`` writes the next block's
     outcomes into the first rows of the given arrays (at least ``rows`` long: int64 ``(rows,)`` and

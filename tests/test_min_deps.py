@@ -56,7 +56,7 @@ def test_min_deps_step_installs_the_pins_checks_them_and_ci_runs_it():
     assert listed
     files = listed.group(1).replace("\\", " ").split()
     assert files and all((ROOT / f).is_file() for f in files)
-    assert "tests/test_action_mask_observation.py" in files
+    assert "tests/env/test_action_mask_observation.py" in files
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci.index("make test-min-deps") > ci.index("make test")
 

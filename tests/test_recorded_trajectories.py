@@ -12,7 +12,7 @@ The records were made from the code whose bit-exact hashes of the same cases (re
 simulation core was shared by the single and the batched env, commit 4a28fb0, and kept until
 commit 63963ae) still matched on the recording machine, so they pin the same episodes. Bit-exact
 guarantees that hold on one machine (the batched env against the single env, a seed replayed) are
-tested in tests/test_vector.py and tests/test_env_properties.py; docs/performance.md lists them.
+tested in tests/env/test_vector.py and tests/env/test_env_properties.py; docs/performance.md lists them.
 
 ``python -m tests.test_recorded_trajectories`` rewrites the records (after a deliberate change of
 the world's numbers, and only then; say why in the commit).

@@ -14,7 +14,7 @@ for the sub-envs that ended (a scenario changes only when its sub-env resets: at
 ``LLMRoute-Gen-v0``). With SB3's ``VecMonitor`` innermost, ``VecMonitor`` -> ``VecLagrangianReward``
 -> ``VecScaledObservation`` over the native env gives what ``DummyVecEnv`` of ``Monitor`` ->
 ``LagrangianReward`` -> ``ScaledObservation`` gives, step for step: the same observations, rewards,
-infos and episode records (``tests/test_rl.py`` runs them in lockstep). They work over any
+infos and episode records (``tests/agents/test_rl.py`` runs them in lockstep). They work over any
 ``VecEnv`` whose sub-envs have a ``scenario`` attribute (``DummyVecEnv`` of LLMRoute envs too).
 
 ``env_method("action_masks")``, which MaskablePPO calls, passes through to the vector env.

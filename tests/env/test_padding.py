@@ -15,8 +15,7 @@ import gym_llmroute
 from agents.evaluation import run_episode
 from gym_llmroute import ModelSpec, make_scenario
 
-from .helpers import made_env, strict_warnings
-from .test_vector import assert_same
+from ..helpers import assert_same, made_env, strict_warnings
 
 PER_MODEL = ("available", "deployed", "picked", "capacity_left", "pulls", "mean_reward", "mean_cost")
 PAD = 40

@@ -13,7 +13,7 @@ import pytest
 
 from agents.policies.stageroute import DEFAULT_GAMMA
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "regret_scaling.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "regret_scaling.py"
 
 
 @pytest.fixture(scope="module")

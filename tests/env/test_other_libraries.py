@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "other_libraries.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "other_libraries.md"
 
 
 def example(section: str) -> str:

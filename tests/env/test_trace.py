@@ -319,7 +319,7 @@ def test_trace_env_replays_the_demo_trace_and_reports_the_oracle():
 
 
 def test_shipped_demo_trace_is_regenerated_byte_for_byte(tmp_path):
-    shipped = Path(__file__).resolve().parents[1] / "gym_llmroute" / "data" / "demo_trace.csv"
+    shipped = Path(__file__).resolve().parents[2] / "gym_llmroute" / "data" / "demo_trace.csv"
     again = write_demo_trace(tmp_path / "demo_trace.csv")
     assert again.read_bytes() == shipped.read_bytes()
 

@@ -4,7 +4,7 @@ and the summary is the same kind of thing on LLMRoute-v0 and on both single-leve
 tests/data/run_episode_seed0.json holds ``agents.run_episode(agents.make(name, env, seed=0), env, 0)``
 for every registered agent on LLMRoute-v0 and LLMRoute-Typed-v0, as computed before the agents
 package was split into layers. After an intended change of an agent's behaviour, regenerate it with
-``python tests/test_evaluation.py --regenerate`` and say why in the commit. Integers, strings and
+``python tests/agents/test_evaluation.py --regenerate`` and say why in the commit. Integers, strings and
 bools are compared exactly, floats to a relative 1e-9 (tests/recording.py: NumPy's exp and log differ
 in the last bit between CPUs).
 """
@@ -21,9 +21,9 @@ import pytest
 import agents
 import gym_llmroute  # noqa: F401
 
-from .recording import assert_close
+from ..recording import assert_close
 
-GOLDEN = Path(__file__).parent / "data" / "run_episode_seed0.json"
+GOLDEN = Path(__file__).parents[1] / "data" / "run_episode_seed0.json"
 GOLDEN_ENVS = ("LLMRoute-v0", "LLMRoute-Typed-v0")
 SMALL = dict(horizon=300, n_stages=3)
 

@@ -9,7 +9,7 @@ import pytest
 import gym_llmroute  # noqa: F401
 from gym_llmroute import ModelSpec, Scenario, make_scenario
 
-from .helpers import tiny_scenario
+from ..helpers import tiny_scenario
 
 GOOD = ModelSpec("a", quality=0.5, cost=0.1)
 

@@ -14,7 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import gym_llmroute
 
-from .helpers import assert_same_step, made_env, rollout, strict_warnings, tiny_scenario
+from ..helpers import assert_same_step, made_env, rollout, strict_warnings, tiny_scenario
 
 ENV_IDS = sorted(gym_llmroute.ENV_IDS)
 

@@ -15,7 +15,7 @@ from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv
 from gym_llmroute.vector import LLMRouteVectorEnv
 
-from .helpers import assert_same, sb3_lockstep, tiny_scenario
+from ..helpers import assert_same, sb3_lockstep, tiny_scenario
 
 
 def typed_scenario(**overrides) -> Scenario:

@@ -18,7 +18,7 @@ from gym_llmroute.generated import MAX_MODELS, generate_scenario
 from gym_llmroute.sim import ROUTE, mask_from_obs
 from gym_llmroute.vector import LLMRouteGenVectorEnv
 
-from .helpers import assert_same, sb3_lockstep
+from ..helpers import assert_same, sb3_lockstep
 
 
 def worlds_played(env: gym.Env, resets: int, seed: int = 0) -> list[int]:

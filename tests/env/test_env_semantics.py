@@ -10,7 +10,7 @@ import gym_llmroute  # noqa: F401
 from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv, mask_from_obs
 from gym_llmroute.world import potential_outcomes
 
-from .helpers import rollout, tiny_scenario
+from ..helpers import rollout, tiny_scenario
 
 
 def test_sum_of_info_cost_equals_the_cost_charged_and_regret_is_recomputable():

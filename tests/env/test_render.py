@@ -19,9 +19,9 @@ from gym_llmroute.env import LLMRouteEnv
 from gym_llmroute.render import FRAME_SHAPE, RecordingSim1
 from gym_llmroute.sim import Sim1
 
-from .helpers import assert_same_step, made_env, rollout, strict_warnings
-from .recording import mismatches
-from .test_recorded_trajectories import SINGLE_CASES, recorded, single_record
+from ..helpers import assert_same_step, made_env, rollout, strict_warnings
+from ..recording import mismatches
+from ..test_recorded_trajectories import SINGLE_CASES, recorded, single_record
 
 ENV_IDS = sorted(gym_llmroute.ENV_IDS)
 SHORT = {"horizon": 300, "n_stages": 3}

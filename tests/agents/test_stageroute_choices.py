@@ -13,7 +13,7 @@ from agents.policies.stageroute import DEFAULT_MARGIN, OptimisticRouter, confide
 from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import ROUTE
 
-from .helpers import tiny_scenario
+from ..helpers import tiny_scenario
 
 
 def _priced_cut_scenario(**overrides) -> Scenario:

@@ -16,7 +16,7 @@ import gym_llmroute  # noqa: F401
 from agents.base import scenario_of
 from gym_llmroute.solvers import min_cost
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "budget_ladder.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "budget_ladder.py"
 
 
 @pytest.fixture(scope="module")

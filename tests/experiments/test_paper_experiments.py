@@ -18,7 +18,7 @@ import agents
 import gym_llmroute
 from gym_llmroute.presets import lower_bound_scenario
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "paper_experiments.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_experiments.py"
 HORIZONS = (1_000, 3_162, 10_000, 31_623, 100_000)
 
 

@@ -1,6 +1,6 @@
 """The single-level views (LLMRoute-Deploy-v0, LLMRoute-Route-v0) and the Lagrangian cost wrapper.
 
-The registry-driven checks of tests/test_envs.py (check_env, seeding, pickling, vector envs) cover
+The registry-driven checks of tests/env/test_envs.py (check_env, seeding, pickling, vector envs) cover
 both views with their default fixed policies; these tests check what the views mean. The views are
 wrappers of gym_llmroute.views around LLMRouteEnv; the ids' entry points (agents.policies.views)
 resolve the fixed router or deployer by name.
@@ -24,7 +24,7 @@ from gym_llmroute.views import DeployLevelEnv, RouteLevelEnv
 from gym_llmroute.world import potential_outcomes
 from gym_llmroute.wrappers import LagrangianReward
 
-from .helpers import assert_same_step, made_env, rollout, strict_warnings, tiny_scenario
+from ..helpers import assert_same_step, made_env, rollout, strict_warnings, tiny_scenario
 
 SHORT = {"horizon": 400, "n_stages": 4}
 # Budget never ends these episodes early (the policies below are blind to cost).
