@@ -49,7 +49,7 @@ test: $(STAMP)
 	NPY_DISABLE_CPU_FEATURES="$(AVX512)" $(BIN)/python -m pytest -q -p no:cacheprovider \
 		tests/test_recorded_trajectories.py tests/agents/test_evaluation.py
 
-# The env's tests on the floors of pyproject's dependencies (gymnasium, numpy, scipy; .ci/min_deps.py
+# The env's tests (tests/env, and StageRoute's components) on the floors of pyproject's dependencies (gymnasium, numpy, scipy; .ci/min_deps.py
 # reads them) in a second venv, .venv-min, with the newest SB3 for its check_env and MaskablePPO. CI runs
 # it after `make test`. Left out: the agents and RL tests (make test runs them), and
 # tests/test_recorded_trajectories.py, whose hashes are bit-exact: numpy 1.26 sums one final-info float

@@ -55,8 +55,8 @@ def test_min_deps_step_installs_the_pins_checks_them_and_ci_runs_it():
     listed = re.search(r"^ENV_TESTS := (.*?)\n\n", (ROOT / "Makefile").read_text(), re.S | re.M)
     assert listed
     files = listed.group(1).replace("\\", " ").split()
-    assert files and all((ROOT / f).is_file() for f in files)
-    assert "tests/env/test_action_mask_observation.py" in files
+    assert files and all((ROOT / f).exists() for f in files)
+    assert "tests/env" in files  # every env test, the action-mask wrapper included
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci.index("make test-min-deps") > ci.index("make test")
 
