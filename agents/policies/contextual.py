@@ -28,12 +28,78 @@ from .stageroute import (
     RouterContext,
     StageRouteAgent,
     confidence_bounds,
+    confidence_radius,
     cost_floor,
     deploy_opt,
     sample_under_mask,
 )
 
-__all__ = ["ContextualStageRouteAgent", "ContextualContext", "task_mix_estimate"]
+__all__ = ["ContextualStageRouteAgent", "ContextualContext", "task_mix_estimate", "shrunk_rewards", "SHARING"]
+
+#: Ways of sharing reward statistics across task types (``share=``): ``"none"``, each (task, model)
+#: pair on its own data; ``"eb"``, empirical-Bayes shrinkage toward the model's other tasks
+#: (:func:`shrunk_rewards`); ``"min"``, the smaller of the pair's own UCB and the shrunk one.
+SHARING = ("none", "eb", "min")
+
+
+def _predict_additive(n: np.ndarray, r: np.ndarray, sweeps: int) -> np.ndarray:
+    """Leave-one-task-out prediction of each pair's mean from ``theta_m + delta_j`` (weights n)."""
+    n_model, n_task = n.sum(axis=0), n.sum(axis=1)
+    delta = np.zeros(n.shape[0])
+    theta = np.zeros(n.shape[1])
+    for _ in range(max(1, sweeps)):
+        theta = np.divide((n * (r - delta[:, None])).sum(axis=0), n_model, out=np.zeros_like(theta), where=n_model > 0)
+        delta = np.divide((n * (r - theta)).sum(axis=1), n_task, out=np.zeros_like(delta), where=n_task > 0)
+    own = n * (r - delta[:, None])
+    n_other = n_model - n
+    theta_loo = np.divide(own.sum(axis=0) - own, n_other, out=np.zeros_like(n), where=n_other > 0)
+    return np.clip(theta_loo + delta[:, None], 0.0, 1.0)
+
+
+def shrunk_rewards(pulls, mean_reward, tau_floor: float = 0.05, sweeps: int = 3):
+    """Empirical-Bayes shrinkage of each (task, model) mean reward toward a prediction from the
+    model's other task types.
+
+    Model: ``mu_jm = theta_m + delta_j + e_jm`` (a model effect, a task effect shared by all
+    models, and an interaction ``e_jm`` of variance ``tau^2``). ``theta`` and ``delta`` are fitted by
+    weighted least squares (``sweeps`` backfitting sweeps, weights ``n_jm``); the prediction of pair
+    (j, m) uses ``theta_m`` fitted without the pair's own data (leave one task out), so the prior and
+    the pair's data are independent. ``tau^2`` is the method-of-moments estimate from the residuals
+    of the pairs with data on both sides (their squared residual less its sampling variance), at least
+    ``tau_floor^2``. The prediction ``p_jm`` then counts as ``n0_jm = 1 / (tau^2 / s^2 + 1 / n_other)``
+    observations, ``s^2 = p (1 - p)`` the Bernoulli variance (at least 0.01) and ``n_other`` the
+    model's pulls on the other types: never more than those pulls, nor more than ``s^2 / tau^2``.
+
+    Parameters
+    ----------
+    pulls, mean_reward : arrays of shape (J, N)
+    tau_floor : float
+        Least standard deviation of the interaction (> 0): the prior never counts for more than
+        ``s^2 / tau_floor^2`` observations.
+
+    Returns
+    -------
+    (mean, n_eff) : arrays of shape (J, N)
+        ``mean = (n r + n0 p) / (n + n0)`` (the pair's mean where ``n0 = 0``, p where the pair is
+        untried) and the effective count ``n + n0``. A model never tried has ``n_eff = 0``.
+    """
+    n = np.asarray(pulls, dtype=np.float64)
+    r = np.asarray(mean_reward, dtype=np.float64)
+    n_other = n.sum(axis=0) - n
+    prior = _predict_additive(n, r, sweeps)
+    s2 = np.maximum(prior * (1.0 - prior), 0.01)
+    both = (n > 0) & (n_other > 0)
+    tau2 = tau_floor**2
+    if both.any():
+        sampling = s2[both] * (1.0 / n[both] + 1.0 / n_other[both])
+        weight = 1.0 / sampling
+        excess = (r[both] - prior[both]) ** 2 - sampling
+        tau2 = max(tau2, float((weight * excess).sum() / weight.sum()))
+    n0 = np.divide(1.0, tau2 / s2 + np.divide(1.0, n_other, out=np.full_like(n, np.inf), where=n_other > 0))
+    n0 = np.where(n_other > 0, n0, 0.0)
+    n_eff = n + n0
+    mean = np.divide(n * r + n0 * prior, n_eff, out=np.zeros_like(n), where=n_eff > 0)
+    return mean, n_eff
 
 
 def task_mix_estimate(task_counts, prior: float = 1.0) -> np.ndarray:
@@ -104,6 +170,17 @@ class ContextualStageRouteAgent(StageRouteAgent):
     own cost per unit of public price ``kappa_j`` (its own token counts) and ``LCB_jm`` is raised to
     ``(1 - rho) kappa_j price_m`` unless the data refute it (:func:`agents.policies.stageroute.cost_floor`).
 
+    **Sharing across task types** (``share``). Each pair learns from its own queries only
+    (``"none"``), so J task types cost J times StageRoute's exploration. ``"eb"`` shrinks each pair's
+    mean reward toward a prediction from the same model's other task types (a model effect plus a
+    task effect, fitted on all pairs; :func:`shrunk_rewards`), counting the prediction as ``n0``
+    observations by empirical Bayes (the spread of the pairs around the prediction, at least
+    ``tau_floor``, against the Bernoulli variance), and the radius uses the effective count
+    ``n + n0``: a model tried on some types starts on the others near its prediction rather than at
+    UCB 1. ``"min"`` takes the smaller of the pair's own UCB and the shared one (the hierarchical
+    bound). A model never tried keeps UCB 1 in every case; costs are never shared (the price prior
+    already carries them across types). With one task type the option changes nothing.
+
     **Budget:** paced, as StageRoute: both LPs use the remaining budget over the remaining queries
     (``pacing=False``: the fixed b).
 
@@ -145,6 +222,12 @@ class ContextualStageRouteAgent(StageRouteAgent):
         Additive prior count per task type of the mix estimate (>= 0; default 1).
     pacing : bool
         Paced budget (default True); False: StageRoute's fixed b.
+    share : str
+        Sharing of reward statistics across task types: ``"eb"`` (default), ``"min"`` or ``"none"``
+        (:data:`SHARING`).
+    tau_floor : float
+        Least standard deviation of a pair's departure from its prediction (> 0; default 0.05), for
+        ``share != "none"``.
     cost_prior, optimistic, pacing_margin, cost_gamma : as :class:`~agents.StageRouteAgent`.
     solver : as StageRouteAgent's (untyped scenarios only).
     """
@@ -169,7 +252,15 @@ class ContextualStageRouteAgent(StageRouteAgent):
         optimistic: bool = True,
         pacing_margin: float = DEFAULT_MARGIN,
         cost_gamma: float | None = DEFAULT_COST_GAMMA,
+        share: str = "eb",
+        tau_floor: float = 0.05,
     ):
+        if share not in SHARING:
+            raise ValueError(f"share must be one of {SHARING}, got {share!r}")
+        if isinstance(tau_floor, bool) or not isinstance(tau_floor, (int, float)) or not 0.0 < tau_floor < math.inf:
+            raise ValueError(f"tau_floor must be a finite number > 0, got {tau_floor!r}")
+        self.share = share
+        self.tau_floor = float(tau_floor)
         if not (isinstance(resolve_growth, (int, float)) and resolve_growth >= 0):
             raise ValueError(f"resolve_growth must be a number >= 0, got {resolve_growth!r}")
         if not (isinstance(resolve_every, (int, np.integer)) and resolve_every >= 1):
@@ -218,10 +309,11 @@ class ContextualStageRouteAgent(StageRouteAgent):
         """``(UCB, LCB)``, each of shape (J, N), from the observation's per-task statistics."""
         J, N = self.n_tasks, self.n_models
         pulls, mean_cost = obs["task_pulls"].reshape(J, N), obs["task_mean_cost"].reshape(J, N)
+        mean_reward = obs["task_mean_reward"].reshape(J, N)
         floor = None if self.cost_prior is None else cost_floor(pulls, mean_cost, obs["price"], self.cost_prior)
         ucb, lcb = confidence_bounds(
             pulls,
-            obs["task_mean_reward"].reshape(J, N),
+            mean_reward,
             mean_cost,
             self.gamma,
             self.params.cost_range,
@@ -229,6 +321,12 @@ class ContextualStageRouteAgent(StageRouteAgent):
             optimistic=self.optimistic,
             floor=floor,
         )
+        if self.share != "none":
+            mean, n_eff = shrunk_rewards(pulls, mean_reward, self.tau_floor)
+            shared = np.clip(mean + 2.0 * confidence_radius(mean, n_eff + 1.0, self.gamma), 0.0, 1.0)
+            if self.optimistic:
+                shared = np.where(n_eff == 0.0, 1.0, shared)
+            ucb = np.minimum(ucb, shared) if self.share == "min" else shared
         return ucb, lcb
 
     def mix(self, obs: dict[str, np.ndarray]) -> np.ndarray:
