@@ -43,19 +43,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)  # the sibling benchmark scripts (regret_scaling's helpers)
-
-from regret_scaling import _atomic_write, _pm  # noqa: E402
-
-import agents  # noqa: E402
-import gym_llmroute  # noqa: E402,F401  (registers the ids)
-from agents.base import scenario_of  # noqa: E402
-from agents.cli import _csv, _positive_int  # noqa: E402
-from agents.experiments.local import progress_bar  # noqa: E402
-from agents.files import atomic_write_json, atomic_write_text  # noqa: E402
-from gym_llmroute.solvers import min_cost  # noqa: E402
+import agents
+import gym_llmroute  # noqa: F401  (registers the ids)
+from agents.base import scenario_of
+from agents.cli import _csv, _positive_int
+from agents.experiments.local import map_jobs
+from agents.experiments.report import pm
+from agents.files import atomic_write, atomic_write_json, atomic_write_text
+from gym_llmroute.solvers import min_cost
 
 WORLDS = {
     "paper": "LLMRoute-v0",
@@ -175,24 +170,7 @@ def run_job(job: tuple) -> dict:
 
 def run_all(jobs: list[tuple], workers: int, progress: bool = True) -> list[dict]:
     """Every job, in this process (``workers == 1``) or on a pool of ``workers`` processes, with a progress bar."""
-    bar = progress_bar(len(jobs), "budget ladder", progress)
-    episodes = []
-    try:
-        if workers == 1:
-            for job in jobs:
-                episodes.append(run_job(job))
-                bar.update()
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-                for result in pool.map(run_job, jobs, chunksize=8):
-                    episodes.append(result)
-                    bar.update()
-    finally:
-        bar.close()
-    return episodes
+    return map_jobs(run_job, jobs, workers, "budget ladder", progress)
 
 
 def plan(infos: dict, agent_names: list[str], seeds: int) -> list[tuple]:
@@ -264,7 +242,7 @@ def target_lines(rows: list[dict], infos: dict) -> tuple[list[str], dict]:
         tally["average"][0] += ok
         tally["average"][1] += 1
         lines.append(
-            f"| {r['world']} | {r['budget']:.4g} | {_pm(r['spend_fraction'], '.4f')} | {top:.4f} | "
+            f"| {r['world']} | {r['budget']:.4g} | {pm(r['spend_fraction'], '.4f')} | {top:.4f} | "
             f"{verdict(ok)}{' (' + '; '.join(why) + ')' if why else ''} |"
         )
     if not avg:
@@ -288,8 +266,8 @@ def target_lines(rows: list[dict], infos: dict) -> tuple[list[str], dict]:
         short = f" ({REWARD_TARGET - frac:.4f} short)" if not ok else ""
         short += f" (on the mean; the 95% interval reaches down to {low:.4f})" if ok and low < REWARD_TARGET else ""
         lines.append(
-            f"| {r['world']} | {r['budget']:.4g} | {_pm(r['reward_fraction'], '.4f')} | "
-            f"{_pm(r['served'], '.3f')} | {verdict(ok)}{short} |"
+            f"| {r['world']} | {r['budget']:.4g} | {pm(r['reward_fraction'], '.4f')} | "
+            f"{pm(r['served'], '.3f')} | {verdict(ok)}{short} |"
         )
     if not hard:
         lines.append(f"| (no hard-mode episodes of {CHECKED} on {REWARD_WORLD}) | | | | |")
@@ -342,7 +320,7 @@ def stageroute_summary(rows: list[dict], infos: dict) -> list[str]:
             lines.append(
                 f"| {world} | {mode} | {spend['spend_fraction'][0]:.4f} (b = {spend['budget']:.4g}) | "
                 f"{top['spend_max']:.4f} (b = {top['budget']:.4g}) | "
-                f"{_pm(reward['reward_fraction'], '.3f')} (b = {reward['budget']:.4g}) | {served:.3f} |"
+                f"{pm(reward['reward_fraction'], '.3f')} (b = {reward['budget']:.4g}) | {served:.3f} |"
             )
     return lines
 
@@ -474,8 +452,8 @@ def markdown(rows: list[dict], saved: dict) -> str:
                         ["", "", "", ""]
                         if r is None
                         else [
-                            _pm(r["reward_fraction"], ".3f"),
-                            _pm(r["spend_fraction"], ".3f"),
+                            pm(r["reward_fraction"], ".3f"),
+                            pm(r["spend_fraction"], ".3f"),
                             f"{r['spend_max']:.3f}",
                             f"{r['served'][0]:.3f}",
                         ]
@@ -660,7 +638,7 @@ def main(argv: list[str] | None = None) -> None:
     pngs = []
     for world, info in saved["worlds"].items():
         png = out / f"budget_ladder_{world}.png"
-        _atomic_write(png, lambda p, w=world, i=info: plot(rows, i, w, saved["seeds"], Path(p)))
+        atomic_write(png, lambda p, w=world, i=info: plot(rows, i, w, saved["seeds"], Path(p)))
         pngs.append(png)
     print(table)
     print(f"wrote {out / 'budget_ladder.md'}, {json_path}, " + ", ".join(str(p) for p in pngs))

@@ -35,7 +35,7 @@ Experiments (``--only`` takes any of these names, comma-separated):
     Final regret against T in {10^3, 10^3.5, 10^4, 10^4.5, 10^5} with K = round(T^(1/3)) on the
     ``lower-bound`` world (StageRoute, Greedy, Static, Random, Thompson sampling, the oracle agent)
     and on the paper world (StageRoute, Greedy, Static, Random); least-squares log-log slopes
-    (``fit_slope`` of benchmarks/regret_scaling.py) with 95% bootstrap intervals over seeds.
+    (``agents.experiments.report.fit_slope``) with 95% bootstrap intervals over seeds.
 
 Each experiment writes ``<name>.json`` (every episode; written atomically), ``<name>.md`` (tables
 with 95% t-intervals over seeds and the paper's claim checked) and ``<name>.png`` to ``--out``;
@@ -48,12 +48,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import json
 import math
-import sys
 import time
-from multiprocessing import get_context
 from pathlib import Path
 
 import gymnasium as gym
@@ -62,20 +59,9 @@ import numpy as np
 import agents
 import gym_llmroute
 from agents import mean_ci
-
-
-def _load_regret_scaling():
-    """benchmarks/regret_scaling.py, for its slope fit and atomic writer (benchmarks is no package)."""
-    path = Path(__file__).resolve().with_name("regret_scaling.py")
-    spec = importlib.util.spec_from_file_location("_paper_experiments_regret_scaling", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_rs = _load_regret_scaling()
-fit_slope = _rs.fit_slope
-_atomic_write = _rs._atomic_write
+from agents.experiments.local import map_jobs
+from agents.experiments.report import fit_slope, pm
+from agents.files import atomic_write
 
 EXPERIMENTS = ("regret", "mmax", "stages", "budget", "heatmap", "scaling")
 
@@ -179,25 +165,8 @@ def run_job(job: dict) -> dict:
 
 
 def run_all(jobs: list[dict], workers: int, desc: str) -> list[dict]:
-    """Every job, in this process (``workers == 1``) or on a pool, with a progress bar."""
-    from tqdm import tqdm
-
-    jobs = sorted(jobs, key=lambda j: -j["kwargs"].get("horizon", 2000))  # longest first
-    bar = tqdm(total=len(jobs), desc=desc, file=sys.stderr, dynamic_ncols=True)
-    episodes = []
-    try:
-        if workers == 1:
-            for job in jobs:
-                episodes.append(run_job(job))
-                bar.update()
-        else:
-            with get_context("fork").Pool(workers) as pool:
-                for result in pool.imap_unordered(run_job, jobs):
-                    episodes.append(result)
-                    bar.update()
-    finally:
-        bar.close()
-    return episodes
+    """Every job, in this process (``workers == 1``) or on a pool, with a progress bar; longest first."""
+    return map_jobs(run_job, jobs, workers, desc, longest_first=lambda j: j["kwargs"].get("horizon", 2000))
 
 
 # ---------------------------------------------------------------------------------------- settings
@@ -304,15 +273,6 @@ def heatmap_reference(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- summaries
-def _pm(mean_half: tuple[float, float], fmt: str) -> str:
-    mean, half = mean_half
-    if not math.isfinite(mean):
-        return "n/a"
-    if not math.isfinite(half):
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(half, fmt.lstrip('+'))}"
-
-
 def _cells(episodes: list[dict]) -> dict:
     """Episodes grouped by (world, setting, agent)."""
     groups: dict = {}
@@ -388,9 +348,9 @@ def md_regret(data: dict) -> tuple[str, list[dict]]:
             q = [mean_ci(tr[:, int(np.searchsorted(t, T * f))]) for f in (0.25, 0.5)]
             K = data["cells"][w]["n_stages"] if w in data.get("cells", {}) else ""
             lines.append(
-                f"| {w} | {T}, {K} | {AGENT_LABELS[agent]} | {_pm(q[0], '.1f')} | {_pm(q[1], '.1f')} | "
-                f"{_pm(st['regret'], '.1f')} | {_pm(st['reward_fraction'], '.3f')} | {_pm(st['spend_fraction'], '.3f')} | "
-                f"{_pm(st['served_fraction'], '.3f')} |"
+                f"| {w} | {T}, {K} | {AGENT_LABELS[agent]} | {pm(q[0], '.1f')} | {pm(q[1], '.1f')} | "
+                f"{pm(st['regret'], '.1f')} | {pm(st['reward_fraction'], '.3f')} | {pm(st['spend_fraction'], '.3f')} | "
+                f"{pm(st['served_fraction'], '.3f')} |"
             )
         if {"stageroute", "greedy", "random"} <= set(finals):
             sr, gr, ra = finals["stageroute"], finals["greedy"], finals["random"]
@@ -400,7 +360,7 @@ def md_regret(data: dict) -> tuple[str, list[dict]]:
                     "claim": "StageRoute's cumulative regret is below Greedy's and Random's",
                     "world": w,
                     "holds": ok,
-                    "detail": f"StageRoute {_pm(sr, '.1f')}, Greedy {_pm(gr, '.1f')}, Random {_pm(ra, '.1f')}",
+                    "detail": f"StageRoute {pm(sr, '.1f')}, Greedy {pm(gr, '.1f')}, Random {pm(ra, '.1f')}",
                 }
             )
     return "\n".join(lines), claims
@@ -424,9 +384,9 @@ def _sweep_table(data: dict, title: str, setting_name: str, fmt_setting) -> list
                     continue
                 st = _stats(eps)
                 lines.append(
-                    f"| {w} | {fmt_setting(w, setting)} | {AGENT_LABELS[agent]} | {_pm(st['reward_fraction'], '.3f')} | "
-                    f"{_pm(st['regret'], '.1f')} | {_pm(st['reward_per_query'], '.4f')} | "
-                    f"{st['oracle_per_query'][0]:.4f} | {_pm(st['spend_fraction'], '.3f')} | {_pm(st['served_fraction'], '.3f')} |"
+                    f"| {w} | {fmt_setting(w, setting)} | {AGENT_LABELS[agent]} | {pm(st['reward_fraction'], '.3f')} | "
+                    f"{pm(st['regret'], '.1f')} | {pm(st['reward_per_query'], '.4f')} | "
+                    f"{st['oracle_per_query'][0]:.4f} | {pm(st['spend_fraction'], '.3f')} | {pm(st['served_fraction'], '.3f')} |"
                 )
     if data["skipped"]:
         lines += ["", "Not run:", ""]
@@ -497,8 +457,8 @@ def md_mmax(data: dict) -> tuple[str, list[dict]]:
         detail = (
             "StageRoute reward per query by M_max: "
             + ", ".join(f"{x}: {m:.4f}" for x, m in zip(xs, r, strict=True))
-            + f"; change from M_max = {xs[0]} to {xs[-1]}: {_pm(overall, '+.4f')}; steps: "
-            + ", ".join(f"{a}->{b}: {_pm(d, '+.4f')}" for a, b, d in zip(xs, xs[1:], steps, strict=False))
+            + f"; change from M_max = {xs[0]} to {xs[-1]}: {pm(overall, '+.4f')}; steps: "
+            + ", ".join(f"{a}->{b}: {pm(d, '+.4f')}" for a, b, d in zip(xs, xs[1:], steps, strict=False))
             + "; reward / oracle "
             + ", ".join(f"{m:.3f}" for m in fr)
         )
@@ -531,7 +491,7 @@ def md_stages(data: dict) -> tuple[str, list[dict]]:
         detail = (
             "StageRoute reward per query by K: "
             + ", ".join(f"{K_of[(w, x)]}: {m:.4f}" for x, m in zip(xs, r, strict=True))
-            + f"; best K = {K_of[(w, xs[best])]} (T^({xs[best]})), {_pm(gap, '+.4f')} above T^(1/3)"
+            + f"; best K = {K_of[(w, xs[best])]} (T^({xs[best]})), {pm(gap, '+.4f')} above T^(1/3)"
             + "; reward / oracle by K: "
             + ", ".join(f"{m:.3f}" for m in fr)
         )
@@ -559,7 +519,7 @@ def md_budget(data: dict) -> tuple[str, list[dict]]:
                     "claim": claim,
                     "world": w,
                     "holds": bool(m >= target),
-                    "detail": f"StageRoute reward / oracle {_pm((m, h), '.3f')} (target >= {target})",
+                    "detail": f"StageRoute reward / oracle {pm((m, h), '.3f')} (target >= {target})",
                 }
             )
     return "\n".join(lines), claims
@@ -611,9 +571,9 @@ def md_heatmap(data: dict) -> tuple[str, list[dict]]:
         quarters = [mean_ci(np.nanmean(q, axis=1)) for q in np.array_split(match, 4, axis=1)]
         first, last = mean_ci(match[:, 0]), mean_ci(match[:, -1])
         lines.append(
-            f"| {w} | {K} | {_pm(first, '.2f')} | "
-            + " | ".join(_pm(q, ".2f") for q in quarters)
-            + f" | {_pm(last, '.2f')} |"
+            f"| {w} | {K} | {pm(first, '.2f')} | "
+            + " | ".join(pm(q, ".2f") for q in quarters)
+            + f" | {pm(last, '.2f')} |"
         )
         late = quarters[-1][0]
         claims.append(
@@ -622,7 +582,7 @@ def md_heatmap(data: dict) -> tuple[str, list[dict]]:
                 "world": w,
                 "holds": bool(late >= MATCH_TARGET),
                 "detail": f"share of the oracle's models deployed: {first[0]:.3f} in the first stage, "
-                f"{_pm(quarters[-1], '.3f')} over the last quarter of the stages (target >= {MATCH_TARGET}), "
+                f"{pm(quarters[-1], '.3f')} over the last quarter of the stages (target >= {MATCH_TARGET}), "
                 f"{last[0]:.3f} in the last stage",
             }
         )
@@ -680,11 +640,11 @@ def md_scaling(data: dict) -> tuple[str, list[dict]]:
             slope = r["slope"]
             lo, hi = r["slope_ci"]
             s = "n/a (regret <= 0)" if not math.isfinite(slope) else f"{slope:.3f} [{lo:.3f}, {hi:.3f}]"
-            cells = [_pm(r["regret"][T], ".1f") if T in r["regret"] else "" for T in Ts]
+            cells = [pm(r["regret"][T], ".1f") if T in r["regret"] else "" for T in Ts]
             lines.append(
                 f"| {AGENT_LABELS[r['agent']]} | "
                 + " | ".join(cells)
-                + f" | {_pm(r['reward_fraction'].get(Ts[-1], (math.nan, math.nan)), '.3f')} | {s} |"
+                + f" | {pm(r['reward_fraction'].get(Ts[-1], (math.nan, math.nan)), '.3f')} | {s} |"
             )
         lines.append("")
         by_agent = {r["agent"]: r for r in wr}
@@ -1121,10 +1081,10 @@ def _restore(data: dict) -> dict:
 
 def write_outputs(name: str, data: dict, out: Path, write_json: bool) -> list[dict]:
     if write_json:
-        _atomic_write(out / f"{name}.json", lambda p: Path(p).write_text(json.dumps(data)))
+        atomic_write(out / f"{name}.json", lambda p: Path(p).write_text(json.dumps(data)))
     text, claims = experiment_md(name, data)
-    _atomic_write(out / f"{name}.md", lambda p: Path(p).write_text(text))
-    _atomic_write(out / f"{name}.png", lambda p: PLOTS[name](data, Path(p)))
+    atomic_write(out / f"{name}.md", lambda p: Path(p).write_text(text))
+    atomic_write(out / f"{name}.png", lambda p: PLOTS[name](data, Path(p)))
     return claims
 
 
@@ -1148,7 +1108,7 @@ def write_index(out: Path) -> None:
         all_claims += claims
         sections += [text.split("\n", 1)[1], f"![{name}]({name}.png)", ""]
     parts += ["## All claims", ""] + claims_md(all_claims)[3:] + [""] + sections
-    _atomic_write(out / "README.md", lambda p: Path(p).write_text("\n".join(parts).rstrip("\n") + "\n"))
+    atomic_write(out / "README.md", lambda p: Path(p).write_text("\n".join(parts).rstrip("\n") + "\n"))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

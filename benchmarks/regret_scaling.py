@@ -32,10 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import sys
-import tempfile
-from multiprocessing import get_context
 from pathlib import Path
 
 import gymnasium as gym
@@ -44,6 +40,9 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers LLMRoute-v0)
 from agents import mean_ci
+from agents.experiments.local import map_jobs
+from agents.experiments.report import fit_slope, pm
+from agents.files import atomic_write
 from agents.policies.stageroute import DEFAULT_GAMMA
 
 # (label, agent name, keyword arguments); the keys of ENV_KEYS go to gym.make, the others to the agent.
@@ -97,14 +96,6 @@ def run_job(job: tuple[str, str, dict, int, int]) -> dict:
     out = {key: result[key] for key in KEEP}
     out.update(label=label, seed=seed, deployments=result["deployments"])
     return out
-
-
-def fit_slope(horizons: list[int], regrets: list[float]) -> float:
-    """Least-squares slope of log(regret) on log(T); nan if any regret is not positive."""
-    r = np.asarray(regrets, dtype=np.float64)
-    if len(horizons) < 2 or np.any(~np.isfinite(r)) or np.any(r <= 0):
-        return math.nan
-    return float(np.polyfit(np.log(horizons), np.log(r), 1)[0])
 
 
 HELD_OUT = " [held out]"
@@ -166,19 +157,12 @@ def targets(row: dict, T_last: int) -> list[str]:
         f"- slope {slope:.2f} <= {SLOPE_TARGET}: {mark(slope <= SLOPE_TARGET)}"
         if math.isfinite(slope)
         else "- slope: not measurable (a mean regret is <= 0, so no log-log fit)",
-        f"- reward/oracle at T = {T_last:,}: {_pm(last['reward_fraction'], '.3f')} >= {REWARD_TARGET}: "
+        f"- reward/oracle at T = {T_last:,}: {pm(last['reward_fraction'], '.3f')} >= {REWARD_TARGET}: "
         f"{mark(frac >= REWARD_TARGET)} on the mean"
         + ("" if low >= REWARD_TARGET else f" (the 95% interval reaches down to {low:.3f})"),
         f"- spend/budget {spend:.3f} <= 1: {mark(spend <= 1.0)}; queries served {served:.3f}"
         + ("" if served >= 1.0 else " (the hard budget ended some episodes early)"),
     ]
-
-
-def _pm(mean_half: tuple[float, float], fmt: str) -> str:
-    mean, half = mean_half
-    if not math.isfinite(half):
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(half, fmt)}"
 
 
 def markdown(rows: list[dict], horizons: list[int], seeds: int, holdout: int = 0) -> str:
@@ -205,16 +189,16 @@ def markdown(rows: list[dict], horizons: list[int], seeds: int, holdout: int = 0
     for row in rows:
         by = row["by_T"]
         cells = [row["label"]]
-        cells += [_pm(by[T]["regret"], ".0f") if T in by else "" for T in horizons]
+        cells += [pm(by[T]["regret"], ".0f") if T in by else "" for T in horizons]
         cells.append("n/a" if not math.isfinite(row["slope"]) else f"{row['slope']:.2f}")
         last = by.get(T_last)
         if last is None:
             cells += ["", "", ""]
         else:
             cells += [
-                _pm(last["reward_fraction"], ".3f"),
-                _pm(last["spend_fraction"], ".3f"),
-                _pm(last["served_fraction"], ".3f"),
+                pm(last["reward_fraction"], ".3f"),
+                pm(last["spend_fraction"], ".3f"),
+                pm(last["served_fraction"], ".3f"),
             ]
         lines.append("| " + " | ".join(cells) + " |")
     invalid = sum(v["invalid_actions"] for r in rows for v in r["by_T"].values())
@@ -333,18 +317,6 @@ def plot(rows: list[dict], horizons: list[int], path: Path) -> None:
     plt.close(fig)
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -376,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
             episodes += run_all(held_out_configs(), horizons, held, args.workers, "held out")
     rows = summarise(episodes, horizons)
     table = markdown(rows, horizons, args.seeds, args.holdout)
-    _atomic_write(args.out / "regret_scaling.md", lambda p: Path(p).write_text(table))
+    atomic_write(args.out / "regret_scaling.md", lambda p: Path(p).write_text(table))
     if not args.replot:
         saved = {
             "horizons": horizons,
@@ -385,8 +357,8 @@ def main(argv: list[str] | None = None) -> None:
             "gamma": DEFAULT_GAMMA,
             "episodes": episodes,
         }
-        _atomic_write(args.out / "regret_scaling.json", lambda p: Path(p).write_text(json.dumps(saved)))
-    _atomic_write(args.out / "regret_scaling.png", lambda p: plot(rows, horizons, Path(p)))
+        atomic_write(args.out / "regret_scaling.json", lambda p: Path(p).write_text(json.dumps(saved)))
+    atomic_write(args.out / "regret_scaling.png", lambda p: plot(rows, horizons, Path(p)))
     print(table)
     print(
         f"wrote {args.out / 'regret_scaling.md'}, {args.out / 'regret_scaling.png'}, {args.out / 'regret_scaling.json'}"
@@ -396,14 +368,7 @@ def main(argv: list[str] | None = None) -> None:
 def run_all(configs, horizons: list[int], seeds, workers: int, desc: str) -> list[dict]:
     """Every (config, T, seed) episode, on ``workers`` processes, with a progress bar."""
     jobs = [(label, name, kw, T, seed) for T in horizons for label, name, kw in configs for seed in seeds]
-    jobs.sort(key=lambda j: -j[3])  # longest first, for load balance
-    from tqdm import tqdm
-
-    episodes = []
-    with get_context("fork").Pool(workers) as pool:
-        for result in tqdm(pool.imap_unordered(run_job, jobs), total=len(jobs), desc=desc, file=sys.stderr):
-            episodes.append(result)
-    return episodes
+    return map_jobs(run_job, jobs, workers, desc, longest_first=lambda j: j[3])
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from multiprocessing import get_context
 from pathlib import Path
 
 import gymnasium as gym
@@ -36,10 +34,10 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents import mean_ci
+from agents.experiments.local import map_jobs
+from agents.experiments.report import fit_slope
+from agents.files import atomic_write
 from agents.policies.stageroute import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from regret_scaling import _atomic_write, fit_slope  # noqa: E402
 
 WORLDS = {
     "paper": "LLMRoute-v0",
@@ -83,12 +81,8 @@ def run_job(job: tuple[str, str, str, dict, str, int, int | None]) -> dict:
 
 
 def run_all(jobs: list, workers: int, desc: str) -> list[dict]:
-    from tqdm import tqdm
-
     # realdata's episodes are the longest: first, for load balance.
-    jobs = sorted(jobs, key=lambda j: j[4] != "realdata")
-    with get_context("fork").Pool(workers) as pool:
-        return list(tqdm(pool.imap_unordered(run_job, jobs), total=len(jobs), desc=desc, file=sys.stderr))
+    return map_jobs(run_job, jobs, workers, desc, longest_first=lambda j: j[4] == "realdata")
 
 
 def _mean_reward(episodes: list[dict], key: str, value: float) -> float:
@@ -337,10 +331,10 @@ def main(argv: list[str] | None = None) -> None:
             "selected": list(selected),
             "episodes": episodes,
         }
-        _atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(saved)))
+        atomic_write(json_path, lambda p: Path(p).write_text(json.dumps(saved)))
     table = markdown(episodes, selected, args.seeds, args.holdout, args.ablation_seeds)
-    _atomic_write(args.out / "stageroute_ablation.md", lambda p: Path(p).write_text(table))
-    _atomic_write(args.out / "stageroute_ablation.png", lambda p: plot(episodes, Path(p)))
+    atomic_write(args.out / "stageroute_ablation.md", lambda p: Path(p).write_text(table))
+    atomic_write(args.out / "stageroute_ablation.png", lambda p: plot(episodes, Path(p)))
     print(table)
     print(f"wrote {args.out / 'stageroute_ablation.md'}, {args.out / 'stageroute_ablation.png'}, {json_path}")
 

@@ -1,6 +1,7 @@
 """The results of a benchmark: its run files read back (:func:`load_runs`), summarised per (env,
 scenario, agent) with 95% confidence intervals over seeds (:func:`summarise`), and written as a
-markdown table and a CSV (:func:`write_table`).
+markdown table and a CSV (:func:`write_table`); :func:`pm` and :func:`fit_slope`, the cells and
+slopes of the benchmark scripts' tables.
 """
 
 from __future__ import annotations
@@ -12,11 +13,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..evaluation import mean_ci
 from ..files import atomic_write_text
 from .jobs import EvalRun
 
-__all__ = ["load_runs", "summarise", "results_table", "write_table", "CorruptRunFile", "SUMMARY_KEYS"]
+__all__ = [
+    "load_runs",
+    "summarise",
+    "results_table",
+    "write_table",
+    "pm",
+    "fit_slope",
+    "CorruptRunFile",
+    "SUMMARY_KEYS",
+]
 
 
 class CorruptRunFile(ValueError):
@@ -82,10 +94,27 @@ def summarise(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def pm(mean_half: tuple[float, float], fmt: str) -> str:
+    """``"mean ± half"`` in the format ``fmt`` (e.g. ``".3f"``; a ``+`` sign applies to the mean only);
+    the mean alone if the half-width is not finite (one seed), ``"n/a"`` if the mean is not."""
+    mean, half = mean_half
+    if not math.isfinite(mean):
+        return "n/a"
+    if not math.isfinite(half):
+        return format(mean, fmt)
+    return f"{format(mean, fmt)} ± {format(half, fmt.lstrip('+'))}"
+
+
+def fit_slope(horizons: Sequence[int], regrets: Sequence[float]) -> float:
+    """Least-squares slope of log(regret) on log(T); nan if any regret is not positive."""
+    r = np.asarray(regrets, dtype=np.float64)
+    if len(horizons) < 2 or np.any(~np.isfinite(r)) or np.any(r <= 0):
+        return math.nan
+    return float(np.polyfit(np.log(horizons), np.log(r), 1)[0])
+
+
 def _fmt(mean: float, ci: float, digits: int) -> str:
-    if math.isnan(ci):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {ci:.{digits}f}"
+    return pm((mean, ci), f".{digits}f")
 
 
 def results_table(rows: Sequence[dict[str, Any]]) -> str:

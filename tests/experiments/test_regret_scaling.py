@@ -39,13 +39,6 @@ def episode(label: str, T: int, seed: int, regret: float, frac: float, spend: fl
     }
 
 
-def test_fit_slope_recovers_a_power_law_and_refuses_non_positive_regret(rs):
-    Ts = [1_000, 10_000, 100_000]
-    assert rs.fit_slope(Ts, [3 * T ** (2 / 3) for T in Ts]) == pytest.approx(2 / 3)
-    assert math.isnan(rs.fit_slope(Ts, [1.0, 0.0, 5.0]))
-    assert math.isnan(rs.fit_slope(Ts[:1], [1.0]))
-
-
 def test_summarise_keeps_config_order_then_held_out_rows(rs):
     held = rs.held_out_configs()
     assert [c[1] for c in held] == list(rs.HELD_OUT_AGENTS)
