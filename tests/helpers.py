@@ -10,10 +10,10 @@ import numpy as np
 
 from gym_llmroute import ModelSpec, Scenario
 
-
-def tiny_scenario(**overrides) -> Scenario:
-    """Three models, two from the start and one arriving mid-horizon; the budget binds."""
-    fields = dict(
+# The small worlds of the tests, by name: every field of the Scenario, so that a test reads whole.
+SCENARIOS: dict[str, dict] = {
+    # Three models, two from the start and one arriving mid-horizon; the budget binds.
+    "tiny": dict(
         name="tiny",
         models=(
             ModelSpec("cheap", quality=0.5, cost=0.1, throughput=0.6, cost_spread=0.5, list_price=1.0),
@@ -24,9 +24,65 @@ def tiny_scenario(**overrides) -> Scenario:
         horizon=200,
         n_stages=4,
         max_deployed=2,
-    )
-    fields.update(overrides)
-    return Scenario(**fields)
+    ),
+    # Two task types, a price change, drift, an arrival and a retirement: every world feature.
+    "typed": dict(
+        name="typed-test",
+        models=(
+            ModelSpec("a", quality=(0.5, 0.9), cost=(0.1, 0.2), throughput=0.6, cost_spread=0.3, list_price=1.0),
+            ModelSpec("b", quality=(0.9, 0.4), cost=(1.0, 0.5), throughput=0.6),
+            ModelSpec(
+                "c", quality=(0.7, 0.7), cost=(0.3, 0.3), throughput=0.5, arrival=0.4, price_changes=((0.6, 0.5),)
+            ),
+            ModelSpec("d", quality=(0.6, 0.8), cost=(0.2, 0.6), throughput=0.4, retirement=0.7, drift=0.1),
+        ),
+        task_types=("x", "y"),
+        task_mix=(0.3, 0.7),
+        budget=0.5,
+        horizon=1200,
+        n_stages=5,
+        max_deployed=3,
+    ),
+    # Two task types, one specialist per type and a generalist that is best on average: routing by task
+    # is worth 0.9 per query, the best task-blind routing 0.6.
+    "specialists": dict(
+        name="specialists",
+        models=(
+            ModelSpec("spec_a", quality=(0.9, 0.2), cost=0.1, throughput=1.0),
+            ModelSpec("spec_b", quality=(0.2, 0.9), cost=0.1, throughput=1.0),
+            ModelSpec("generalist", quality=(0.6, 0.6), cost=0.1, throughput=1.0),
+        ),
+        budget=1.0,
+        horizon=1200,
+        n_stages=4,
+        max_deployed=3,
+        task_types=("a", "b"),
+        task_mix=(0.5, 0.5),
+    ),
+    # Public prices that change twice, and a model without a public price.
+    "priced_cut": dict(
+        name="cut",
+        models=(
+            ModelSpec("a", quality=0.6, cost=0.1, list_price=2.0),
+            ModelSpec("b", quality=0.9, cost=1.0, list_price=20.0, price_changes=((0.25, 0.5), (0.5, 0.25))),
+            ModelSpec("c", quality=0.7, cost=0.3),  # no public price
+        ),
+        budget=0.4,
+        horizon=100,
+        n_stages=4,
+        max_deployed=2,
+    ),
+}
+
+
+def small_world(kind: str = "tiny", **overrides) -> Scenario:
+    """The test world ``kind`` of :data:`SCENARIOS`, with some fields changed."""
+    return Scenario(**{**SCENARIOS[kind], **overrides})
+
+
+def tiny_scenario(**overrides) -> Scenario:
+    """Three models, two from the start and one arriving mid-horizon; the budget binds."""
+    return small_world("tiny", **overrides)
 
 
 def rollout(env, seed: int, actions_rng: np.random.Generator, p_invalid: float = 0.0, max_steps: int = 100_000):

@@ -14,35 +14,15 @@ import agents
 import agents.policies.stageroute
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents.policies.contextual import ContextualStageRouteAgent, shrunk_rewards, task_mix_estimate
-from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.solvers import solve_typed_deploy, typed_route_lp
+
+from ..helpers import small_world
 
 NAME = "contextual_stageroute"
 
 
 def _no_invalid_action(locals_, globals_):
     assert not locals_["info"]["invalid_action"], f"invalid action at step {locals_['current_lengths']}"
-
-
-def specialists(**overrides) -> Scenario:
-    """Two task types, one specialist per type and a generalist that is best on average: routing
-    by task is worth 0.9 per query, the best task-blind routing 0.6."""
-    fields = dict(
-        name="specialists",
-        models=(
-            ModelSpec("spec_a", quality=(0.9, 0.2), cost=0.1, throughput=1.0),
-            ModelSpec("spec_b", quality=(0.2, 0.9), cost=0.1, throughput=1.0),
-            ModelSpec("generalist", quality=(0.6, 0.6), cost=0.1, throughput=1.0),
-        ),
-        budget=1.0,
-        horizon=1200,
-        n_stages=4,
-        max_deployed=3,
-        task_types=("a", "b"),
-        task_mix=(0.5, 0.5),
-    )
-    fields.update(overrides)
-    return Scenario(**fields)
 
 
 def _play(agent, env, seed: int, last_stage: int) -> tuple[list[int], float, float]:
@@ -121,7 +101,7 @@ def test_routes_each_task_to_its_specialist_where_stageroute_cannot():
     3 the specialist of task a failed its first try, UCB 0.5 < the generalist's, and was never
     retried: the doc's radius with a constant gamma); StageRoute 0.51, 0.51, 0.46, 0.00, 0.04 (its
     pooled statistics favour the generalist)."""
-    env = gym.make("LLMRoute-v0", scenario=specialists())
+    env = gym.make("LLMRoute-v0", scenario=small_world("specialists"))
     ctx, plain = [], []
     for seed in range(5):
         ctx.append(_play(agents.make(NAME, env, gamma=0.5), env, seed, last_stage=3))

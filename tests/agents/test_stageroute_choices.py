@@ -10,38 +10,20 @@ import pytest
 import agents
 import agents.policies.stageroute
 from agents.policies.stageroute import DEFAULT_MARGIN, OptimisticRouter, confidence_bounds, cost_floor
-from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import ROUTE
 
-from ..helpers import tiny_scenario
-
-
-def _priced_cut_scenario(**overrides) -> Scenario:
-    fields = dict(
-        name="cut",
-        models=(
-            ModelSpec("a", quality=0.6, cost=0.1, list_price=2.0),
-            ModelSpec("b", quality=0.9, cost=1.0, list_price=20.0, price_changes=((0.25, 0.5), (0.5, 0.25))),
-            ModelSpec("c", quality=0.7, cost=0.3),  # no public price
-        ),
-        budget=0.4,
-        horizon=100,
-        n_stages=4,
-        max_deployed=2,
-    )
-    fields.update(overrides)
-    return Scenario(**fields)
+from ..helpers import small_world, tiny_scenario
 
 
 # ---------------------------------------------------------------------------------------- prices
 def test_public_prices_follow_the_price_changes_over_the_largest_price_ever_in_force():
-    times, prices = _priced_cut_scenario().public_prices
+    times, prices = small_world("priced_cut").public_prices
     assert times == (25, 50)
     np.testing.assert_allclose(prices, [[0.1, 1.0, 0.0], [0.1, 0.5, 0.0], [0.1, 0.25, 0.0]])
 
 
 def test_observed_price_is_the_price_in_force_after_a_cut():
-    env = gym.make("LLMRoute-v0", scenario=_priced_cut_scenario())
+    env = gym.make("LLMRoute-v0", scenario=small_world("priced_cut"))
     obs, info = env.reset(seed=0)
     seen = {}
     t = 0
@@ -62,7 +44,7 @@ def test_observed_price_is_the_price_in_force_after_a_cut():
 
 
 def test_native_vector_env_shows_the_same_prices_in_force_as_the_single_env():
-    scenario = _priced_cut_scenario()
+    scenario = small_world("priced_cut")
     single = gym.make("LLMRoute-v0", scenario=scenario)
     vec = gym.make_vec("LLMRoute-v0", num_envs=2, vectorization_mode="vector_entry_point", scenario=scenario)
     obs_s, info_s = single.reset(seed=3)

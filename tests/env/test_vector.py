@@ -11,34 +11,10 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import gym_llmroute
-from gym_llmroute import ModelSpec, Scenario
 from gym_llmroute.env import DEPLOY, ROUTE, LLMRouteEnv
 from gym_llmroute.vector import LLMRouteVectorEnv
 
-from ..helpers import assert_same, sb3_lockstep, tiny_scenario
-
-
-def typed_scenario(**overrides) -> Scenario:
-    """Two task types, a price change, drift, an arrival and a retirement: every world feature."""
-    fields = dict(
-        name="typed-test",
-        models=(
-            ModelSpec("a", quality=(0.5, 0.9), cost=(0.1, 0.2), throughput=0.6, cost_spread=0.3, list_price=1.0),
-            ModelSpec("b", quality=(0.9, 0.4), cost=(1.0, 0.5), throughput=0.6),
-            ModelSpec(
-                "c", quality=(0.7, 0.7), cost=(0.3, 0.3), throughput=0.5, arrival=0.4, price_changes=((0.6, 0.5),)
-            ),
-            ModelSpec("d", quality=(0.6, 0.8), cost=(0.2, 0.6), throughput=0.4, retirement=0.7, drift=0.1),
-        ),
-        task_types=("x", "y"),
-        task_mix=(0.3, 0.7),
-        budget=0.5,
-        horizon=1200,
-        n_stages=5,
-        max_deployed=3,
-    )
-    fields.update(overrides)
-    return Scenario(**fields)
+from ..helpers import assert_same, sb3_lockstep, small_world, tiny_scenario
 
 
 def lockstep(env_kwargs: dict, mode: AutoresetMode, n: int, steps: int, seed: int = 11, p_invalid: float = 0.2):
@@ -126,7 +102,7 @@ def test_native_env_equals_sync_when_the_hard_budget_ends_episodes_with_a_penalt
 def test_native_env_equals_sync_on_typed_queries_with_drift_price_change_and_delayed_feedback():
     # Horizon 1,200 > CHUNK: sub-envs also draw a second chunk of outcomes mid-episode.
     seen = lockstep(
-        {"scenario": typed_scenario(feedback_delay=4)}, AutoresetMode.SAME_STEP, n=2, steps=1400, p_invalid=0.1
+        {"scenario": small_world("typed", feedback_delay=4)}, AutoresetMode.SAME_STEP, n=2, steps=1400, p_invalid=0.1
     )
     assert seen["terminated"] >= 1 and seen["route"] > 2300
 
