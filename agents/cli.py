@@ -34,6 +34,7 @@ from gym_llmroute import ENV_IDS
 from gym_llmroute.gen_env import GENERATED
 from gym_llmroute.scenario import OVERRIDES, Override
 
+from .experiments.args import csv_list, int_at_least
 from .experiments.sweep import parse_seeds
 
 __all__ = ["main", "build_parser", "parse_seeds"]
@@ -74,23 +75,8 @@ def _seeds_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _int_at_least(low: int):
-    """An argparse type: an integer >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_at_least(1)
-_nonneg_int = _int_at_least(0)
+_positive_int = int_at_least(1)
+_nonneg_int = int_at_least(0)
 
 
 def _worlds_arg(text: str) -> tuple[int, int]:
@@ -117,11 +103,7 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
-def _csv(text: str) -> list[str]:
-    items = [x.strip() for x in text.split(",") if x.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
-    return items
+_csv = csv_list
 
 
 def _add_world_options(p: argparse.ArgumentParser, many: bool) -> None:
@@ -190,7 +172,7 @@ def _add_policy(p: argparse.ArgumentParser, help: str) -> None:
 
 def _add_override(g: Any, o: Override) -> None:
     """The option of a scenario override (``--n-stages K`` for ``n_stages``), typed by its declaration."""
-    parse: Any = o.type if o.low is None else _int_at_least(o.low)
+    parse: Any = o.type if o.low is None else int_at_least(o.low)
     g.add_argument(o.flag, type=parse, choices=o.choices, metavar=o.metavar, help="override " + o.help)
 
 

@@ -1,12 +1,9 @@
-"""benchmarks/budget_ladder.py: the ladders, a tiny end-to-end run, --replot and the argument errors
+"""agents/experiments/budget_ladder.py (run as benchmarks/budget_ladder.py): the ladders, a tiny end-to-end run, --replot and the argument errors
 (the full experiment runs outside the test suite)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -14,23 +11,12 @@ import pytest
 
 import gym_llmroute  # noqa: F401
 from agents.base import scenario_of
+from agents.experiments import budget_ladder as bl
 from gym_llmroute.solvers import min_cost
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "budget_ladder.py"
-
-
-@pytest.fixture(scope="module")
-def bl():
-    spec = importlib.util.spec_from_file_location("budget_ladder", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["budget_ladder"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("budget_ladder", None)
 
 
 @pytest.mark.parametrize("world", ["paper", "market", "typed", "trace", "realdata"])
-def test_the_ladder_runs_from_the_cheapest_feasible_deployment_to_above_the_priciest_model(bl, world):
+def test_the_ladder_runs_from_the_cheapest_feasible_deployment_to_above_the_priciest_model(world):
     scenario = scenario_of(gym.make(bl.WORLDS[world]))
     budgets = bl.ladder(scenario)
     assert len(budgets) == 7
@@ -55,12 +41,12 @@ def test_the_ladder_runs_from_the_cheapest_feasible_deployment_to_above_the_pric
     assert bl.oracle_spend_fraction(scenario_of(gym.make(bl.WORLDS[world], budget=budgets[-1]))) < 1.0
 
 
-def test_ladder_refuses_a_single_rung(bl):
+def test_ladder_refuses_a_single_rung():
     with pytest.raises(ValueError, match="at least 2 rungs"):
         bl.ladder(scenario_of(gym.make("LLMRoute-v0")), 1)
 
 
-def test_world_names_and_ids(bl):
+def test_world_names_and_ids():
     assert bl.world_key("realdata") == "realdata"
     assert bl.world_key("LLMRoute-Market-v0") == "market"
     with pytest.raises(ValueError, match="'atlantis'"):
@@ -71,13 +57,13 @@ QUICK = ["--quick", "--worlds", "paper,realdata", "--agents", "stageroute,oracle
 
 
 @pytest.fixture(scope="module")
-def quick_run(bl, tmp_path_factory):
+def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ladder")
     bl.main(QUICK + ["--out", str(out)])
     return out
 
 
-def test_quick_run_writes_the_table_the_json_and_a_figure_per_world(bl, quick_run):
+def test_quick_run_writes_the_table_the_json_and_a_figure_per_world(quick_run):
     out = quick_run
     for name in ("budget_ladder.md", "budget_ladder.json", "budget_ladder_paper.png", "budget_ladder_realdata.png"):
         assert (out / name).stat().st_size > 0, name
@@ -100,7 +86,7 @@ def test_quick_run_writes_the_table_the_json_and_a_figure_per_world(bl, quick_ru
     assert all(("PASS" in line) != ("MISS" in line) for line in checked)
 
 
-def test_replot_rebuilds_the_same_table_from_the_json(bl, quick_run):
+def test_replot_rebuilds_the_same_table_from_the_json(quick_run):
     out = quick_run
     table = (out / "budget_ladder.md").read_text()
     (out / "budget_ladder.md").unlink()
@@ -110,7 +96,7 @@ def test_replot_rebuilds_the_same_table_from_the_json(bl, quick_run):
     assert (out / "budget_ladder_paper.png").exists()
 
 
-def test_replot_without_json_says_so(bl, tmp_path):
+def test_replot_without_json_says_so(tmp_path):
     with pytest.raises(SystemExit, match="budget_ladder.json"):
         bl.main(["--replot", "--out", str(tmp_path)])
 
@@ -126,7 +112,7 @@ def test_replot_without_json_says_so(bl, tmp_path):
         (["--horizon", "3", "--worlds", "realdata"], "--horizon"),
     ],
 )
-def test_bad_arguments_exit_naming_the_value(bl, capsys, args, bad):
+def test_bad_arguments_exit_naming_the_value(capsys, args, bad):
     with pytest.raises(SystemExit) as info:
         bl.parse_args(args)
     assert info.value.code == 2

@@ -1,14 +1,12 @@
-"""The lower-bound world (preset ``lower-bound``) and benchmarks/paper_experiments.py: the preset's gap
+"""The lower-bound world (preset ``lower-bound``) and agents/experiments/paper_experiments.py
+(run as benchmarks/paper_experiments.py): the preset's gap
 shrinks like T^(-1/3) and it is valid at every horizon of the experiment; ``--quick`` end to end,
 ``--replot`` and the refusal of bad arguments (the full experiment runs outside the test suite)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -16,20 +14,10 @@ import pytest
 
 import agents
 import gym_llmroute
+from agents.experiments import paper_experiments as pe
 from gym_llmroute.presets import lower_bound_scenario
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_experiments.py"
 HORIZONS = (1_000, 3_162, 10_000, 31_623, 100_000)
-
-
-@pytest.fixture(scope="module")
-def pe():
-    spec = importlib.util.spec_from_file_location("paper_experiments", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["paper_experiments"] = module  # worker processes would unpickle run_job by module name
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("paper_experiments", None)
 
 
 # ------------------------------------------------------------------------------ the lower-bound world
@@ -106,7 +94,7 @@ def test_lower_bound_is_listed_with_a_one_line_summary():
 
 
 # ------------------------------------------------------------------------------ the experiment script
-def test_bootstrap_slope_recovers_a_power_law(pe):
+def test_bootstrap_slope_recovers_a_power_law():
     rng = np.random.default_rng(0)
     by_T = {T: list(3.0 * T ** (2 / 3) * rng.uniform(0.9, 1.1, size=10)) for T in HORIZONS}
     slope, lo, hi = pe.bootstrap_slope(by_T)
@@ -114,7 +102,7 @@ def test_bootstrap_slope_recovers_a_power_law(pe):
     assert math.isnan(pe.bootstrap_slope({1_000: [0.0, 0.0], 10_000: [1.0, 1.0]})[0])
 
 
-def test_quick_run_writes_every_output_and_replot_rebuilds_them(pe, tmp_path, capsys):
+def test_quick_run_writes_every_output_and_replot_rebuilds_them(tmp_path, capsys):
     out = tmp_path / "paper"
     pe.main(["--quick", "--out", str(out)])
     printed = capsys.readouterr().out
@@ -163,14 +151,14 @@ def test_quick_run_writes_every_output_and_replot_rebuilds_them(pe, tmp_path, ca
         (["--seeds", "many"], "invalid int value"),
     ],
 )
-def test_bad_arguments_are_refused(pe, tmp_path, capsys, argv, message):
+def test_bad_arguments_are_refused(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as err:
         pe.main(argv + ["--out", str(tmp_path / "empty")] if "--out" not in argv else argv)
     assert err.value.code == 2
     assert message in capsys.readouterr().err
 
 
-def test_out_must_be_a_directory(pe, tmp_path, capsys):
+def test_out_must_be_a_directory(tmp_path, capsys):
     path = tmp_path / "file"
     path.write_text("x")
     with pytest.raises(SystemExit):
@@ -179,7 +167,7 @@ def test_out_must_be_a_directory(pe, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_stageroute_regret_on_the_lower_bound_world_grows_like_t_to_the_two_thirds(pe):
+def test_stageroute_regret_on_the_lower_bound_world_grows_like_t_to_the_two_thirds():
     """The experiment's main target at 5 seeds (about a minute)."""
     regrets = {"stageroute": {}, "static": {}}
     for T in HORIZONS:

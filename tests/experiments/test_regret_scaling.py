@@ -1,29 +1,15 @@
-"""benchmarks/regret_scaling.py: the gamma selection, the held-out rows, the target verdicts and a
+"""agents/experiments/regret_scaling.py (run as benchmarks/regret_scaling.py): the gamma selection, the held-out rows, the target verdicts and a
 tiny end-to-end run (the full experiment runs outside the test suite)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
+from agents.experiments import regret_scaling as rs
 from agents.policies.stageroute import DEFAULT_GAMMA
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "regret_scaling.py"
-
-
-@pytest.fixture(scope="module")
-def rs():
-    spec = importlib.util.spec_from_file_location("regret_scaling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["regret_scaling"] = module  # its worker processes unpickle run_job by module name
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("regret_scaling", None)
 
 
 def episode(label: str, T: int, seed: int, regret: float, frac: float, spend: float = 0.9, served: int | None = None):
@@ -39,7 +25,7 @@ def episode(label: str, T: int, seed: int, regret: float, frac: float, spend: fl
     }
 
 
-def test_summarise_keeps_config_order_then_held_out_rows(rs):
+def test_summarise_keeps_config_order_then_held_out_rows():
     held = rs.held_out_configs()
     assert [c[1] for c in held] == list(rs.HELD_OUT_AGENTS)
     assert all(rs.HELD_OUT in c[0] and "(default)" in c[0] and c[2] == {} for c in held)
@@ -52,7 +38,7 @@ def test_summarise_keeps_config_order_then_held_out_rows(rs):
     assert rows[1]["slope"] == pytest.approx(1.0)
 
 
-def test_targets_name_each_verdict(rs):
+def test_targets_name_each_verdict():
     def row(slope, frac, half, spend, served):
         return {
             "slope": slope,
@@ -76,7 +62,7 @@ def test_targets_name_each_verdict(rs):
     assert "not measurable" in rs.targets(row(math.nan, 0.99, 0.01, 1.09, 1.0), 1000)[0]
 
 
-def test_quick_run_writes_table_figure_and_json_and_replots(rs, tmp_path, monkeypatch):
+def test_quick_run_writes_table_figure_and_json_and_replots(tmp_path, monkeypatch):
     # A smaller sweep keeps this a smoke test: two StageRoute gammas, one baseline, the oracle.
     monkeypatch.setattr(
         rs,

@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +72,17 @@ def test_atomic_write_replaces_the_file_readable_by_all_and_keeps_the_old_one_on
     assert sorted(p.name for p in path.parent.iterdir()) == ["table.md"]  # no temp file left
     atomic_write_json(path.with_suffix(".json"), {"a": [1, 2]})
     assert path.with_suffix(".json").read_text().replace("\n", "").replace(" ", "") == '{"a":[1,2]}'
+
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+EXPERIMENTS = ("budget_ladder", "regret_scaling", "stageroute_ablation", "paper_experiments", "generated_worlds")
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_a_benchmark_script_is_the_entry_point_of_its_experiment(name):
+    """benchmarks/<name>.py only calls agents.experiments.<name>.main: its --help is the module's."""
+    script = (BENCHMARKS / f"{name}.py").read_text()
+    assert f"from agents.experiments.{name} import main" in script and len(script.splitlines()) < 15
+    done = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:") and "--out" in done.stdout
