@@ -14,7 +14,8 @@ observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 import numpy as np
 from numpy.random import PCG64
@@ -180,6 +181,7 @@ class OptimisticRouter:
         self._pulls_key = b""
         self._dep_key = b""
         self._D: list[int] = []
+        self._of_D: Callable = _none  # list -> its entries of D (a tuple)
         self._aD: list[float] = []
         self._pos: set[int] = set()
         self._p: list[float] | None = None
@@ -277,6 +279,7 @@ class OptimisticRouter:
         if key != self._dep_key:
             self._dep_key = key
             self._D = np.flatnonzero(np.asarray(deployed) > 0.5).tolist()
+            self._of_D = _entries(self._D)
             self._aD = [self._alpha[m] for m in self._D]
             self._pos = set(self._D)
             self._dirty = True
@@ -293,10 +296,8 @@ class OptimisticRouter:
         return self._D, self._p
 
     def _solve(self, b: float) -> list[float] | None:
-        D = self._D
-        u = [self._ucb[m] for m in D]
-        c = [self._lcb[m] for m in D]
-        a = self._aD
+        D, a = self._D, self._aD
+        u, c = self._of_D(self._ucb), self._of_D(self._lcb)
         if self._warm and D:
             p = None if self._basis is None else _certify(self._basis, u, c, a, b)
             if p is None:
@@ -399,7 +400,20 @@ def stageroute_router(
     )
 
 
-def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float):
+def _none(values) -> tuple:
+    return ()
+
+
+def _entries(D: list[int]) -> Callable:
+    """A function that returns the entries ``D`` of a list as a tuple (``itemgetter``, which
+    returns a bare item for a single index)."""
+    if len(D) == 1:
+        m = D[0]
+        return lambda values: (values[m],)
+    return itemgetter(*D) if D else _none
+
+
+def _fill_if_affordable(u: Sequence[float], c: Sequence[float], a: Sequence[float], b: float):
     """The LP optimum when the budget is slack: fill the caps by decreasing value (ties: cheaper,
     then lower index), as the exact solver does first; ``(p, basis)`` if that fill is affordable,
     else ``(None, None)``. Plain floats: for the handful of deployed models this beats NumPy."""
@@ -424,7 +438,7 @@ def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float
     return p, ("slack", at_cap, last, _zeros(n, at_cap, (last,)))
 
 
-def _basis_of(p: list[float], c: list[float], a: list[float], b: float):
+def _basis_of(p: list[float], c: Sequence[float], a: Sequence[float], b: float):
     """The optimal basis of a route-LP solution, for a warm start, or None if degenerate.
 
     ``("pair", at_cap, i, j, zeros)``: budget binding, models ``at_cap`` at their cap, i and j
@@ -452,7 +466,7 @@ def _zeros(n: int, at_cap: list[int], basic) -> list[int]:
     return [k for k in range(n) if k not in at_cap and k not in basic]
 
 
-def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) -> list[float] | None:
+def _certify(basis, u: Sequence[float], c: Sequence[float], a: Sequence[float], b: float) -> list[float] | None:
     """The optimal solution of the route LP with basis ``basis``, if that basis is still optimal
     for ``(u, c, a, b)`` (checked by primal and dual feasibility: a KKT certificate), else None."""
     at_cap = basis[1]
