@@ -1,13 +1,12 @@
 """StageRoute's fast per-query path plays what the plain path plays.
 
 The hot path of StageRoute (agents/policies/stageroute/router.py, bounds.py) and DeployOPT's
-enumeration (gym_llmroute/solvers.py) were made cheaper without changing a number: the
-optimality certificate of the warm-started route LP checks precomputed lists of models, the bounds
-clip with conditional expressions, a routing draw reads PCG64's raw output, and the enumeration
-skips blocks of supports by a Lagrangian bound. Each piece is checked here against the plain code
-it replaced (kept below as the reference): unit by unit on random and degenerate inputs, and as a
-whole, by playing episodes with the reference pieces patched in and comparing every action on
-several worlds.
+enumeration (gym_llmroute/solvers.py) were made cheaper without changing a number: the optimality
+certificate of the warm-started route LP checks precomputed lists of models, the bounds clip with
+conditional expressions, a routing draw reads PCG64's raw output, and the enumeration skips blocks
+of supports by a Lagrangian bound. Each piece is checked here against the plain code it replaced
+(kept below as the reference): unit by unit on random and degenerate inputs, and as a whole, by
+playing episodes with the reference pieces patched in and comparing every action on several worlds.
 """
 
 from __future__ import annotations
@@ -94,6 +93,25 @@ def reference_certify(basis, u, c, a, b):
 
 def reference_uniform(rng):
     return rng.random()
+
+
+def reference_sample_under_mask(rng, models, p, capacity_left):
+    """sample_under_mask as it was: indexed loops, rng.random()."""
+    total = 0.0
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            total += p[k]
+    if total <= 0.0:
+        return -1
+    r = rng.random() * total
+    acc, m = 0.0, -1
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            acc += p[k]
+            m = i
+            if r < acc:
+                break
+    return m
 
 
 def reference_enum(u, c, caps, budget, k):
@@ -248,6 +266,7 @@ def test_fast_path_plays_the_plain_paths_actions(monkeypatch, agent_name, env_id
         m.setattr(router_module, "bounds_scalar", reference_bounds_scalar)
         m.setattr(router_module, "_certify", reference_certify)
         m.setattr(router_module, "_uniform", reference_uniform)
+        m.setattr(router_module, "sample_under_mask", reference_sample_under_mask)
         m.setattr(solvers, "solve_deploy_enum", reference_enum)
         plain = [play(agent_name, env_id, kwargs, seed) for seed in (0, 1)]
     assert len(fast[0]) > 100

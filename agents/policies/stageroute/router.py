@@ -64,16 +64,16 @@ def sample_under_mask(rng: np.random.Generator, models: list[int], p, capacity_l
     can still serve (``capacity_left[model] > 0``): saturated models drop out and the rest is
     renormalised. Returns -1 if no model with mass is valid. Plain Python: a handful of models."""
     total = 0.0
-    for k, i in enumerate(models):
-        if p[k] > 0.0 and capacity_left[i] > 0:
-            total += p[k]
+    for pk, i in zip(p, models, strict=True):
+        if pk > 0.0 and capacity_left[i] > 0:
+            total += pk
     if total <= 0.0:
         return -1
     r = _uniform(rng) * total
     acc, m = 0.0, -1
-    for k, i in enumerate(models):
-        if p[k] > 0.0 and capacity_left[i] > 0:
-            acc += p[k]
+    for pk, i in zip(p, models, strict=True):
+        if pk > 0.0 and capacity_left[i] > 0:
+            acc += pk
             m = i
             if r < acc:
                 break
@@ -491,8 +491,11 @@ def _certify(basis, u: Sequence[float], c: Sequence[float], a: Sequence[float], 
         if lam < 0.0:
             return None
         nu = u[i] - lam * c[i]
-        p[i] = min(max(pi, 0.0), a[i])
-        p[j] = min(max(pj, 0.0), a[j])
+        # min(max(x, 0), cap) as conditional expressions (the same values, a fraction of the cost).
+        pi = 0.0 if 0.0 > pi else pi
+        pj = 0.0 if 0.0 > pj else pj
+        p[i] = a[i] if a[i] < pi else pi
+        p[j] = a[j] if a[j] < pj else pj
     else:
         f = basis[2]
         if not -_EPS <= mass <= a[f] + _EPS:
