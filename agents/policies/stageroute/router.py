@@ -64,16 +64,16 @@ def sample_under_mask(rng: np.random.Generator, models: list[int], p, capacity_l
     can still serve (``capacity_left[model] > 0``): saturated models drop out and the rest is
     renormalised. Returns -1 if no model with mass is valid. Plain Python: a handful of models."""
     total = 0.0
-    for pk, i in zip(p, models, strict=True):
-        if pk > 0.0 and capacity_left[i] > 0:
-            total += pk
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            total += p[k]
     if total <= 0.0:
         return -1
     r = _uniform(rng) * total
     acc, m = 0.0, -1
-    for pk, i in zip(p, models, strict=True):
-        if pk > 0.0 and capacity_left[i] > 0:
-            acc += pk
+    for k, i in enumerate(models):
+        if p[k] > 0.0 and capacity_left[i] > 0:
+            acc += p[k]
             m = i
             if r < acc:
                 break
