@@ -21,8 +21,9 @@ Deployment MILP (DeployOPT and the oracle)::
               sum_m z_m <= k,  z_m in {0, 1}
 
 is solved by exact enumeration of the supports for small pools (each support solved by the exact LP,
-blocks of supports skipped by a Lagrangian bound that cannot change the result) and by HiGHS through :func:`scipy.optimize.milp` for large ones, or (the stage oracle) by a branch
-and bound over supports whose bounds are exact routing LPs (:func:`solve_deploy_bb`). The oracle
+blocks of supports skipped by a Lagrangian bound that cannot change the result) and by HiGHS
+through :func:`scipy.optimize.milp` for large ones, or (the stage oracle) by a branch and bound over
+supports whose bounds are exact routing LPs (:func:`solve_deploy_bb`). The oracle
 first drops the models dominated by at least M_max others (:func:`undominated`), which no optimal
 deployment needs.
 
