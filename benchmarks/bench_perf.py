@@ -25,8 +25,8 @@ Sections (``--only`` takes a comma-separated subset; all by default):
              reset, on both sides).
   stageroute queries/s of agents.make("stageroute", env) end to end (agents.run_episode) on
              LLMRoute-v0 with horizon 20,000 and 27 stages, against the same env driven by a random
-             valid policy. Target (issue 21): ratio >= 0.5; the 50,000 queries/s of issue 6 is
-             reported beside it (absolute, so it moves with the machine's load).
+             valid policy. Target: ratio >= 0.5; the former absolute target, 50,000 queries/s, is
+             reported beside it (it moves with the machine's load).
   deployopt  median ms of gym_llmroute.solvers.solve_deploy with 100 models and M_max = 10 on random
              UCB/LCB-like inputs, against one LP relaxation of the same instances by
              scipy.optimize.linprog. Target: <= 50 ms.
