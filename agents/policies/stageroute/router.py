@@ -14,9 +14,11 @@ observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 
 import numpy as np
+from numpy.random import PCG64
 
 from gym_llmroute.solvers import linprog_route, solve_route_lp
 
@@ -38,6 +40,7 @@ __all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "sample_unde
 # Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
 # certificate is exact, this only absorbs the rounding of a handful of float operations.
 _EPS = 1e-12
+_TWO_POW_M53 = 1.0 / 9007199254740992.0
 
 
 def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
@@ -45,6 +48,15 @@ def _exact_route(u, c, caps, budget: float) -> np.ndarray | None:
 
 
 ROUTE_SOLVERS: dict[str, Callable] = {"exact": _exact_route, "exact-cold": _exact_route, "linprog": linprog_route}
+
+
+def _uniform(rng: np.random.Generator) -> float:
+    """``rng.random()``: the same double, drawn at half the cost for PCG64 (``default_rng``'s bit
+    generator), whose ``next_double`` is ``(next64 >> 11) * 2**-53`` of its raw 64-bit output."""
+    bits = rng.bit_generator
+    if type(bits) is PCG64:
+        return (bits.random_raw() >> 11) * _TWO_POW_M53
+    return rng.random()
 
 
 def sample_under_mask(rng: np.random.Generator, models: list[int], p, capacity_left: list[float]) -> int:
@@ -57,7 +69,7 @@ def sample_under_mask(rng: np.random.Generator, models: list[int], p, capacity_l
             total += p[k]
     if total <= 0.0:
         return -1
-    r = rng.random() * total
+    r = _uniform(rng) * total
     acc, m = 0.0, -1
     for k, i in enumerate(models):
         if p[k] > 0.0 and capacity_left[i] > 0:
@@ -169,6 +181,8 @@ class OptimisticRouter:
         self._pulls_key = b""
         self._dep_key = b""
         self._D: list[int] = []
+        self._of_D: Callable = _none  # list -> its entries of D (a tuple)
+        self._aD: list[float] = []
         self._pos: set[int] = set()
         self._p: list[float] | None = None
         self._dirty = True
@@ -265,6 +279,8 @@ class OptimisticRouter:
         if key != self._dep_key:
             self._dep_key = key
             self._D = np.flatnonzero(np.asarray(deployed) > 0.5).tolist()
+            self._of_D = _entries(self._D)
+            self._aD = [self._alpha[m] for m in self._D]
             self._pos = set(self._D)
             self._dirty = True
             self._basis = None
@@ -280,10 +296,8 @@ class OptimisticRouter:
         return self._D, self._p
 
     def _solve(self, b: float) -> list[float] | None:
-        D = self._D
-        u = [self._ucb[m] for m in D]
-        c = [self._lcb[m] for m in D]
-        a = [self._alpha[m] for m in D]
+        D, a = self._D, self._aD
+        u, c = self._of_D(self._ucb), self._of_D(self._lcb)
         if self._warm and D:
             p = None if self._basis is None else _certify(self._basis, u, c, a, b)
             if p is None:
@@ -386,7 +400,20 @@ def stageroute_router(
     )
 
 
-def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float):
+def _none(values) -> tuple:
+    return ()
+
+
+def _entries(D: list[int]) -> Callable:
+    """A function that returns the entries ``D`` of a list as a tuple (``itemgetter``, which
+    returns a bare item for a single index)."""
+    if len(D) == 1:
+        m = D[0]
+        return lambda values: (values[m],)
+    return itemgetter(*D) if D else _none
+
+
+def _fill_if_affordable(u: Sequence[float], c: Sequence[float], a: Sequence[float], b: float):
     """The LP optimum when the budget is slack: fill the caps by decreasing value (ties: cheaper,
     then lower index), as the exact solver does first; ``(p, basis)`` if that fill is affordable,
     else ``(None, None)``. Plain floats: for the handful of deployed models this beats NumPy."""
@@ -408,14 +435,15 @@ def _fill_if_affordable(u: list[float], c: list[float], a: list[float], b: float
         last = k
     if mass > 1e-9 or cost > b + 1e-9 * max(1.0, abs(b)):
         return None, None
-    return p, ("slack", at_cap, last)
+    return p, ("slack", at_cap, last, _zeros(n, at_cap, (last,)))
 
 
-def _basis_of(p: list[float], c: list[float], a: list[float], b: float):
+def _basis_of(p: list[float], c: Sequence[float], a: Sequence[float], b: float):
     """The optimal basis of a route-LP solution, for a warm start, or None if degenerate.
 
-    ``("pair", at_cap, i, j)``: budget binding, models ``at_cap`` at their cap and i, j fractional.
-    ``("slack", at_cap, f)``: budget slack, f the last model filled.
+    ``("pair", at_cap, i, j, zeros)``: budget binding, models ``at_cap`` at their cap, i and j
+    fractional and the models ``zeros`` at zero. ``("slack", at_cap, f, zeros)``: budget slack, f the
+    last model filled.
     """
     n = len(p)
     at_cap = [k for k in range(n) if p[k] >= a[k] - _EPS]
@@ -423,29 +451,33 @@ def _basis_of(p: list[float], c: list[float], a: list[float], b: float):
     cost = sum(ck * pk for ck, pk in zip(c, p, strict=True))
     if cost < b - 1e-9 * max(1.0, abs(b)):
         if len(frac) == 1:
-            return ("slack", at_cap, frac[0])
+            return ("slack", at_cap, frac[0], _zeros(n, at_cap, frac))
         if not frac and at_cap:
             f = at_cap.pop()
-            return ("slack", at_cap, f)
+            return ("slack", at_cap, f, _zeros(n, at_cap, (f,)))
         return None
     if len(frac) == 2:
-        return ("pair", at_cap, frac[0], frac[1])
+        return ("pair", at_cap, frac[0], frac[1], _zeros(n, at_cap, frac))
     return None
 
 
-def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) -> list[float] | None:
+def _zeros(n: int, at_cap: list[int], basic) -> list[int]:
+    """The models of a basis at zero: neither at their cap nor basic."""
+    return [k for k in range(n) if k not in at_cap and k not in basic]
+
+
+def _certify(basis, u: Sequence[float], c: Sequence[float], a: Sequence[float], b: float) -> list[float] | None:
     """The optimal solution of the route LP with basis ``basis``, if that basis is still optimal
     for ``(u, c, a, b)`` (checked by primal and dual feasibility: a KKT certificate), else None."""
-    n = len(u)
     at_cap = basis[1]
     mass = 1.0
     spend = b
+    p = [0.0] * len(u)
     for k in at_cap:
-        mass -= a[k]
-        spend -= c[k] * a[k]
-    p = [0.0] * n
-    for k in at_cap:
-        p[k] = a[k]
+        ak = a[k]
+        mass -= ak
+        spend -= c[k] * ak
+        p[k] = ak
     if basis[0] == "pair":
         i, j = basis[2], basis[3]
         dc = c[i] - c[j]
@@ -459,9 +491,11 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
         if lam < 0.0:
             return None
         nu = u[i] - lam * c[i]
-        p[i] = min(max(pi, 0.0), a[i])
-        p[j] = min(max(pj, 0.0), a[j])
-        skip: tuple[int, ...] = (i, j)
+        # min(max(x, 0), cap) as conditional expressions (the same values, a fraction of the cost).
+        pi = 0.0 if 0.0 > pi else pi
+        pj = 0.0 if 0.0 > pj else pj
+        p[i] = a[i] if a[i] < pi else pi
+        p[j] = a[j] if a[j] < pj else pj
     else:
         f = basis[2]
         if not -_EPS <= mass <= a[f] + _EPS:
@@ -471,12 +505,13 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
         lam = 0.0
         nu = u[f]
         p[f] = min(max(mass, 0.0), a[f])
-        skip = (f,)
-    caps = set(at_cap)
-    for k in range(n):
-        if k in skip:
-            continue
-        score = u[k] - lam * c[k]
-        if (k in caps and score < nu - _EPS) or (k not in caps and score > nu + _EPS):
+    # Dual feasibility: the reduced scores of the models at their cap are at least nu, those at zero
+    # at most nu.
+    low, high = nu - _EPS, nu + _EPS
+    for k in at_cap:
+        if u[k] - lam * c[k] < low:
+            return None
+    for k in basis[-1]:
+        if u[k] - lam * c[k] > high:
             return None
     return p
