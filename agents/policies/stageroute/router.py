@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gym_llmroute.solvers import linprog_route, solve_route_lp
+from gym_llmroute.solvers import linprog_route, solve_deploy, solve_route_lp
 
 from .bounds import (
     DEFAULT_COST_GAMMA,
@@ -30,6 +30,7 @@ from .bounds import (
     check_margin,
     check_prior,
     cost_floor,
+    cost_upper_scalar,
 )
 from .deploy import DeployPlan, deploy_opt
 
@@ -121,6 +122,16 @@ class OptimisticRouter:
         With pacing, the LPs plan to spend ``(1 - margin)`` of the pacing budget (default 0).
     prior : float or None
         Slack ``rho`` of the price prior (:func:`cost_floor`), or None for none (default).
+    safe : bool
+        Budget-safe exploration (default False; :meth:`route_obs` and :meth:`plan` only, which need
+        ``horizon`` and ``stage_bounds``): a query goes to a model only if the slack left covers
+        its worst-case cost (:func:`cost_upper_scalar`), and a deployment keeps a routing
+        affordable under worst-case costs (:meth:`safe_plan`). ``n_guarded`` and
+        ``n_safe_deploys`` count the queries and deployments it changed.
+    horizon : int, optional
+        T, the episode's queries (required with ``safe``).
+    stage_bounds : sequence of int, optional
+        The stage boundaries ``0 = t_0 < ... < t_K = T`` (required with ``safe``).
     """
 
     def __init__(
@@ -137,7 +148,15 @@ class OptimisticRouter:
         pacing: bool = False,
         margin: float = 0.0,
         prior: float | None = None,
+        safe: bool = False,
+        horizon: int | None = None,
+        stage_bounds=None,
     ):
+        self.safe = bool(safe)
+        if self.safe and (horizon is None or stage_bounds is None):
+            raise ValueError("safe=True needs the horizon and the stage bounds")
+        self.horizon = 0 if horizon is None else int(horizon)
+        self.stage_bounds = [] if stage_bounds is None else [int(x) for x in stage_bounds]
         self.throughput = np.asarray(throughput, dtype=np.float64)
         self._alpha = self.throughput.tolist()
         self.budget = float(budget)
@@ -183,6 +202,11 @@ class OptimisticRouter:
         self.n_saturated = 0
         self.n_solves = 0
         self.n_warm = 0
+        # Budget-safe exploration: worst-case and estimated mean cost of every model.
+        self._hi = [self.c2] * n
+        self._mid = [0.0] * n
+        self.n_guarded = 0
+        self.n_safe_deploys = 0
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -226,6 +250,8 @@ class OptimisticRouter:
             self.optimistic,
             self._floor[m],
         )
+        if self.safe:
+            self._refresh_safe(m, float(pulls[m]) + 1.0, float(mean_cost[m]))
         if m in self._pos:
             self._dirty = True
 
@@ -340,7 +366,8 @@ class OptimisticRouter:
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
         b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
-        return self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        return self._guard(m, obs, b) if self.safe else m
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
@@ -348,7 +375,106 @@ class OptimisticRouter:
         self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
         self.update_prior(obs, force=True)
         b = self.budget_of(obs) if budget is None else budget
-        return deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
+        plan = deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
+        return self.safe_plan(plan, obs, max_deployed) if self.safe else plan
+
+    # ------------------------------------------------------------------ budget-safe exploration
+    def _refresh_safe(self, m: int, n: float, mc: float) -> None:
+        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost (the empirical mean;
+        the cost LCB if untried) of model m."""
+        self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
+        self._mid[m] = mc if n > 1.0 else -1.0  # -1: untried
+
+    def _floor_cost(self, models) -> float:
+        """The estimated cheapest per-query routing over ``models``: the caps of the tried ones
+        filled by increasing empirical mean cost, the mass they cannot carry at the smallest cost
+        LCB of the untried ones (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
+        mid, alpha = self._mid, self._alpha
+        mass, cost = 1.0, 0.0
+        for c, i in sorted((mid[i], i) for i in models if mid[i] >= 0.0):
+            take = alpha[i] if alpha[i] < mass else mass
+            cost += c * take
+            mass -= take
+            if mass <= 0.0:
+                return cost
+        rest = [self._lcb[i] for i in models if mid[i] < 0.0]
+        return cost + mass * (min(rest) if rest else self.c2)
+
+    def _queries_left(self, obs: dict[str, np.ndarray]) -> tuple[int, float]:
+        """``(T - t, B - spent)`` from an observation."""
+        left = self.horizon - int(round(float(obs["time"][0]) * self.horizon))
+        return left, float(obs["budget_per_query"][0]) * max(left, 1)
+
+    def slack(self, obs: dict[str, np.ndarray]) -> float:
+        """The budget left beyond the estimated cheapest routing of the deployed set for every
+        query after this one: ``(B - spent) - (T - t - 1) f(D)``, with ``f(D)`` of
+        :meth:`_floor_cost`."""
+        left, remaining = self._queries_left(obs)
+        return remaining - (left - 1) * self._floor_cost(self._D)
+
+    def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
+        """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
+        worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
+        worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
+        infeasible). If the slack covers no valid deployed model (the estimated floor is already
+        unaffordable), the draw stands: exploring is then the only way to a cheaper routing."""
+        hi = self._hi
+        s = self.slack(obs)
+        if hi[m] <= s:
+            return m
+        cap = np.asarray(obs["capacity_left"]).tolist()
+        safe = [i for i in self._D if hi[i] <= s and cap[i] > 0]
+        pick = -1
+        if safe:
+            b = self.budget if b is None else b
+            p = self._solve_fn(
+                np.array([self._ucb[i] for i in safe]),
+                np.array([self._lcb[i] for i in safe]),
+                np.array([self._alpha[i] for i in safe]),
+                b,
+            )
+            if p is not None:
+                pick = sample_under_mask(self.rng, safe, np.clip(p, 0.0, None).tolist(), cap)
+            if pick < 0:
+                pick = min(safe, key=lambda i: (hi[i], i))
+        if pick < 0 or pick == m:
+            return m
+        self.n_guarded += 1
+        self._last = pick
+        return pick
+
+    def safe_plan(self, plan: DeployPlan, obs: dict[str, np.ndarray], max_deployed: int) -> DeployPlan:
+        """A budget-safe deployment: DeployOPT's ``plan`` if the slack covers serving the whole stage
+        at its cheapest routing under worst-case costs; else, if the pool has a routing cheaper
+        under worst-case costs than the plan's, the cheapest one takes the slots it needs and
+        DeployOPT's models (in its order) the rest.
+
+        The slack here is the budget left beyond the estimated cheapest routing of the pool
+        (:meth:`_floor_cost`) for the queries after this stage."""
+        models = list(plan.models)
+        if not models:
+            return plan
+        left, remaining = self._queries_left(obs)
+        K = len(self.stage_bounds) - 1
+        k = min(max(int(round(float(obs["stage"][0]) * K)), 0), K - 1)
+        length = min(self.stage_bounds[k + 1] - self.stage_bounds[k], left)
+        pool = np.flatnonzero(obs["available"] > 0.5)
+        hi, alpha = np.array(self._hi), self.throughput
+        s = remaining - (left - length) * self._floor_cost(pool.tolist())
+        d = np.array(models)
+        own = solve_deploy(-hi[d], hi[d], alpha[d], math.inf, max_deployed)
+        f_own = -own.value if own.feasible else math.inf
+        if length * f_own <= s:
+            return plan
+        cheap = solve_deploy(-hi[pool], hi[pool], alpha[pool], math.inf, max_deployed)
+        if not cheap.feasible or -cheap.value >= f_own - 1e-12:
+            return plan
+        assert cheap.d is not None
+        carry = cheap.d > 1e-12
+        keep = [int(m) for m in pool[carry][np.lexsort((pool[carry], -cheap.d[carry]))]]
+        keep += [m for m in models if m not in keep][: max(len(models) - len(keep), 0)]
+        self.n_safe_deploys += 1
+        return DeployPlan(tuple(keep), plan.feasible, plan.value)
 
     def _cheapest_valid(self, D: list[int], capacity_left: list[float]) -> int:
         """The valid deployed model with the smallest LCB (ties: lowest index); -1 if none."""
@@ -480,3 +606,4 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
         if (k in caps and score < nu - _EPS) or (k not in caps and score > nu + _EPS):
             return None
     return p
+
