@@ -417,7 +417,9 @@ class OptimisticRouter:
         worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
         worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
         infeasible). If the slack covers no valid deployed model (the estimated floor is already
-        unaffordable), the draw stands: exploring is then the only way to a cheaper routing."""
+        unaffordable), route to the valid deployed model with the smallest estimated cost (the
+        empirical mean; the cost LCB if untried, so each untried model is tried at most once
+        there: exploring may be the only way to a cheaper routing)."""
         hi = self._hi
         s = self.slack(obs)
         if hi[m] <= s:
@@ -437,6 +439,11 @@ class OptimisticRouter:
                 pick = sample_under_mask(self.rng, safe, np.clip(p, 0.0, None).tolist(), cap)
             if pick < 0:
                 pick = min(safe, key=lambda i: (hi[i], i))
+        else:
+            valid = [i for i in self._D if cap[i] > 0]
+            if valid:
+                mid, lcb = self._mid, self._lcb
+                pick = min(valid, key=lambda i: (mid[i] if mid[i] >= 0.0 else lcb[i], i))
         if pick < 0 or pick == m:
             return m
         self.n_guarded += 1
