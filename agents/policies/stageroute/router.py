@@ -207,6 +207,9 @@ class OptimisticRouter:
         self._mid = [0.0] * n
         self.n_guarded = 0
         self.n_safe_deploys = 0
+        self._pool_stage = math.nan
+        self._pool_floor = 0.0
+        self._stage_end = 0
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -382,7 +385,7 @@ class OptimisticRouter:
     def _refresh_safe(self, m: int, n: float, mc: float) -> None:
         """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost (the empirical mean;
         the cost LCB if untried) of model m."""
-        self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
+        self._hi[m] = cost_upper_scalar(n, mc, self.gamma, self.c2, self._floor[m], self.prior)
         self._mid[m] = mc if n > 1.0 else -1.0  # -1: untried
 
     def _floor_cost(self, models) -> float:
@@ -400,17 +403,51 @@ class OptimisticRouter:
         rest = [self._lcb[i] for i in models if mid[i] < 0.0]
         return cost + mass * (min(rest) if rest else self.c2)
 
+    def _deficit_pick(self, cap: list[float], left: int) -> int:
+        """The model for a query the slack covers no deployed model for: the valid tried model with
+        the smallest empirical mean cost, unless trying an untried one could pay for itself: if the
+        cheapest routing of the tried models would fall by more than the untried model's
+        worst-case cost over the queries left were its cost its LCB, the untried model with the
+        largest such saving (the only way out of a deployment whose known routing is too dear).
+        -1 if no deployed model is valid."""
+        mid, lcb, alpha, hi = self._mid, self._lcb, self._alpha, self._hi
+        tried = [(mid[i], alpha[i]) for i in self._D if mid[i] >= 0.0]
+        known = _fill(tried, self.c2)
+        best, gain = -1, 0.0
+        for i in self._D:
+            if mid[i] < 0.0 and cap[i] > 0:
+                g = (known - _fill([*tried, (lcb[i], alpha[i])], self.c2)) * (left - 1) - hi[i]
+                if g > gain:
+                    best, gain = i, g
+        if best >= 0:
+            return best
+        valid = [i for i in self._D if cap[i] > 0]
+        if not valid:
+            return -1
+        return min(valid, key=lambda i: (mid[i] < 0.0, mid[i] if mid[i] >= 0.0 else lcb[i], i))
+
     def _queries_left(self, obs: dict[str, np.ndarray]) -> tuple[int, float]:
         """``(T - t, B - spent)`` from an observation."""
         left = self.horizon - int(round(float(obs["time"][0]) * self.horizon))
         return left, float(obs["budget_per_query"][0]) * max(left, 1)
 
     def slack(self, obs: dict[str, np.ndarray]) -> float:
-        """The budget left beyond the estimated cheapest routing of the deployed set for every
-        query after this one: ``(B - spent) - (T - t - 1) f(D)``, with ``f(D)`` of
-        :meth:`_floor_cost`."""
+        """The budget left beyond the estimated cheapest routing of every query after this one:
+        ``(B - spent) - (q - 1) f(D) - (T - t - q) f(P)``, with q the queries left in this stage
+        (this one included), served by the deployed set D, and the later ones by the current pool
+        P (:meth:`_floor_cost` of each; the pool's floor is taken once per stage).
+
+        The stage is the observation's; the floor of the pool is cached per stage."""
         left, remaining = self._queries_left(obs)
-        return remaining - (left - 1) * self._floor_cost(self._D)
+        t = self.horizon - left
+        stage_key = float(obs["stage"][0])
+        if stage_key != self._pool_stage:
+            self._pool_stage = stage_key
+            self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
+            k = min(max(int(round(stage_key * (len(self.stage_bounds) - 1))), 0), len(self.stage_bounds) - 2)
+            self._stage_end = self.stage_bounds[k + 1]
+        q = max(min(self._stage_end - t, left), 1)
+        return remaining - (q - 1) * self._floor_cost(self._D) - (left - q) * self._pool_floor
 
     def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
         """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
@@ -440,10 +477,7 @@ class OptimisticRouter:
             if pick < 0:
                 pick = min(safe, key=lambda i: (hi[i], i))
         else:
-            valid = [i for i in self._D if cap[i] > 0]
-            if valid:
-                mid, lcb = self._mid, self._lcb
-                pick = min(valid, key=lambda i: (mid[i] if mid[i] >= 0.0 else lcb[i], i))
+            pick = self._deficit_pick(cap, self._queries_left(obs)[0])
         if pick < 0 or pick == m:
             return m
         self.n_guarded += 1
@@ -614,3 +648,15 @@ def _certify(basis, u: list[float], c: list[float], a: list[float], b: float) ->
             return None
     return p
 
+
+def _fill(costs: list[tuple[float, float]], rest: float) -> float:
+    """Cost of the cheapest routing over ``(cost, cap)`` pairs (fill the caps by increasing cost);
+    the mass the caps cannot carry is priced at ``rest``."""
+    mass, total = 1.0, 0.0
+    for c, a in sorted(costs):
+        take = a if a < mass else mass
+        total += c * take
+        mass -= take
+        if mass <= 0.0:
+            return total
+    return total + mass * rest
