@@ -385,7 +385,7 @@ class OptimisticRouter:
     def _refresh_safe(self, m: int, n: float, mc: float) -> None:
         """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost (the empirical mean;
         the cost LCB if untried) of model m."""
-        self._hi[m] = cost_upper_scalar(n, mc, self.gamma, self.c2, self._floor[m], self.prior)
+        self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
         self._mid[m] = mc if n > 1.0 else -1.0  # -1: untried
 
     def _floor_cost(self, models) -> float:
