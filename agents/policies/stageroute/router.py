@@ -386,7 +386,9 @@ class OptimisticRouter:
         """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost (the empirical mean;
         the cost LCB if untried) of model m."""
         self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
-        self._mid[m] = mc if n > 1.0 else -1.0  # -1: untried
+        # Untried: the price prior's estimate kappa price where it has one, else -1 (unknown).
+        prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
+        self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
 
     def _floor_cost(self, models) -> float:
         """The estimated cheapest per-query routing over ``models``: the caps of the tried ones
