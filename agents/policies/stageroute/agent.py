@@ -23,7 +23,7 @@ from .bounds import (
     check_margin,
     check_prior,
 )
-from .router import OptimisticRouter
+from .router import OptimisticRouter, check_safe
 
 __all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
@@ -93,11 +93,12 @@ class StageRouteAgent(Agent[RouterContext]):
         Confidence parameter of the cost bounds (default
         :data:`agents.policies.stageroute.DEFAULT_COST_GAMMA`, 0.02); None uses ``gamma`` for both, as
         the paper does.
-    safe_explore : bool or None
+    safe_explore : bool, "route", "deploy" or None
         Budget-safe exploration (docs/stageroute.md): a query goes to a model only if the slack left
         (the budget beyond the estimated cheapest routing of the remaining queries) covers the
-        model's worst-case cost, and every deployment keeps a routing affordable under worst-case
-        costs. None (default): on for ``stageroute`` (this class), off for the agents built on it.
+        model's worst-case cost, and a deployment keeps a routing affordable under worst-case
+        costs; ``"route"`` or ``"deploy"`` keeps one half (the ablation). None (default): True for
+        ``stageroute`` (this class), False for the agents built on it, whose behaviour it keeps.
     """
 
     name = "stageroute"
@@ -115,9 +116,12 @@ class StageRouteAgent(Agent[RouterContext]):
         optimistic: bool = True,
         pacing_margin: float = DEFAULT_MARGIN,
         cost_gamma: float | None = DEFAULT_COST_GAMMA,
-        safe_explore: bool | None = None,
+        safe_explore: bool | str | None = None,
     ):
-        self.safe_explore = (type(self) is StageRouteAgent) if safe_explore is None else bool(safe_explore)
+        if safe_explore is None:
+            safe_explore = type(self) is StageRouteAgent
+        check_safe(safe_explore)
+        self.safe_explore = safe_explore
         self.gamma = check_gamma(gamma)
         self.cost_gamma = self.gamma if cost_gamma is None else check_gamma(cost_gamma, "cost_gamma")
         self.solver = solver

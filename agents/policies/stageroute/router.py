@@ -34,7 +34,7 @@ from .bounds import (
 )
 from .deploy import DeployPlan, deploy_opt
 
-__all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "sample_under_mask", "ROUTE_SOLVERS"]
+__all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "check_safe", "sample_under_mask", "ROUTE_SOLVERS"]
 
 # Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
 # certificate is exact, this only absorbs the rounding of a handful of float operations.
@@ -122,12 +122,13 @@ class OptimisticRouter:
         With pacing, the LPs plan to spend ``(1 - margin)`` of the pacing budget (default 0).
     prior : float or None
         Slack ``rho`` of the price prior (:func:`cost_floor`), or None for none (default).
-    safe : bool
+    safe : bool or {"route", "deploy"}
         Budget-safe exploration (default False; :meth:`route_obs` and :meth:`plan` only, which need
         ``horizon`` and ``stage_bounds``): a query goes to a model only if the slack left covers
-        its worst-case cost (:func:`cost_upper_scalar`), and a deployment keeps a routing
-        affordable under worst-case costs (:meth:`safe_plan`). ``n_guarded`` and
-        ``n_safe_deploys`` count the queries and deployments it changed.
+        its worst-case cost (:func:`cost_upper_scalar`; :meth:`_guard`), and a deployment keeps a
+        routing affordable under worst-case costs (:meth:`safe_plan`). ``"route"`` or
+        ``"deploy"``: that half alone (the ablation). ``n_guarded`` and ``n_safe_deploys`` count
+        the queries and deployments it changed.
     horizon : int, optional
         T, the episode's queries (required with ``safe``).
     stage_bounds : sequence of int, optional
@@ -148,11 +149,12 @@ class OptimisticRouter:
         pacing: bool = False,
         margin: float = 0.0,
         prior: float | None = None,
-        safe: bool = False,
+        safe: bool | str = False,
         horizon: int | None = None,
         stage_bounds=None,
     ):
-        self.safe = bool(safe)
+        self._safe_route, self._safe_deploy = check_safe(safe)
+        self.safe = self._safe_route or self._safe_deploy
         if self.safe and (horizon is None or stage_bounds is None):
             raise ValueError("safe=True needs the horizon and the stage bounds")
         self.horizon = 0 if horizon is None else int(horizon)
@@ -370,7 +372,7 @@ class OptimisticRouter:
         # The pacing budget of paced_budget, inline: this runs once per query.
         b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
         m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
-        return self._guard(m, obs, b) if self.safe else m
+        return self._guard(m, obs, b) if self._safe_route else m
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
@@ -379,21 +381,21 @@ class OptimisticRouter:
         self.update_prior(obs, force=True)
         b = self.budget_of(obs) if budget is None else budget
         plan = deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
-        return self.safe_plan(plan, obs, max_deployed) if self.safe else plan
+        return self.safe_plan(plan, obs, max_deployed) if self._safe_deploy else plan
 
     # ------------------------------------------------------------------ budget-safe exploration
     def _refresh_safe(self, m: int, n: float, mc: float) -> None:
-        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost (the empirical mean;
-        the cost LCB if untried) of model m."""
+        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
+        empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
+        else -1 (unknown)."""
         self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
-        # Untried: the price prior's estimate kappa price where it has one, else -1 (unknown).
         prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
         self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
 
     def _floor_cost(self, models) -> float:
-        """The estimated cheapest per-query routing over ``models``: the caps of the tried ones
-        filled by increasing empirical mean cost, the mass they cannot carry at the smallest cost
-        LCB of the untried ones (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
+        """The estimated cheapest per-query routing over ``models``: the caps of those with an
+        estimated cost filled by increasing estimate, the mass they cannot carry at the smallest
+        cost LCB of the others (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
         mid, alpha = self._mid, self._alpha
         mass, cost = 1.0, 0.0
         for c, i in sorted((mid[i], i) for i in models if mid[i] >= 0.0):
@@ -406,12 +408,12 @@ class OptimisticRouter:
         return cost + mass * (min(rest) if rest else self.c2)
 
     def _deficit_pick(self, cap: list[float], left: int) -> int:
-        """The model for a query the slack covers no deployed model for: the valid tried model with
-        the smallest empirical mean cost, unless trying an untried one could pay for itself: if the
-        cheapest routing of the tried models would fall by more than the untried model's
-        worst-case cost over the queries left were its cost its LCB, the untried model with the
-        largest such saving (the only way out of a deployment whose known routing is too dear).
-        -1 if no deployed model is valid."""
+        """The model for a query whose slack covers no deployed model: the valid model with the
+        smallest estimated cost, unless trying one of unknown cost could pay for itself: if, were
+        its cost its LCB, the cheapest routing of the models with an estimate would fall by more
+        than its worst-case cost over the queries left, the one with the largest such saving (the
+        way out of a deployment whose known routing is too dear). -1 if no deployed model is
+        valid."""
         mid, lcb, alpha, hi = self._mid, self._lcb, self._alpha, self._hi
         tried = [(mid[i], alpha[i]) for i in self._D if mid[i] >= 0.0]
         known = _fill(tried, self.c2)
@@ -456,9 +458,7 @@ class OptimisticRouter:
         worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
         worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
         infeasible). If the slack covers no valid deployed model (the estimated floor is already
-        unaffordable), route to the valid deployed model with the smallest estimated cost (the
-        empirical mean; the cost LCB if untried, so each untried model is tried at most once
-        there: exploring may be the only way to a cheaper routing)."""
+        unaffordable), :meth:`_deficit_pick` routes the query."""
         hi = self._hi
         s = self.slack(obs)
         if hi[m] <= s:
@@ -526,6 +526,16 @@ class OptimisticRouter:
             if capacity_left[i] > 0 and self._lcb[i] < best_c:
                 best, best_c = i, self._lcb[i]
         return best
+
+
+def check_safe(safe) -> tuple[bool, bool]:
+    """Validate a budget-safe exploration setting (True, False, ``"route"`` or ``"deploy"``):
+    ``(guard the routing, guard the deployments)``."""
+    if isinstance(safe, (bool, np.bool_)):
+        return bool(safe), bool(safe)
+    if safe in ("route", "deploy"):
+        return safe == "route", safe == "deploy"
+    raise ValueError(f"safe_explore must be True, False, 'route' or 'deploy', got {safe!r}")
 
 
 def paced_budget(obs: dict[str, np.ndarray], margin: float = 0.0) -> float:
