@@ -209,6 +209,7 @@ class OptimisticRouter:
         self._mid = [0.0] * n
         self.n_guarded = 0
         self.n_safe_deploys = 0
+        self._price_cap = [self.c2] * n
         self._pool_stage = math.nan
         self._pool_floor = 0.0
         self._stage_end = 0
@@ -274,6 +275,8 @@ class OptimisticRouter:
         self._next_prior = max(1, 2 * self._routed)
         pulls, mean_reward, mean_cost = obs["pulls"], obs["mean_reward"], obs["mean_cost"]
         floor = cost_floor(pulls, mean_cost, price, self.prior).tolist()
+        if self.safe:
+            self._set_price_caps(price, pulls, mean_reward, mean_cost)
         for m, f in enumerate(floor):
             if f != self._floor[m]:
                 self._floor[m] = f
@@ -384,11 +387,30 @@ class OptimisticRouter:
         return self.safe_plan(plan, obs, max_deployed) if self._safe_deploy else plan
 
     # ------------------------------------------------------------------ budget-safe exploration
+    def _set_price_caps(self, price, pulls, mean_reward, mean_cost) -> None:
+        """A priori worst-case costs from the public prices alone, for budget-safe exploration before
+        the price prior's scale kappa is known: the priciest model costs at most ``c_2``, so with
+        the prior's slack ``kappa <= c_2 / ((1 - rho) price_max)`` and a model costs at most
+        ``c_2 price / ((1 - rho)^2 price_max)``. Refreshes the models whose cap moved."""
+        assert self.prior is not None
+        price = np.asarray(price, dtype=np.float64)
+        top = float(price.max()) if price.size else 0.0
+        caps = [self.c2] * price.size
+        if top > 0.0:
+            scale = self.c2 / (top * (1.0 - self.prior) ** 2)
+            caps = [min(self.c2, scale * p) if p > 0.0 else self.c2 for p in price.tolist()]
+        for m, c in enumerate(caps):
+            if c != self._price_cap[m]:
+                self._price_cap[m] = c
+                self._refresh(m, pulls, mean_reward, mean_cost)
+
     def _refresh_safe(self, m: int, n: float, mc: float) -> None:
         """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
         empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
         else -1 (unknown)."""
         self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
+        if n == 1.0 and self._price_cap[m] < self._hi[m]:
+            self._hi[m] = self._price_cap[m]
         prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
         self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
 
