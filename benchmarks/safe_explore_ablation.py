@@ -110,7 +110,11 @@ def markdown(saved: dict) -> str:
         "",
         "Per line: average-mode spend / B, mean [largest seed]; hard-mode reward / oracle (mean over seeds).",
         "",
-        "| world | b | " + " | ".join(f"{v}: spend" for v in variants) + " | " + " | ".join(f"{v}: reward" for v in variants) + " |",
+        "| world | b | "
+        + " | ".join(f"{v}: spend" for v in variants)
+        + " | "
+        + " | ".join(f"{v}: reward" for v in variants)
+        + " |",
         "|---|---:|" + "---:|" * (2 * len(variants)),
     ]
     for w, r in lines_of:
