@@ -13,6 +13,7 @@ observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 
@@ -210,9 +211,11 @@ class OptimisticRouter:
         self.n_guarded = 0
         self.n_safe_deploys = 0
         self._price_cap = [self.c2] * n
-        self._pool_stage = math.nan
         self._pool_floor = 0.0
         self._stage_end = 0
+        self._fd = 0.0
+        self._fd_of: list[int] | None = None
+        self._fd_info: tuple[set[int], float, bool] = (set(), -1.0, False)
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -412,22 +415,46 @@ class OptimisticRouter:
         if n == 1.0 and self._price_cap[m] < self._hi[m]:
             self._hi[m] = self._price_cap[m]
         prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
-        self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
+        old = self._mid[m]
+        new = self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
+        # The cached floor of D (:meth:`_floor_of_deployed`) stands unless m can change it: m carries
+        # mass in it, or its estimate now undercuts the dearest model that does, or m is of unknown
+        # cost and the floor prices the mass left at the unknown models' LCB.
+        if self._fd_of is not None and m in self._pos:
+            used, top, rest = self._fd_info
+            if m in used or 0.0 <= new <= top or (rest and old < 0.0):
+                self._fd_of = None
 
     def _floor_cost(self, models) -> float:
         """The estimated cheapest per-query routing over ``models``: the caps of those with an
         estimated cost filled by increasing estimate, the mass they cannot carry at the smallest
         cost LCB of the others (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
+        return self._floor_fill(models)[0]
+
+    def _floor_fill(self, models) -> tuple[float, tuple[set[int], float, bool]]:
+        """:meth:`_floor_cost` and what it depends on: the models carrying mass, the largest estimate
+        among them, and whether the mass left went to the LCB of the models of unknown cost."""
         mid, alpha = self._mid, self._alpha
         mass, cost = 1.0, 0.0
+        used: set[int] = set()
+        top = -1.0
         for c, i in sorted((mid[i], i) for i in models if mid[i] >= 0.0):
             take = alpha[i] if alpha[i] < mass else mass
             cost += c * take
             mass -= take
+            used.add(i)
+            top = c
             if mass <= 0.0:
-                return cost
+                return cost, (used, top, False)
         rest = [self._lcb[i] for i in models if mid[i] < 0.0]
-        return cost + mass * (min(rest) if rest else self.c2)
+        return cost + mass * (min(rest) if rest else self.c2), (used, top, True)
+
+    def _floor_of_deployed(self) -> float:
+        """:meth:`_floor_cost` of the deployed set, cached until D or an estimate it depends on changes."""
+        if self._fd_of is not self._D:
+            self._fd, self._fd_info = self._floor_fill(self._D)
+            self._fd_of = self._D
+        return self._fd
 
     def _deficit_pick(self, cap: list[float], left: int) -> int:
         """The model for a query whose slack covers no deployed model: the valid model with the
@@ -463,17 +490,15 @@ class OptimisticRouter:
         (this one included), served by the deployed set D, and the later ones by the current pool
         P (:meth:`_floor_cost` of each; the pool's floor is taken once per stage).
 
-        The stage is the observation's; the floor of the pool is cached per stage."""
+        The stage is the one query t falls in; the floor of the pool is taken at its first query."""
         left, remaining = self._queries_left(obs)
         t = self.horizon - left
-        stage_key = float(obs["stage"][0])
-        if stage_key != self._pool_stage:
-            self._pool_stage = stage_key
+        if t >= self._stage_end:
             self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
-            k = min(max(int(round(stage_key * (len(self.stage_bounds) - 1))), 0), len(self.stage_bounds) - 2)
-            self._stage_end = self.stage_bounds[k + 1]
+            bounds = self.stage_bounds
+            self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
         q = max(min(self._stage_end - t, left), 1)
-        return remaining - (q - 1) * self._floor_cost(self._D) - (left - q) * self._pool_floor
+        return remaining - (q - 1) * self._floor_of_deployed() - (left - q) * self._pool_floor
 
     def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
         """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
