@@ -215,7 +215,8 @@ class OptimisticRouter:
         self._stage_end = 0
         self._fd = 0.0
         self._fd_of: list[int] | None = None
-        self._fd_info: tuple[set[int], float, bool] = (set(), -1.0, False)
+        self._fd_info: tuple[dict[int, float], float, bool] = ({}, -1.0, False)
+        self._fd_exact = False
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -417,12 +418,23 @@ class OptimisticRouter:
         prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
         old = self._mid[m]
         new = self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
-        # The cached floor of D (:meth:`_floor_of_deployed`) stands unless m can change it: m carries
-        # mass in it, or its estimate now undercuts the dearest model that does, or m is of unknown
-        # cost and the floor prices the mass left at the unknown models' LCB.
+        # The cached floor of D (:meth:`_floor_of_deployed`): if m carries mass in its routing, that
+        # routing's cost at the new estimate (still an upper bound of the floor); if m's estimate now
+        # undercuts the dearest model carrying mass, the floor may be lower (the cache stays an
+        # upper bound); if the mass left is priced at the LCB of models of unknown cost and m is one,
+        # the cache is dropped.
         if self._fd_of is not None and m in self._pos:
-            used, top, rest = self._fd_info
-            if m in used or 0.0 <= new <= top or (rest and old < 0.0):
+            takes, top, rest = self._fd_info
+            take = takes.get(m)
+            if take is not None:
+                if old >= 0.0 and new >= 0.0:
+                    self._fd += take * (new - old)
+                    self._fd_exact = False
+                else:
+                    self._fd_of = None
+            elif 0.0 <= new <= top:
+                self._fd_exact = False
+            elif rest and old < 0.0:
                 self._fd_of = None
 
     def _floor_cost(self, models) -> float:
@@ -431,29 +443,32 @@ class OptimisticRouter:
         cost LCB of the others (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
         return self._floor_fill(models)[0]
 
-    def _floor_fill(self, models) -> tuple[float, tuple[set[int], float, bool]]:
-        """:meth:`_floor_cost` and what it depends on: the models carrying mass, the largest estimate
-        among them, and whether the mass left went to the LCB of the models of unknown cost."""
+    def _floor_fill(self, models) -> tuple[float, tuple[dict[int, float], float, bool]]:
+        """:meth:`_floor_cost` and what it depends on: the mass of each model carrying some, the
+        largest estimate among them, and whether the mass left went to the LCB of the models of
+        unknown cost."""
         mid, alpha = self._mid, self._alpha
         mass, cost = 1.0, 0.0
-        used: set[int] = set()
+        takes: dict[int, float] = {}
         top = -1.0
         for c, i in sorted((mid[i], i) for i in models if mid[i] >= 0.0):
             take = alpha[i] if alpha[i] < mass else mass
             cost += c * take
             mass -= take
-            used.add(i)
+            takes[i] = take
             top = c
             if mass <= 0.0:
-                return cost, (used, top, False)
+                return cost, (takes, top, False)
         rest = [self._lcb[i] for i in models if mid[i] < 0.0]
-        return cost + mass * (min(rest) if rest else self.c2), (used, top, True)
+        return cost + mass * (min(rest) if rest else self.c2), (takes, top, True)
 
-    def _floor_of_deployed(self) -> float:
-        """:meth:`_floor_cost` of the deployed set, cached until D or an estimate it depends on changes."""
-        if self._fd_of is not self._D:
+    def _floor_of_deployed(self, exact: bool = True) -> float:
+        """:meth:`_floor_cost` of the deployed set, cached; with ``exact=False`` possibly an upper
+        bound of it (the cost of the last cheapest routing at the current estimates)."""
+        if self._fd_of is not self._D or (exact and not self._fd_exact):
             self._fd, self._fd_info = self._floor_fill(self._D)
             self._fd_of = self._D
+            self._fd_exact = True
         return self._fd
 
     def _deficit_pick(self, cap: list[float], left: int) -> int:
@@ -484,13 +499,14 @@ class OptimisticRouter:
         left = self.horizon - int(round(float(obs["time"][0]) * self.horizon))
         return left, float(obs["budget_per_query"][0]) * max(left, 1)
 
-    def slack(self, obs: dict[str, np.ndarray]) -> float:
+    def slack(self, obs: dict[str, np.ndarray], exact: bool = True) -> float:
         """The budget left beyond the estimated cheapest routing of every query after this one:
         ``(B - spent) - (q - 1) f(D) - (T - t - q) f(P)``, with q the queries left in this stage
         (this one included), served by the deployed set D, and the later ones by the current pool
         P (:meth:`_floor_cost` of each; the pool's floor is taken once per stage).
 
-        The stage is the one query t falls in; the floor of the pool is taken at its first query."""
+        The stage is the one query t falls in; the floor of the pool is taken at its first query.
+        ``exact=False`` may return less (a lower bound, from a cached upper bound of f(D))."""
         left, remaining = self._queries_left(obs)
         t = self.horizon - left
         if t >= self._stage_end:
@@ -498,7 +514,7 @@ class OptimisticRouter:
             bounds = self.stage_bounds
             self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
         q = max(min(self._stage_end - t, left), 1)
-        return remaining - (q - 1) * self._floor_of_deployed() - (left - q) * self._pool_floor
+        return remaining - (q - 1) * self._floor_of_deployed(exact) - (left - q) * self._pool_floor
 
     def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
         """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
@@ -507,6 +523,9 @@ class OptimisticRouter:
         infeasible). If the slack covers no valid deployed model (the estimated floor is already
         unaffordable), :meth:`_deficit_pick` routes the query."""
         hi = self._hi
+        s = self.slack(obs, exact=False)  # a lower bound: enough to keep m in most queries
+        if hi[m] <= s - 1e-9 * (abs(s) + 1.0):
+            return m
         s = self.slack(obs)
         if hi[m] <= s:
             return m
