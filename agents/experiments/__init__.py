@@ -14,7 +14,8 @@ plots, the demo and the contextual comparison.
 * :mod:`~agents.experiments.contextual_comparison`: the table of docs/results/contextual.md;
 * the experiments behind docs/results/ (each run by its script in benchmarks/):
   :mod:`~agents.experiments.regret_scaling`, :mod:`~agents.experiments.budget_ladder`,
-  :mod:`~agents.experiments.stageroute_ablation`, :mod:`~agents.experiments.paper_experiments`,
+  :mod:`~agents.experiments.stageroute_ablation`, :mod:`~agents.experiments.safe_explore_ablation`,
+  :mod:`~agents.experiments.paper_experiments`,
   :mod:`~agents.experiments.generated_worlds`, :mod:`~agents.experiments.generalization`;
 * :mod:`~agents.experiments.args`: argument types shared with ``llmroute``.
 

@@ -75,7 +75,14 @@ def test_atomic_write_replaces_the_file_readable_by_all_and_keeps_the_old_one_on
 
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-EXPERIMENTS = ("budget_ladder", "regret_scaling", "stageroute_ablation", "paper_experiments", "generated_worlds")
+EXPERIMENTS = (
+    "budget_ladder",
+    "regret_scaling",
+    "stageroute_ablation",
+    "safe_explore_ablation",
+    "paper_experiments",
+    "generated_worlds",
+)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

@@ -10,7 +10,8 @@ Modules, each importing only those listed after it (checked by ``lint-imports``)
   the draw under the mask), :func:`paced_budget` and :func:`stageroute_router` (the router of
   StageRoute's defaults);
 * :mod:`.deploy`: DeployOPT, :func:`deploy_opt` and :class:`DeployPlan`;
-* :mod:`.bounds`: the confidence bounds, the price prior, their checks and StageRoute's defaults.
+* :mod:`.bounds`: the confidence bounds, the price prior, the worst-case costs of budget-safe
+  exploration, their checks and StageRoute's defaults.
 
 The pure LP and MILP solvers they call are the env's (:mod:`gym_llmroute.solvers`, which the
 env's stage oracle uses too); nothing of StageRoute lives in the env package.
@@ -28,9 +29,10 @@ from .bounds import (
     confidence_bounds,
     confidence_radius,
     cost_floor,
+    cost_upper_scalar,
 )
 from .deploy import DeployPlan, deploy_opt
-from .router import ROUTE_SOLVERS, OptimisticRouter, paced_budget, sample_under_mask, stageroute_router
+from .router import ROUTE_SOLVERS, OptimisticRouter, check_safe, paced_budget, sample_under_mask, stageroute_router
 
 __all__ = [
     "StageRouteAgent",
@@ -46,11 +48,13 @@ __all__ = [
     "confidence_radius",
     "confidence_bounds",
     "cost_floor",
+    "cost_upper_scalar",
     "DeployPlan",
     "deploy_opt",
     "OptimisticRouter",
     "stageroute_router",
     "paced_budget",
+    "check_safe",
     "sample_under_mask",
     "ROUTE_SOLVERS",
 ]

@@ -23,7 +23,7 @@ from .bounds import (
     check_margin,
     check_prior,
 )
-from .router import OptimisticRouter
+from .router import OptimisticRouter, check_safe
 
 __all__ = ["StageRouteAgent", "StageRouteLiteralAgent", "RouterContext"]
 
@@ -93,6 +93,12 @@ class StageRouteAgent(Agent[RouterContext]):
         Confidence parameter of the cost bounds (default
         :data:`agents.policies.stageroute.DEFAULT_COST_GAMMA`, 0.02); None uses ``gamma`` for both, as
         the paper does.
+    safe_explore : bool, "route", "deploy" or None
+        Budget-safe exploration (docs/stageroute.md): a query goes to a model only if the slack left
+        (the budget beyond the estimated cheapest routing of the remaining queries) covers the
+        model's worst-case cost, and a deployment keeps a routing affordable under worst-case
+        costs; ``"route"`` or ``"deploy"`` keeps one half (the ablation). None (default): True for
+        ``stageroute`` (this class), False for the agents built on it, whose behaviour it keeps.
     """
 
     name = "stageroute"
@@ -110,7 +116,12 @@ class StageRouteAgent(Agent[RouterContext]):
         optimistic: bool = True,
         pacing_margin: float = DEFAULT_MARGIN,
         cost_gamma: float | None = DEFAULT_COST_GAMMA,
+        safe_explore: bool | str | None = None,
     ):
+        if safe_explore is None:
+            safe_explore = type(self) is StageRouteAgent
+        check_safe(safe_explore)
+        self.safe_explore = safe_explore
         self.gamma = check_gamma(gamma)
         self.cost_gamma = self.gamma if cost_gamma is None else check_gamma(cost_gamma, "cost_gamma")
         self.solver = solver
@@ -134,6 +145,9 @@ class StageRouteAgent(Agent[RouterContext]):
             pacing=self.pacing,
             margin=self.pacing_margin,
             prior=self.cost_prior,
+            safe=self.safe_explore,
+            horizon=p.horizon,
+            stage_bounds=p.stage_bounds,
         )
         return RouterContext(router)
 
@@ -148,6 +162,8 @@ class StageRouteAgent(Agent[RouterContext]):
 
     def stats(self) -> dict[str, int]:
         out = {"route_infeasible": 0, "route_saturated": 0, "deploy_infeasible": 0, "lp_solves": 0, "lp_warm": 0}
+        if self.safe_explore:
+            out.update(route_guarded=0, deploy_safe=0)
         for ctx in self._contexts:
             r = ctx.router
             out["route_infeasible"] += r.n_infeasible
@@ -155,6 +171,9 @@ class StageRouteAgent(Agent[RouterContext]):
             out["deploy_infeasible"] += ctx.deploy_infeasible
             out["lp_solves"] += r.n_solves
             out["lp_warm"] += r.n_warm
+            if self.safe_explore:
+                out["route_guarded"] += r.n_guarded
+                out["deploy_safe"] += r.n_safe_deploys
         return out
 
     # ------------------------------------------------------------------ hooks

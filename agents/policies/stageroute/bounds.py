@@ -39,6 +39,7 @@ __all__ = [
     "confidence_bounds",
     "cost_floor",
     "bounds_scalar",
+    "cost_upper_scalar",
 ]
 
 #: Default confidence parameters of StageRoute and the agents built on its bounds, for the reward and
@@ -193,3 +194,23 @@ def bounds_scalar(
         if floor > c and (n == 1.0 or mc + rc >= floor):
             c = floor
     return u, c
+
+
+def cost_upper_scalar(n: float, mc: float, cost_gamma: float, c2: float, floor: float, prior: float | None) -> float:
+    """Worst-case mean cost of one model, for budget-safe exploration (docs/stageroute.md); ``n =
+    pulls + 1``, plain floats like :func:`bounds_scalar`.
+
+    A tried model: its cost UCB ``mean_cost + 2 f_cost_gamma(mean_cost, n)`` (the radius of its
+    LCB). An untried model: ``c_2``, the largest cost the world can charge. Either clipped to
+    ``c_2``, and, where the price prior knows the price (``floor = (1 - rho) kappa price > 0``), to
+    ``kappa price / (1 - rho)``, the prior's slack on the upper side, unless the data refute it
+    (the mean cost lies above it).
+    """
+    u = c2
+    if n > 1.0:
+        u = min(mc + 2.0 * (math.sqrt(cost_gamma * max(mc, 0.0) / n) + cost_gamma / n), c2)
+    if prior is not None and floor > 0.0:
+        top = floor / ((1.0 - prior) * (1.0 - prior))
+        if n == 1.0 or mc <= top:
+            u = min(u, top)
+    return u

@@ -13,6 +13,7 @@ observation's ``budget_per_query``, instead of the fixed b, times ``1 - margin``
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -20,7 +21,7 @@ from operator import itemgetter
 import numpy as np
 from numpy.random import PCG64
 
-from gym_llmroute.solvers import linprog_route, solve_route_lp
+from gym_llmroute.solvers import linprog_route, solve_deploy, solve_route_lp
 
 from .bounds import (
     DEFAULT_COST_GAMMA,
@@ -32,10 +33,11 @@ from .bounds import (
     check_margin,
     check_prior,
     cost_floor,
+    cost_upper_scalar,
 )
 from .deploy import DeployPlan, deploy_opt
 
-__all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "sample_under_mask", "ROUTE_SOLVERS"]
+__all__ = ["OptimisticRouter", "stageroute_router", "paced_budget", "check_safe", "sample_under_mask", "ROUTE_SOLVERS"]
 
 # Slack in the optimality certificate of the warm-started route LP (reduced costs and bounds): the
 # certificate is exact, this only absorbs the rounding of a handful of float operations.
@@ -133,6 +135,17 @@ class OptimisticRouter:
         With pacing, the LPs plan to spend ``(1 - margin)`` of the pacing budget (default 0).
     prior : float or None
         Slack ``rho`` of the price prior (:func:`cost_floor`), or None for none (default).
+    safe : bool or {"route", "deploy"}
+        Budget-safe exploration (default False; :meth:`route_obs` and :meth:`plan` only, which need
+        ``horizon`` and ``stage_bounds``): a query goes to a model only if the slack left covers
+        its worst-case cost (:func:`cost_upper_scalar`; :meth:`_guard`), and a deployment keeps a
+        routing affordable under worst-case costs (:meth:`safe_plan`). ``"route"`` or
+        ``"deploy"``: that half alone (the ablation). ``n_guarded`` and ``n_safe_deploys`` count
+        the queries and deployments it changed.
+    horizon : int, optional
+        T, the episode's queries (required with ``safe``).
+    stage_bounds : sequence of int, optional
+        The stage boundaries ``0 = t_0 < ... < t_K = T`` (required with ``safe``).
     """
 
     def __init__(
@@ -149,7 +162,16 @@ class OptimisticRouter:
         pacing: bool = False,
         margin: float = 0.0,
         prior: float | None = None,
+        safe: bool | str = False,
+        horizon: int | None = None,
+        stage_bounds=None,
     ):
+        self._safe_route, self._safe_deploy = check_safe(safe)
+        self.safe = self._safe_route or self._safe_deploy
+        if self.safe and (horizon is None or stage_bounds is None):
+            raise ValueError("safe=True needs the horizon and the stage bounds")
+        self.horizon = 0 if horizon is None else int(horizon)
+        self.stage_bounds = [] if stage_bounds is None else [int(x) for x in stage_bounds]
         self.throughput = np.asarray(throughput, dtype=np.float64)
         self._alpha = self.throughput.tolist()
         self.budget = float(budget)
@@ -197,6 +219,18 @@ class OptimisticRouter:
         self.n_saturated = 0
         self.n_solves = 0
         self.n_warm = 0
+        # Budget-safe exploration: worst-case and estimated mean cost of every model.
+        self._hi = [self.c2] * n
+        self._mid = [0.0] * n
+        self.n_guarded = 0
+        self.n_safe_deploys = 0
+        self._price_cap = [self.c2] * n
+        self._pool_floor = 0.0
+        self._stage_end = 0
+        self._fd = 0.0
+        self._fd_of: list[int] | None = None
+        self._fd_info: tuple[dict[int, float], float, bool] = ({}, -1.0, False)
+        self._fd_exact = False
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -240,6 +274,8 @@ class OptimisticRouter:
             self.optimistic,
             self._floor[m],
         )
+        if self.safe:
+            self._refresh_safe(m, float(pulls[m]) + 1.0, float(mean_cost[m]))
         if m in self._pos:
             self._dirty = True
 
@@ -257,6 +293,8 @@ class OptimisticRouter:
         self._next_prior = max(1, 2 * self._routed)
         pulls, mean_reward, mean_cost = obs["pulls"], obs["mean_reward"], obs["mean_cost"]
         floor = cost_floor(pulls, mean_cost, price, self.prior).tolist()
+        if self.safe:
+            self._set_price_caps(price, pulls, mean_reward, mean_cost)
         for m, f in enumerate(floor):
             if f != self._floor[m]:
                 self._floor[m] = f
@@ -354,7 +392,8 @@ class OptimisticRouter:
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
         b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
-        return self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        return self._guard(m, obs, b) if self._safe_route else m
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
@@ -362,7 +401,203 @@ class OptimisticRouter:
         self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
         self.update_prior(obs, force=True)
         b = self.budget_of(obs) if budget is None else budget
-        return deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
+        plan = deploy_opt(self.ucb, self.lcb, self.throughput, b, max_deployed, obs["available"] > 0.5)
+        return self.safe_plan(plan, obs, max_deployed) if self._safe_deploy else plan
+
+    # ------------------------------------------------------------------ budget-safe exploration
+    def _set_price_caps(self, price, pulls, mean_reward, mean_cost) -> None:
+        """A priori worst-case costs from the public prices alone, for budget-safe exploration before
+        the price prior's scale kappa is known: the priciest model costs at most ``c_2``, so with
+        the prior's slack ``kappa <= c_2 / ((1 - rho) price_max)`` and a model costs at most
+        ``c_2 price / ((1 - rho)^2 price_max)``. Refreshes the models whose cap moved."""
+        assert self.prior is not None
+        price = np.asarray(price, dtype=np.float64)
+        top = float(price.max()) if price.size else 0.0
+        caps = [self.c2] * price.size
+        if top > 0.0:
+            scale = self.c2 / (top * (1.0 - self.prior) ** 2)
+            caps = [min(self.c2, scale * p) if p > 0.0 else self.c2 for p in price.tolist()]
+        for m, c in enumerate(caps):
+            if c != self._price_cap[m]:
+                self._price_cap[m] = c
+                self._refresh(m, pulls, mean_reward, mean_cost)
+
+    def _refresh_safe(self, m: int, n: float, mc: float) -> None:
+        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
+        empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
+        else -1 (unknown)."""
+        self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
+        if n == 1.0 and self._price_cap[m] < self._hi[m]:
+            self._hi[m] = self._price_cap[m]
+        prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
+        old = self._mid[m]
+        new = self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
+        # The cached floor of D (:meth:`_floor_of_deployed`): if m carries mass in its routing, that
+        # routing's cost at the new estimate (still an upper bound of the floor); if m's estimate now
+        # undercuts the dearest model carrying mass, the floor may be lower (the cache stays an
+        # upper bound); if the mass left is priced at the LCB of models of unknown cost and m is one,
+        # the cache is dropped.
+        if self._fd_of is not None and m in self._pos:
+            takes, top, rest = self._fd_info
+            take = takes.get(m)
+            if take is not None:
+                if old >= 0.0 and new >= 0.0:
+                    self._fd += take * (new - old)
+                    self._fd_exact = False
+                else:
+                    self._fd_of = None
+            elif 0.0 <= new <= top:
+                self._fd_exact = False
+            elif rest and old < 0.0:
+                self._fd_of = None
+
+    def _floor_cost(self, models) -> float:
+        """The estimated cheapest per-query routing over ``models``: the caps of those with an
+        estimated cost filled by increasing estimate, the mass they cannot carry at the smallest
+        cost LCB of the others (optimistic: a fresh deployment is not blocked), or at ``c_2``."""
+        return self._floor_fill(models)[0]
+
+    def _floor_fill(self, models) -> tuple[float, tuple[dict[int, float], float, bool]]:
+        """:meth:`_floor_cost` and what it depends on: the mass of each model carrying some, the
+        largest estimate among them, and whether the mass left went to the LCB of the models of
+        unknown cost."""
+        mid, alpha = self._mid, self._alpha
+        mass, cost = 1.0, 0.0
+        takes: dict[int, float] = {}
+        top = -1.0
+        for c, i in sorted((mid[i], i) for i in models if mid[i] >= 0.0):
+            take = alpha[i] if alpha[i] < mass else mass
+            cost += c * take
+            mass -= take
+            takes[i] = take
+            top = c
+            if mass <= 0.0:
+                return cost, (takes, top, False)
+        rest = [self._lcb[i] for i in models if mid[i] < 0.0]
+        return cost + mass * (min(rest) if rest else self.c2), (takes, top, True)
+
+    def _floor_of_deployed(self, exact: bool = True) -> float:
+        """:meth:`_floor_cost` of the deployed set, cached; with ``exact=False`` possibly an upper
+        bound of it (the cost of the last cheapest routing at the current estimates)."""
+        if self._fd_of is not self._D or (exact and not self._fd_exact):
+            self._fd, self._fd_info = self._floor_fill(self._D)
+            self._fd_of = self._D
+            self._fd_exact = True
+        return self._fd
+
+    def _deficit_pick(self, cap: list[float], left: int) -> int:
+        """The model for a query whose slack covers no deployed model: the valid model with the
+        smallest estimated cost, unless trying one of unknown cost could pay for itself: if, were
+        its cost its LCB, the cheapest routing of the models with an estimate would fall by more
+        than its worst-case cost over the queries left, the one with the largest such saving (the
+        way out of a deployment whose known routing is too dear). -1 if no deployed model is
+        valid."""
+        mid, lcb, alpha, hi = self._mid, self._lcb, self._alpha, self._hi
+        tried = [(mid[i], alpha[i]) for i in self._D if mid[i] >= 0.0]
+        known = _fill(tried, self.c2)
+        best, gain = -1, 0.0
+        for i in self._D:
+            if mid[i] < 0.0 and cap[i] > 0:
+                g = (known - _fill([*tried, (lcb[i], alpha[i])], self.c2)) * (left - 1) - hi[i]
+                if g > gain:
+                    best, gain = i, g
+        if best >= 0:
+            return best
+        valid = [i for i in self._D if cap[i] > 0]
+        if not valid:
+            return -1
+        return min(valid, key=lambda i: (mid[i] < 0.0, mid[i] if mid[i] >= 0.0 else lcb[i], i))
+
+    def _queries_left(self, obs: dict[str, np.ndarray]) -> tuple[int, float]:
+        """``(T - t, B - spent)`` from an observation."""
+        left = self.horizon - int(round(float(obs["time"][0]) * self.horizon))
+        return left, float(obs["budget_per_query"][0]) * max(left, 1)
+
+    def slack(self, obs: dict[str, np.ndarray], exact: bool = True) -> float:
+        """The budget left beyond the estimated cheapest routing of every query after this one:
+        ``(B - spent) - (q - 1) f(D) - (T - t - q) f(P)``, with q the queries left in this stage
+        (this one included), served by the deployed set D, and the later ones by the current pool
+        P (:meth:`_floor_cost` of each; the pool's floor is taken once per stage).
+
+        The stage is the one query t falls in; the floor of the pool is taken at its first query.
+        ``exact=False`` may return less (a lower bound, from a cached upper bound of f(D))."""
+        left, remaining = self._queries_left(obs)
+        t = self.horizon - left
+        if t >= self._stage_end:
+            self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
+            bounds = self.stage_bounds
+            self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
+        q = max(min(self._stage_end - t, left), 1)
+        return remaining - (q - 1) * self._floor_of_deployed(exact) - (left - q) * self._pool_floor
+
+    def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
+        """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
+        worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
+        worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
+        infeasible). If the slack covers no valid deployed model (the estimated floor is already
+        unaffordable), :meth:`_deficit_pick` routes the query."""
+        hi = self._hi
+        s = self.slack(obs, exact=False)  # a lower bound: enough to keep m in most queries
+        if hi[m] <= s - 1e-9 * (abs(s) + 1.0):
+            return m
+        s = self.slack(obs)
+        if hi[m] <= s:
+            return m
+        cap = np.asarray(obs["capacity_left"]).tolist()
+        safe = [i for i in self._D if hi[i] <= s and cap[i] > 0]
+        pick = -1
+        if safe:
+            b = self.budget if b is None else b
+            p = self._solve_fn(
+                np.array([self._ucb[i] for i in safe]),
+                np.array([self._lcb[i] for i in safe]),
+                np.array([self._alpha[i] for i in safe]),
+                b,
+            )
+            if p is not None:
+                pick = sample_under_mask(self.rng, safe, np.clip(p, 0.0, None).tolist(), cap)
+            if pick < 0:
+                pick = min(safe, key=lambda i: (hi[i], i))
+        else:
+            pick = self._deficit_pick(cap, self._queries_left(obs)[0])
+        if pick < 0 or pick == m:
+            return m
+        self.n_guarded += 1
+        self._last = pick
+        return pick
+
+    def safe_plan(self, plan: DeployPlan, obs: dict[str, np.ndarray], max_deployed: int) -> DeployPlan:
+        """A budget-safe deployment: DeployOPT's ``plan`` if the slack covers serving the whole stage
+        at its cheapest routing under worst-case costs; else, if the pool has a routing cheaper
+        under worst-case costs than the plan's, the cheapest one takes the slots it needs and
+        DeployOPT's models (in its order) the rest.
+
+        The slack here is the budget left beyond the estimated cheapest routing of the pool
+        (:meth:`_floor_cost`) for the queries after this stage."""
+        models = list(plan.models)
+        if not models:
+            return plan
+        left, remaining = self._queries_left(obs)
+        K = len(self.stage_bounds) - 1
+        k = min(max(int(round(float(obs["stage"][0]) * K)), 0), K - 1)
+        length = min(self.stage_bounds[k + 1] - self.stage_bounds[k], left)
+        pool = np.flatnonzero(obs["available"] > 0.5)
+        hi, alpha = np.array(self._hi), self.throughput
+        s = remaining - (left - length) * self._floor_cost(pool.tolist())
+        d = np.array(models)
+        own = solve_deploy(-hi[d], hi[d], alpha[d], math.inf, max_deployed)
+        f_own = -own.value if own.feasible else math.inf
+        if length * f_own <= s:
+            return plan
+        cheap = solve_deploy(-hi[pool], hi[pool], alpha[pool], math.inf, max_deployed)
+        if not cheap.feasible or -cheap.value >= f_own - 1e-12:
+            return plan
+        assert cheap.d is not None
+        carry = cheap.d > 1e-12
+        keep = [int(m) for m in pool[carry][np.lexsort((pool[carry], -cheap.d[carry]))]]
+        keep += [m for m in models if m not in keep][: max(len(models) - len(keep), 0)]
+        self.n_safe_deploys += 1
+        return DeployPlan(tuple(keep), plan.feasible, plan.value)
 
     def _cheapest_valid(self, D: list[int], capacity_left: list[float]) -> int:
         """The valid deployed model with the smallest LCB (ties: lowest index); -1 if none."""
@@ -371,6 +606,16 @@ class OptimisticRouter:
             if capacity_left[i] > 0 and self._lcb[i] < best_c:
                 best, best_c = i, self._lcb[i]
         return best
+
+
+def check_safe(safe) -> tuple[bool, bool]:
+    """Validate a budget-safe exploration setting (True, False, ``"route"`` or ``"deploy"``):
+    ``(guard the routing, guard the deployments)``."""
+    if isinstance(safe, (bool, np.bool_)):
+        return bool(safe), bool(safe)
+    if safe in ("route", "deploy"):
+        return safe == "route", safe == "deploy"
+    raise ValueError(f"safe_explore must be True, False, 'route' or 'deploy', got {safe!r}")
 
 
 def paced_budget(obs: dict[str, np.ndarray], margin: float = 0.0) -> float:
@@ -515,3 +760,16 @@ def _certify(basis, u: Sequence[float], c: Sequence[float], a: Sequence[float], 
         if u[k] - lam * c[k] > high:
             return None
     return p
+
+
+def _fill(costs: list[tuple[float, float]], rest: float) -> float:
+    """Cost of the cheapest routing over ``(cost, cap)`` pairs (fill the caps by increasing cost);
+    the mass the caps cannot carry is priced at ``rest``."""
+    mass, total = 1.0, 0.0
+    for c, a in sorted(costs):
+        take = a if a < mass else mass
+        total += c * take
+        mass -= take
+        if mass <= 0.0:
+            return total
+    return total + mass * rest
