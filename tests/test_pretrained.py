@@ -56,3 +56,37 @@ def test_the_checkpoint_reproduces_its_recorded_held_out_scores():
     cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(6)]
     scores = play_learned(pretrained_path(NAME), cases, deterministic=True)
     np.testing.assert_allclose(scores, HELD_OUT_6, atol=0.02)
+
+
+def test_final_infos_are_play_learneds_episodes_and_the_validation_script_pairs_them(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from agents.experiments.generalization import final_infos
+
+    cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(2)]
+    infos = final_infos(pretrained_path(NAME), cases, deterministic=True)
+    scores = play_learned(pretrained_path(NAME), cases, deterministic=True)
+    assert [i["total_reward"] / i["oracle_value"] for i in infos] == pytest.approx(scores)
+    assert all(0 < i["queries_served"] <= i["horizon"] for i in infos)
+    # An ensemble of one model twice acts as the model (the mean of equal probabilities).
+    twice = play_learned([pretrained_path(NAME)] * 2, cases, deterministic=True)
+    assert twice == pytest.approx(scores)
+    with pytest.raises(ValueError, match="no model to play"):
+        final_infos([], cases)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "clone_validation.py"
+    spec = importlib.util.spec_from_file_location("clone_validation", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ckpt = str(pretrained_path(NAME))
+    assert (
+        script.main([ckpt, ckpt, "--ensemble", "--episodes", "2", "--baselines", "greedy", "--split", "held-out"]) == 0
+    )
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
+    names = ["| agent", "| stageroute", "| greedy", f"| {ckpt}", f"| {ckpt}", "| ensemble of the 2 models"]
+    assert [r.split(" | ")[0] for r in rows] == names
+    # Held-out worlds 10**6 and 10**6 + 1: the checkpoint's recorded scores, alone and as an ensemble.
+    for r in rows[3:]:
+        assert float(r.split(" | ")[1].split(" ")[0]) == pytest.approx(np.mean(HELD_OUT_6[:2]), abs=0.02)
+    assert rows[1].split(" | ")[2] == ""  # StageRoute is the reference, not paired with itself
