@@ -340,7 +340,7 @@ def _ensemble_actions(
         return probs.argmax(axis=1)
     cumulative = probs.cumsum(axis=1)
     draws = rng.random(len(probs)) * cumulative[:, -1]
-    return np.minimum((cumulative < draws[:, None]).sum(axis=1), probs.shape[1] - 1)
+    return np.minimum((cumulative < draws[:, None]).sum(axis=1), masks.shape[-1] - 1)
 
 
 def play_reference(name: str, cases: list[Case]) -> list[float]:
