@@ -65,6 +65,7 @@ def test_train_with_a_warm_start_records_it_and_the_clone_beats_random(tmp_path)
     meta = json.loads((tmp_path / "bc" / "train.json").read_text())
     warm = meta["warm_start"]
     assert warm["teacher"] == "stageroute" and warm["dagger_rounds"] == 1 and warm["steps"] > 6000
+    assert warm["dagger_play"] == "sampled"
     assert len(warm["cross_entropy"]) == 12 and len(warm["clone_reward_fraction_per_round"]) == 1
     assert meta["total_timesteps"] == 0 and meta["obs_scaling_version"] == 2
     env = gym.make("LLMRoute-v0", **SHORT)
