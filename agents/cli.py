@@ -354,6 +354,13 @@ def _add_train_command(sub: Any) -> None:
         metavar="N",
         help="rounds of DAgger after the first fit (the clone plays, the agent labels)",
     )
+    warm.add_argument(
+        "--dagger-play",
+        choices=("sampled", "greedy", "mixed"),
+        default="sampled",
+        help="how the clone acts in the DAgger rounds: its policy sampled, its most probable action, or the most "
+        "probable in deploy phases and sampled in route phases",
+    )
     p.add_argument(
         "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
     )
@@ -777,6 +784,7 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         warm_start_episodes=args.warm_start_episodes,
         warm_start_epochs=args.warm_start_epochs,
         dagger_rounds=args.dagger_rounds,
+        dagger_play=args.dagger_play,
     )
     if result.warm_start is not None:
         w = result.warm_start

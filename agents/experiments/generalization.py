@@ -22,8 +22,7 @@ Entry points: :func:`run` (used by ``benchmarks/generalization.py`` and the demo
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,18 @@ from ..evaluation import mean_ci, run_episode
 from ..files import atomic_write_json, atomic_write_text
 from ..registry import make
 
-__all__ = ["Setup", "Case", "cases_of", "run", "GROUPS", "write_report"]
+__all__ = [
+    "Setup",
+    "Case",
+    "cases_of",
+    "run",
+    "GROUPS",
+    "write_report",
+    "play_learned",
+    "play_reference",
+    "final_infos",
+    "reference_episodes",
+]
 
 GROUPS = ("train", "held-out", "paper", "market", "paper-reordered")
 HELD_OUT_START = 10**6
@@ -212,15 +222,20 @@ def _train(setup: Setup, policy: str, seed: int, out_dir: Path, log: Callable[[s
 
 # ---------------------------------------------------------------------------------------- scoring
 def play_learned(
-    model_dir: Path, cases: list[Case], seed: int = 0, deterministic: bool = False, spend: bool = False
+    model_dir: Path | Sequence[Path],
+    cases: list[Case],
+    seed: int = 0,
+    deterministic: bool = False,
+    spend: bool = False,
 ) -> list[float]:
     """Reward / oracle value (or, with ``spend``, cost / budget) of a trained model on each case, its
     episodes played in lockstep.
 
     Parameters
     ----------
-    model_dir : path
-        A run directory of :func:`agents.rl.train` (MaskablePPO).
+    model_dir : path or sequence of paths
+        A run directory of :func:`agents.rl.train` (MaskablePPO), or several: their ensemble
+        (:func:`final_infos`).
     cases : list of Case
         The episodes (any mix of worlds; all with the same observation keys).
     seed : int
@@ -235,21 +250,55 @@ def play_learned(
     list of float
         One score per case, in order.
     """
+    infos = final_infos(model_dir, cases, seed, deterministic)
+    if spend:
+        return [info["total_cost"] / info["budget"] for info in infos]
+    return [info["total_reward"] / info["oracle_value"] for info in infos]
+
+
+def final_infos(
+    model_dir: Path | Sequence[Path], cases: list[Case], seed: int = 0, deterministic: bool = False
+) -> list[dict[str, Any]]:
+    """The last step's info of a trained model's episode on each case (played in lockstep), with the
+    world's ``horizon`` added: :func:`play_learned`'s episodes, for other measures of them (the
+    queries served before the budget ran out, say).
+
+    Parameters
+    ----------
+    model_dir : path or sequence of paths
+        A run directory of :func:`agents.rl.train` (MaskablePPO), or several: their ensemble, which
+        acts on the mean of the models' action probabilities (its most probable action, or a sample
+        from it), all models seeing the same observations.
+    cases, seed, deterministic
+        As in :func:`play_learned`.
+
+    Returns
+    -------
+    list of dict
+        One info per case, in order.
+    """
     from sb3_contrib import MaskablePPO
 
     from ..rl.sb3_agent import load_agent
 
     envs = [case.make_env() for case in cases]
     bases: list[Any] = [env.unwrapped for env in envs]  # LLMRouteEnv or LLMRouteGenEnv
+    dirs = [model_dir] if isinstance(model_dir, (str, Path)) else list(model_dir)
+    if not dirs:
+        raise ValueError("no model to play")
     # load_agent checks (and for the set policy adapts) the spaces against the first env.
-    agent = load_agent(model_dir, envs[0])
-    model: MaskablePPO = agent.model
-    version = agent.scaling_version
-    model.set_random_seed(seed)
+    loaded = [load_agent(d, envs[0]) for d in dirs]
+    versions = {agent.scaling_version for agent in loaded}
+    if len(versions) > 1:
+        raise ValueError(f"an ensemble needs one observation scaling, its models have {sorted(versions)}")
+    models: list[MaskablePPO] = [agent.model for agent in loaded]
+    version = loaded[0].scaling_version
+    models[0].set_random_seed(seed)
+    rng = np.random.default_rng(seed)
     raw = [case.reset(env)[0] for env, case in zip(envs, cases, strict=True)]
     # Each case plays one world: its scaling constants are fixed for the episode.
     constants = np.stack([scaling_constants(base.scenario, version) for base in bases])
-    scores = [math.nan] * len(cases)
+    infos: list[dict[str, Any]] = [{} for _ in cases]
     active = list(range(len(cases)))
     keys = list(raw[0])
     while active:
@@ -257,19 +306,41 @@ def play_learned(
             {k: np.stack([raw[i][k] for i in active]) for k in keys}, constants[active], version
         )
         masks = np.stack([bases[i].action_masks() for i in active])
-        actions, _ = model.predict(batch, action_masks=masks, deterministic=deterministic)
+        if len(models) == 1:
+            actions, _ = models[0].predict(batch, action_masks=masks, deterministic=deterministic)
+        else:
+            actions = _ensemble_actions(models, batch, masks, deterministic, rng)
         still = []
         for a, i in zip(np.asarray(actions).reshape(-1).tolist(), active, strict=True):
             obs, _, terminated, truncated, info = envs[i].step(int(a))
             if terminated or truncated:
-                scores[i] = (
-                    info["total_cost"] / info["budget"] if spend else info["total_reward"] / info["oracle_value"]
-                )
+                infos[i] = {**info, "horizon": bases[i].scenario.horizon}
             else:
                 raw[i] = obs
                 still.append(i)
         active = still
-    return scores
+    return infos
+
+
+def _ensemble_actions(
+    models: list[Any], batch: dict[str, np.ndarray], masks: np.ndarray, deterministic: bool, rng: np.random.Generator
+) -> np.ndarray:
+    """The actions of an ensemble of MaskablePPO models: the most probable under the mean of their
+    masked action probabilities, or a draw from that mean."""
+    import torch as th
+
+    probs = np.zeros(masks.shape, dtype=np.float64)
+    with th.no_grad():
+        for model in models:
+            obs, _ = model.policy.obs_to_tensor(batch)
+            dist = model.policy.get_distribution(obs, action_masks=masks)
+            probs += dist.distribution.probs.cpu().numpy()
+    probs /= len(models)
+    if deterministic:
+        return probs.argmax(axis=1)
+    cumulative = probs.cumsum(axis=1)
+    draws = rng.random(len(probs)) * cumulative[:, -1]
+    return np.minimum((cumulative < draws[:, None]).sum(axis=1), masks.shape[-1] - 1)
 
 
 def play_reference(name: str, cases: list[Case]) -> list[float]:
@@ -287,7 +358,26 @@ def play_reference(name: str, cases: list[Case]) -> list[float]:
     list of float
         One score per case, in order.
     """
-    scores, env, env_key = [], None, None
+    return [out["reward_fraction"] for out in reference_episodes(name, cases)]
+
+
+def reference_episodes(name: str, cases: list[Case]) -> list[dict[str, Any]]:
+    """:func:`agents.run_episode`'s summary of a reference agent's episode on each case (the
+    episodes of :func:`play_reference`).
+
+    Parameters
+    ----------
+    name : str
+        A registered agent.
+    cases : list of Case
+        The episodes.
+
+    Returns
+    -------
+    list of dict
+        One summary per case, in order.
+    """
+    outs, env, env_key = [], None, None
     agent = None
     for case in cases:
         key = (case.env_id, repr(case.env_kwargs))
@@ -295,9 +385,8 @@ def play_reference(name: str, cases: list[Case]) -> list[float]:
             env, env_key = case.make_env(), key
             agent = make(name, env, seed=0)
         assert env is not None
-        out = run_episode(agent, _WorldReset(env, case.options), seed=case.seed)
-        scores.append(out["reward_fraction"])
-    return scores
+        outs.append(run_episode(agent, _WorldReset(env, case.options), seed=case.seed))
+    return outs
 
 
 class _WorldReset(gym.Wrapper):

@@ -34,7 +34,10 @@ from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
 from ..evaluation import scenario_of, slots_of
 from ..registry import make
 
-__all__ = ["Demonstrations", "collect_demonstrations", "behaviour_clone", "concatenate"]
+# How the learner acts in DAgger rounds (collect_demonstrations's ``play``).
+PLAY_MODES = ("sampled", "greedy", "mixed")
+
+__all__ = ["PLAY_MODES", "Demonstrations", "collect_demonstrations", "behaviour_clone", "concatenate"]
 
 
 @dataclass
@@ -97,6 +100,7 @@ def collect_demonstrations(
     options: Sequence[dict[str, Any] | None] | None = None,
     scaling_version: int = OBS_SCALING_VERSION,
     learner: Any = None,
+    play: str = "sampled",
     parallel: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> Demonstrations:
@@ -121,9 +125,14 @@ def collect_demonstrations(
     scaling_version : int
         The observation scaling of the learner.
     learner : MaskablePPO or PPO, optional
-        If given, it acts (its policy sampled, on the scaled observations) and the teacher only
+        If given, it acts (as ``play`` says, on the scaled observations) and the teacher only
         labels every step with its own action: the states are the learner's (DAgger). The returns
         are then the learner's.
+    play : {"sampled", "greedy", "mixed"}
+        How the learner acts (:data:`PLAY_MODES`): its policy sampled, its most probable action, or
+        the most probable action in deploy phases and a sample in route phases. DAgger labels the
+        states of the policy as it plays here, and the set policy is scored greedily (docs/rl.md
+        measures a greedy round).
     parallel : int
         Episodes played in lockstep (one batched ``predict`` of the learner per step).
     progress : callable, optional
@@ -140,6 +149,8 @@ def collect_demonstrations(
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
     if options is not None and len(options) != episodes:
         raise ValueError(f"options must hold one entry per episode ({episodes}), got {len(options)}")
+    if play not in PLAY_MODES:
+        raise ValueError(f"play must be one of {list(PLAY_MODES)}, got {play!r}")
     masked = learner is not None and _is_masked(learner)
     rows = [_Row(make_env(), teacher, seed) for _ in range(min(parallel, episodes))]
     done_episodes: dict[int, _Episode] = {}
@@ -154,8 +165,8 @@ def collect_demonstrations(
             actions = labels
         else:
             batch = {k: np.stack([row.scaled[k] for row in active]) for k in active[0].scaled}
-            kwargs = {"action_masks": np.stack([row.mask for row in active])} if masked else {}
-            actions = np.asarray(learner.predict(batch, deterministic=False, **kwargs)[0]).reshape(-1).tolist()
+            masks = np.stack([row.mask for row in active]) if masked else None
+            actions = _learner_actions(learner, batch, masks, play)
         still = []
         for row, label, action in zip(active, labels, actions, strict=True):
             if row.step(label, int(action), scaling_version):
@@ -228,6 +239,24 @@ class _Row:
             return True
         self._observe(info["action_mask"], version)
         return False
+
+
+def _learner_actions(learner: Any, batch: dict[str, np.ndarray], masks: np.ndarray | None, play: str) -> list[int]:
+    """The learner's actions on a batch of scaled observations, as ``play`` says (one forward pass)."""
+    import torch as th
+
+    policy = learner.policy
+    with th.no_grad():
+        obs, _ = policy.obs_to_tensor(batch)
+        dist = policy.get_distribution(obs) if masks is None else policy.get_distribution(obs, action_masks=masks)
+        if play == "sampled":
+            actions = dist.sample()
+        elif play == "greedy":
+            actions = dist.mode()
+        else:  # mixed: greedy in deploy phases, sampled in route phases
+            route = th.as_tensor(batch["phase"][:, 0] > 0.5)
+            actions = th.where(route, dist.sample(), dist.mode())
+    return actions.cpu().numpy().reshape(-1).astype(int).tolist()
 
 
 def _is_masked(model: Any) -> bool:

@@ -305,6 +305,7 @@ def train(
     warm_start_episodes: int = 200,
     warm_start_epochs: int = 3,
     dagger_rounds: int = 0,
+    dagger_play: str = "sampled",
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -354,6 +355,10 @@ def train(
         Rounds of DAgger after the first fit: the clone plays ``warm_start_episodes`` more episodes,
         the teacher labels the states it visits, and the clone is fitted again on everything so far
         for ``warm_start_epochs`` epochs.
+    dagger_play : {"sampled", "greedy", "mixed"}
+        How the clone acts in the DAgger rounds (:data:`agents.rl.imitation.PLAY_MODES`): its policy
+        sampled, its most probable action, or the most probable action in deploy phases and a sample
+        in route phases.
 
     Returns
     -------
@@ -372,6 +377,10 @@ def train(
     ):
         least = "0 (with warm_start)" if warm_start else "1"
         raise ValueError(f"total_timesteps must be an integer >= {least}, got {total_timesteps!r}")
+    from .imitation import PLAY_MODES
+
+    if dagger_play not in PLAY_MODES:
+        raise ValueError(f"dagger_play must be one of {list(PLAY_MODES)}, got {dagger_play!r}")
     if warm_start is not None and algo not in ("maskableppo", "ppo", "a2c"):
         raise ValueError(f"warm_start needs an actor-critic algorithm (maskableppo, ppo, a2c), not {algo!r}")
     setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy)
@@ -411,6 +420,7 @@ def train(
                 env_kwargs,
                 env_seed,
                 (warm_start_episodes, warm_start_epochs, dagger_rounds),
+                dagger_play,
                 progress_bar,
             )
         if total_timesteps:
@@ -448,10 +458,12 @@ def _warm_start(
     env_kwargs: dict[str, Any],
     env_seed: int,
     sizes: tuple[int, int, int],
+    play: str,
     bar: bool,
 ) -> dict[str, Any]:
     """Clone ``teacher`` into ``model``, then ``rounds`` of DAgger (:mod:`agents.rl.imitation`);
-    what ``train.json`` records of it. ``sizes``: episodes per round, epochs per fit, DAgger rounds."""
+    what ``train.json`` records of it. ``sizes``: episodes per round, epochs per fit, DAgger rounds;
+    ``play``: how the clone acts in the DAgger rounds."""
     from tqdm.auto import tqdm
 
     from .imitation import behaviour_clone, collect_demonstrations, concatenate
@@ -471,6 +483,7 @@ def _warm_start(
                     seed=env_seed + 10**6 + r * episodes,
                     gamma=gamma,
                     learner=None if r == 0 else model,
+                    play=play,
                     progress=progress.update,
                 )
             )
@@ -486,6 +499,7 @@ def _warm_start(
         "episodes": episodes,
         "epochs": epochs,
         "dagger_rounds": rounds,
+        "dagger_play": play,
         "steps": len(demos),
         "teacher_reward_fraction": scores[0],
         "clone_reward_fraction_per_round": scores[1:],

@@ -89,6 +89,7 @@ def test_help_exits_zero_and_lists_the_commands(capsys):
         (["train", "--algo", "ppo", "--warm-start", "robot"], "--warm-start"),
         (["train", "--algo", "dqn", "--warm-start", "stageroute"], "--warm-start"),
         (["train", "--algo", "ppo", "--warm-start", "stageroute", "--dagger-rounds", "-1"], "--dagger-rounds"),
+        (["train", "--algo", "ppo", "--warm-start", "stageroute", "--dagger-play", "softmax"], "--dagger-play"),
         (["scenarios", "atlantis"], "name"),
     ],
 )

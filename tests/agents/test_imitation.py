@@ -65,6 +65,7 @@ def test_train_with_a_warm_start_records_it_and_the_clone_beats_random(tmp_path)
     meta = json.loads((tmp_path / "bc" / "train.json").read_text())
     warm = meta["warm_start"]
     assert warm["teacher"] == "stageroute" and warm["dagger_rounds"] == 1 and warm["steps"] > 6000
+    assert warm["dagger_play"] == "sampled"
     assert len(warm["cross_entropy"]) == 12 and len(warm["clone_reward_fraction_per_round"]) == 1
     assert meta["total_timesteps"] == 0 and meta["obs_scaling_version"] == 2
     env = gym.make("LLMRoute-v0", **SHORT)
@@ -90,6 +91,34 @@ def test_dagger_plays_the_learner_and_records_the_teachers_labels():
     assert len(dagger) != len(taught) or not np.array_equal(dagger.observations["pulls"], taught.observations["pulls"])
     assert dagger.masks[np.arange(len(dagger)), dagger.actions].all()
     assert np.mean(dagger.episode_rewards) < np.mean(taught.episode_rewards)
+
+
+def test_dagger_play_modes_greedy_is_the_mode_and_mixed_samples_only_routes():
+    from agents.rl.imitation import _learner_actions
+
+    make_env = lambda: gym.make("LLMRoute-v0", **SHORT)  # noqa: E731
+    model = MaskablePPO(SetPolicy, ScaledObservation(make_env()), n_steps=64, batch_size=64, seed=0)
+    taught = collect_demonstrations("stageroute", make_env, 2, seed=0)
+    obs, masks = taught.observations, taught.masks
+    mode, _ = model.predict(obs, action_masks=masks, deterministic=True)
+    assert _learner_actions(model, obs, masks, "greedy") == mode.tolist()
+    deploy = obs["phase"][:, 0] < 0.5
+    assert deploy.any() and (~deploy).any()
+    model.set_random_seed(0)
+    draws = np.array([_learner_actions(model, obs, masks, "mixed") for _ in range(3)])
+    assert (draws[:, deploy] == mode[deploy]).all()  # deploy steps: the most probable action
+    assert (draws[:, ~deploy] != mode[~deploy]).any()  # route steps: sampled (an untrained policy is spread)
+    assert masks[np.arange(len(taught)), draws[0]].all()
+    # DAgger rounds with greedy play visit the same states whatever the sampling seed.
+    runs = []
+    for s in (0, 1):
+        model.set_random_seed(s)
+        runs.append(collect_demonstrations("stageroute", make_env, 1, seed=0, learner=model, play="greedy"))
+    assert np.array_equal(runs[0].observations["pulls"], runs[1].observations["pulls"])
+    with pytest.raises(ValueError, match="play must be one of"):
+        collect_demonstrations("stageroute", make_env, 1, learner=model, play="softmax")
+    with pytest.raises(ValueError, match="dagger_play must be one of"):
+        train("maskableppo", "LLMRoute-v0", total_timesteps=0, warm_start="stageroute", dagger_play="softmax")
 
 
 def test_a_hybrid_deploys_with_one_agent_and_routes_with_another():

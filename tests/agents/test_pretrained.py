@@ -56,3 +56,56 @@ def test_the_checkpoint_reproduces_its_recorded_held_out_scores():
     cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(6)]
     scores = play_learned(pretrained_path(NAME), cases, deterministic=True)
     np.testing.assert_allclose(scores, HELD_OUT_6, atol=0.02)
+
+
+def test_final_infos_are_play_learneds_episodes_and_the_validation_script_pairs_them(capsys):
+
+    from agents.experiments.generalization import final_infos
+
+    cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(2)]
+    infos = final_infos(pretrained_path(NAME), cases, deterministic=True)
+    scores = play_learned(pretrained_path(NAME), cases, deterministic=True)
+    assert [i["total_reward"] / i["oracle_value"] for i in infos] == pytest.approx(scores)
+    assert all(0 < i["queries_served"] <= i["horizon"] for i in infos)
+    # An ensemble of one model twice acts as the model (the mean of equal probabilities).
+    twice = play_learned([pretrained_path(NAME)] * 2, cases, deterministic=True)
+    assert twice == pytest.approx(scores)
+    with pytest.raises(ValueError, match="no model to play"):
+        final_infos([], cases)
+    from agents.experiments import clone_validation as script
+
+    ckpt = str(pretrained_path(NAME))
+    assert (
+        script.main([ckpt, ckpt, "--ensemble", "--episodes", "2", "--baselines", "greedy", "--split", "held-out"]) == 0
+    )
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
+    names = ["| agent", "| stageroute", "| greedy", f"| {ckpt}", f"| {ckpt}", "| ensemble of the 2 models"]
+    assert [r.split(" | ")[0] for r in rows] == names
+    # Held-out worlds 10**6 and 10**6 + 1: the checkpoint's recorded scores, alone and as an ensemble.
+    for r in rows[3:]:
+        assert float(r.split(" | ")[1].split(" ")[0]) == pytest.approx(np.mean(HELD_OUT_6[:2]), abs=0.02)
+    assert rows[1].split(" | ")[2] == ""  # StageRoute is the reference, not paired with itself
+
+
+def test_an_ensembles_sampled_actions_are_valid_and_follow_the_mean_probabilities():
+    import torch as th
+
+    from agents.experiments.generalization import _ensemble_actions
+    from gym_llmroute.wrappers import scale_observation
+
+    env = gym.make("LLMRoute-Gen-v0", pad_to=40)
+    obs, info = env.reset(seed=0, options={"world": HELD_OUT_START})
+    model = load_pretrained(NAME, env).model
+    mask = info["action_mask"]
+    batch = {k: np.repeat(v[None], 4000, axis=0) for k, v in scale_observation(obs, env.unwrapped.scenario).items()}
+    masks = np.repeat(mask[None], 4000, axis=0)
+    draws = _ensemble_actions([model, model], batch, masks, False, np.random.default_rng(0))
+    assert mask[draws].all()
+    with th.no_grad():
+        tensor, _ = model.policy.obs_to_tensor({k: v[:1] for k, v in batch.items()})
+        probs = model.policy.get_distribution(tensor, action_masks=masks[:1]).distribution.probs.numpy()[0]
+    freq = np.bincount(draws, minlength=probs.size) / draws.size
+    np.testing.assert_allclose(freq, probs, atol=0.03)
+    first = {k: v[:1] for k, v in batch.items()}
+    greedy = _ensemble_actions([model, model], first, masks[:1], True, np.random.default_rng(0))
+    assert greedy[0] == probs.argmax()

@@ -80,6 +80,7 @@ EXPERIMENTS = (
     "regret_scaling",
     "stageroute_ablation",
     "safe_explore_ablation",
+    "clone_validation",
     "paper_experiments",
     "generated_worlds",
 )
@@ -92,4 +93,4 @@ def test_a_benchmark_script_is_the_entry_point_of_its_experiment(name):
     assert f"from agents.experiments.{name} import main" in script and len(script.splitlines()) < 15
     done = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage:") and "--out" in done.stdout
+    assert done.stdout.startswith("usage:") and "--help" in done.stdout
