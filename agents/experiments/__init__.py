@@ -16,7 +16,8 @@ plots, the demo and the contextual comparison.
   :mod:`~agents.experiments.regret_scaling`, :mod:`~agents.experiments.budget_ladder`,
   :mod:`~agents.experiments.stageroute_ablation`, :mod:`~agents.experiments.safe_explore_ablation`,
   :mod:`~agents.experiments.paper_experiments`,
-  :mod:`~agents.experiments.generated_worlds`, :mod:`~agents.experiments.generalization`;
+  :mod:`~agents.experiments.generated_worlds`, :mod:`~agents.experiments.generalization`,
+  :mod:`~agents.experiments.clone_validation`;
 * :mod:`~agents.experiments.args`: argument types shared with ``llmroute``.
 
 Episodes are played by :func:`agents.run_episode`, learned agents trained by :mod:`agents.rl`.
