@@ -394,9 +394,15 @@ class OptimisticRouter:
         if self.prior is not None:
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
-        b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
+        b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
         m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
-        return self._guard(m, obs, b) if self._safe_route else m
+        if not self._safe_route:
+            return m
+        # _guard's first test inline: most queries end here.
+        s = self.slack(obs, exact=False)
+        if self._hi[m] <= s - 1e-9 * (abs(s) + 1.0):
+            return m
+        return self._guard(m, obs, b)
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
@@ -555,7 +561,8 @@ class OptimisticRouter:
         worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
         worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
         infeasible). If the slack covers no valid deployed model (the estimated floor is already
-        unaffordable), :meth:`_deficit_pick` routes the query."""
+        unaffordable), :meth:`_deficit_pick` routes the query. (:meth:`route_obs` makes the first
+        test itself and calls this only if it fails; the slack's lower bound is the same again.)"""
         hi = self._hi
         s = self.slack(obs, exact=False)  # a lower bound: enough to keep m in most queries
         if hi[m] <= s - 1e-9 * (abs(s) + 1.0):
