@@ -246,8 +246,8 @@ class OptimisticRouter:
         old = self._pulls
         if old is not None and old.dtype == pulls.dtype and last >= 0:
             # Fast path: only the model routed last changed.
-            prev = old[last]
-            old[last] = pulls[last]
+            prev = old.item(last)
+            old[last] = pulls.item(last)
             if old.tobytes() == key:
                 self._refresh(last, pulls, mean_reward, mean_cost)
                 self._pulls_key = key
