@@ -952,7 +952,7 @@ class Sim1(Sim):
 
     def observation(self) -> dict[str, np.ndarray]:
         """The observation: fresh float32 arrays, views of one copy of the row."""
-        return dict(zip(self._row_keys, self._row_views(self.row.copy()), strict=True))
+        return dict(zip(self._row_keys, self._row_views(self.row.copy()), strict=False))  # one length
 
     # ------------------------------------------------------------------ the route step, one row
     def _observe_one(self, stats, i: int, cols, reward: float, cost: float) -> None:
