@@ -3,14 +3,17 @@
 The hot path of StageRoute (agents/policies/stageroute/router.py, bounds.py) and DeployOPT's
 enumeration (gym_llmroute/solvers.py) were made cheaper without changing a number: the optimality
 certificate of the warm-started route LP checks precomputed lists of models, the bounds clip with
-conditional expressions, a routing draw reads PCG64's raw output, and the enumeration skips blocks
-of supports by a Lagrangian bound. Each piece is checked here against the plain code it replaced
-(kept below as the reference): unit by unit on random and degenerate inputs, and as a whole, by
-playing episodes with the reference pieces patched in and comparing every action on several worlds.
+conditional expressions, a routing draw reads PCG64's raw output, the enumeration skips blocks
+of supports by a Lagrangian bound, and the budget-safe rule's slack and worst-case costs take fewer
+calls (entries read by ``.item``, the cached floor and the queries left inline). Each piece is
+checked here against the plain code it replaced (kept below as the reference): unit by unit on
+random and degenerate inputs, and as a whole, by playing episodes with the reference pieces patched
+in and comparing every action on several worlds.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from itertools import combinations
 
@@ -89,6 +92,49 @@ def reference_certify(basis, u, c, a, b):
         if (k in caps and score < nu - eps) or (k not in caps and score > nu + eps):
             return None
     return p
+
+
+def reference_cost_upper_scalar(n, mc, cost_gamma, c2, floor, prior):
+    """cost_upper_scalar as it was, with builtin min and max."""
+    u = c2
+    if n > 1.0:
+        u = min(mc + 2.0 * (math.sqrt(cost_gamma * max(mc, 0.0) / n) + cost_gamma / n), c2)
+    if prior is not None and floor > 0.0:
+        top = floor / ((1.0 - prior) * (1.0 - prior))
+        if n == 1.0 or mc <= top:
+            u = min(u, top)
+    return u
+
+
+def reference_refresh(self, m, pulls, mean_reward, mean_cost):
+    """OptimisticRouter._refresh as it was: the entries read by ``float(x[m])``, twice."""
+    self._ucb[m], self._lcb[m] = router_module.bounds_scalar(
+        float(pulls[m]) + 1.0,
+        float(mean_reward[m]),
+        float(mean_cost[m]),
+        self.gamma,
+        self.cost_gamma,
+        self.c1,
+        self.c2,
+        self.optimistic,
+        self._floor[m],
+    )
+    if self.safe:
+        self._refresh_safe(m, float(pulls[m]) + 1.0, float(mean_cost[m]))
+    if m in self._pos:
+        self._dirty = True
+
+
+def reference_slack(self, obs, exact=True):
+    """OptimisticRouter.slack as it was: through _queries_left and _floor_of_deployed."""
+    left, remaining = self._queries_left(obs)
+    t = self.horizon - left
+    if t >= self._stage_end:
+        self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
+        bounds = self.stage_bounds
+        self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
+    q = max(min(self._stage_end - t, left), 1)
+    return remaining - (q - 1) * self._floor_of_deployed(exact) - (left - q) * self._pool_floor
 
 
 def reference_uniform(rng):
@@ -192,6 +238,20 @@ def test_bounds_scalar_equals_the_builtin_min_max_version(n, mr, mc, gamma, cost
         assert [x.hex() for x in got] == [x.hex() for x in want]
 
 
+@given(
+    st.floats(1.0, 1e6),
+    st.floats(-0.5, 3.0, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.5]),
+    st.sampled_from([0.02, 1.0]),
+    st.sampled_from([0.0, 0.01, 0.2, 1.125, 5.0]),
+    st.sampled_from([None, 0.0, 0.25, 0.5]),
+)
+def test_cost_upper_scalar_equals_the_builtin_min_max_version(n, mc, cost_gamma, floor, prior):
+    for nn in (n, 1.0, float(round(n))):
+        got = bounds_module.cost_upper_scalar(nn, mc, cost_gamma, 1.5, floor, prior)
+        want = reference_cost_upper_scalar(nn, mc, cost_gamma, 1.5, floor, prior)
+        assert got.hex() == want.hex()
+
+
 @st.composite
 def certificate_instances(draw):
     n = draw(st.integers(2, 7))
@@ -267,6 +327,9 @@ def test_fast_path_plays_the_plain_paths_actions(monkeypatch, agent_name, env_id
         m.setattr(router_module, "_certify", reference_certify)
         m.setattr(router_module, "_uniform", reference_uniform)
         m.setattr(router_module, "sample_under_mask", reference_sample_under_mask)
+        m.setattr(router_module, "cost_upper_scalar", reference_cost_upper_scalar)
+        m.setattr(router_module.OptimisticRouter, "_refresh", reference_refresh)
+        m.setattr(router_module.OptimisticRouter, "slack", reference_slack)
         m.setattr(solvers, "solve_deploy_enum", reference_enum)
         plain = [play(agent_name, env_id, kwargs, seed) for seed in (0, 1)]
     assert len(fast[0]) > 100

@@ -204,13 +204,15 @@ def cost_upper_scalar(n: float, mc: float, cost_gamma: float, c2: float, floor: 
     LCB). An untried model: ``c_2``, the largest cost the world can charge. Either clipped to
     ``c_2``, and, where the price prior knows the price (``floor = (1 - rho) kappa price > 0``), to
     ``kappa price / (1 - rho)``, the prior's slack on the upper side, unless the data refute it
-    (the mean cost lies above it).
+    (the mean cost lies above it). The clips are conditional expressions, as in
+    :func:`bounds_scalar`.
     """
     u = c2
     if n > 1.0:
-        u = min(mc + 2.0 * (math.sqrt(cost_gamma * max(mc, 0.0) / n) + cost_gamma / n), c2)
+        u = mc + 2.0 * (math.sqrt(cost_gamma * (0.0 if 0.0 > mc else mc) / n) + cost_gamma / n)
+        u = c2 if c2 < u else u
     if prior is not None and floor > 0.0:
         top = floor / ((1.0 - prior) * (1.0 - prior))
-        if n == 1.0 or mc <= top:
-            u = min(u, top)
+        if (n == 1.0 or mc <= top) and top < u:
+            u = top
     return u

@@ -246,8 +246,8 @@ class OptimisticRouter:
         old = self._pulls
         if old is not None and old.dtype == pulls.dtype and last >= 0:
             # Fast path: only the model routed last changed.
-            prev = old[last]
-            old[last] = pulls[last]
+            prev = old.item(last)
+            old[last] = pulls.item(last)
             if old.tobytes() == key:
                 self._refresh(last, pulls, mean_reward, mean_cost)
                 self._pulls_key = key
@@ -263,10 +263,13 @@ class OptimisticRouter:
             self._refresh(m, pulls, mean_reward, mean_cost)
 
     def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
+        # ``.item(m)``: the entry as a Python number without the NumPy scalar (the same value as
+        # ``float(x[m])``).
+        n, mc = pulls.item(m) + 1.0, mean_cost.item(m)
         self._ucb[m], self._lcb[m] = bounds_scalar(
-            float(pulls[m]) + 1.0,
-            float(mean_reward[m]),
-            float(mean_cost[m]),
+            n,
+            mean_reward.item(m),
+            mc,
             self.gamma,
             self.cost_gamma,
             self.c1,
@@ -275,7 +278,7 @@ class OptimisticRouter:
             self._floor[m],
         )
         if self.safe:
-            self._refresh_safe(m, float(pulls[m]) + 1.0, float(mean_cost[m]))
+            self._refresh_safe(m, n, mc)
         if m in self._pos:
             self._dirty = True
 
@@ -391,9 +394,15 @@ class OptimisticRouter:
         if self.prior is not None:
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
-        b = (1.0 - self.margin) * float(obs["budget_per_query"][0]) if self.pacing else None
+        b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
         m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
-        return self._guard(m, obs, b) if self._safe_route else m
+        if not self._safe_route:
+            return m
+        # _guard's first test inline: most queries end here.
+        s = self.slack(obs, exact=False)
+        if self._hi[m] <= s - 1e-9 * (abs(s) + 1.0):
+            return m
+        return self._guard(m, obs, b)
 
     def plan(self, obs: dict[str, np.ndarray], max_deployed: int, budget: float | None = None) -> DeployPlan:
         """DeployOPT (:func:`deploy_opt`) for a deploy-phase observation: the current bounds (price
@@ -426,12 +435,18 @@ class OptimisticRouter:
         """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
         empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
         else -1 (unknown)."""
-        self._hi[m] = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, self._floor[m], self.prior)
-        if n == 1.0 and self._price_cap[m] < self._hi[m]:
-            self._hi[m] = self._price_cap[m]
-        prior_mean = self._floor[m] / (1.0 - self.prior) if self.prior is not None else 0.0
+        floor = self._floor[m]
+        hi = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, floor, self.prior)
+        if n == 1.0 and self._price_cap[m] < hi:
+            hi = self._price_cap[m]
+        self._hi[m] = hi
         old = self._mid[m]
-        new = self._mid[m] = mc if n > 1.0 else (prior_mean if prior_mean > 0.0 else -1.0)
+        if n > 1.0:
+            new = mc
+        else:
+            prior_mean = floor / (1.0 - self.prior) if self.prior is not None else 0.0
+            new = prior_mean if prior_mean > 0.0 else -1.0
+        self._mid[m] = new
         # The cached floor of D (:meth:`_floor_of_deployed`): if m carries mass in its routing, that
         # routing's cost at the new estimate (still an upper bound of the floor); if m's estimate now
         # undercuts the dearest model carrying mass, the floor may be lower (the cache stays an
@@ -521,21 +536,33 @@ class OptimisticRouter:
 
         The stage is the one query t falls in; the floor of the pool is taken at its first query.
         ``exact=False`` may return less (a lower bound, from a cached upper bound of f(D))."""
-        left, remaining = self._queries_left(obs)
-        t = self.horizon - left
-        if t >= self._stage_end:
+        # _queries_left and the cached case of _floor_of_deployed inline (this runs once per query);
+        # ``.item(0)`` is ``float(x[0])`` without the NumPy scalar.
+        horizon = self.horizon
+        left = horizon - int(round(obs["time"].item(0) * horizon))
+        remaining = obs["budget_per_query"].item(0) * (left if left > 1 else 1)
+        t = horizon - left
+        end = self._stage_end
+        if t >= end:
             self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
             bounds = self.stage_bounds
-            self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
-        q = max(min(self._stage_end - t, left), 1)
-        return remaining - (q - 1) * self._floor_of_deployed(exact) - (left - q) * self._pool_floor
+            end = self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
+        q = end - t if end - t < left else left
+        if q < 1:
+            q = 1
+        if self._fd_of is self._D and (self._fd_exact or not exact):
+            fd = self._fd
+        else:
+            fd = self._floor_of_deployed(exact)
+        return remaining - (q - 1) * fd - (left - q) * self._pool_floor
 
     def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
         """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
         worst-case cost; else redraw from RouteOPT restricted to the deployed models whose
         worst-case cost the slack covers (the one with the smallest worst-case cost if that LP is
         infeasible). If the slack covers no valid deployed model (the estimated floor is already
-        unaffordable), :meth:`_deficit_pick` routes the query."""
+        unaffordable), :meth:`_deficit_pick` routes the query. (:meth:`route_obs` makes the first
+        test itself and calls this only if it fails; the slack's lower bound is the same again.)"""
         hi = self._hi
         s = self.slack(obs, exact=False)  # a lower bound: enough to keep m in most queries
         if hi[m] <= s - 1e-9 * (abs(s) + 1.0):
