@@ -4,7 +4,7 @@ and the summary is the same kind of thing on LLMRoute-v0 and on both single-leve
 tests/data/run_episode_seed0.json holds ``agents.run_episode(agents.make(name, env, seed=0), env, 0)``
 for every registered agent on LLMRoute-v0 and LLMRoute-Typed-v0, as computed before the agents
 package was split into layers. After an intended change of an agent's behaviour, regenerate it with
-``python tests/agents/test_evaluation.py --regenerate`` and say why in the commit. Integers, strings and
+``python -m tests.agents.test_evaluation --regenerate`` and say why in the commit. Integers, strings and
 bools are compared exactly, floats to a relative 1e-9 (tests/recording.py: NumPy's exp and log differ
 in the last bit between CPUs).
 """
@@ -38,7 +38,7 @@ def _episode(env_id: str, name: str) -> dict:
 @pytest.mark.parametrize("name", sorted(agents.AGENTS))
 def test_run_episode_of_every_agent_is_the_recorded_one(env_id, name):
     golden = json.loads(GOLDEN.read_text())
-    assert name in golden[env_id], f"no recorded episode of {name!r}: python {__file__} --regenerate"
+    assert name in golden[env_id], f"no recorded episode of {name!r}: python -m tests.agents.test_evaluation --regenerate"
     assert_close(_episode(env_id, name), golden[env_id][name])
 
 
