@@ -38,7 +38,9 @@ def _episode(env_id: str, name: str) -> dict:
 @pytest.mark.parametrize("name", sorted(agents.AGENTS))
 def test_run_episode_of_every_agent_is_the_recorded_one(env_id, name):
     golden = json.loads(GOLDEN.read_text())
-    assert name in golden[env_id], f"no recorded episode of {name!r}: python -m tests.agents.test_evaluation --regenerate"
+    assert name in golden[env_id], (
+        f"no recorded episode of {name!r}: python -m tests.agents.test_evaluation --regenerate"
+    )
     assert_close(_episode(env_id, name), golden[env_id][name])
 
 
