@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from gym_llmroute.env import LLMRouteEnv
@@ -28,6 +27,9 @@ from gym_llmroute.trace import (
     write_trace,
 )
 from gym_llmroute.world import potential_outcomes, sample_outcomes
+
+# The trace extra (pandas, pyarrow) reads Parquet and RouterBench files; make test-min-deps runs without it.
+pd = pytest.importorskip("pandas", reason="needs the trace extra: pip install -e '.[trace]'")
 
 HEADER = "sample_id,task,cheap,cheap|cost,strong,strong|cost,coder,coder|cost"
 ROWS = [
