@@ -396,7 +396,8 @@ class OptimisticRouter:
     def route_obs(self, obs: dict[str, np.ndarray]) -> int:
         """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
         as configured."""
-        if self.prior is not None:
+        # update_prior's test of whether to re-estimate, inline: most queries need not call it.
+        if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
         b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
