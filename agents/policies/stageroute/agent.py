@@ -188,7 +188,24 @@ class StageRouteAgent(Agent[RouterContext]):
     ) -> tuple[int | np.ndarray, Any]:
         """:meth:`Agent.predict`; a route-phase observation of one env with no episode starting goes
         straight to the router's :meth:`~OptimisticRouter.route_obs`, the call ``Agent.predict``
-        makes through ``_act`` and :meth:`route` (a shortcut for the one call made per query)."""
+        makes through ``_act`` and :meth:`route` (a shortcut for the one call made per query).
+
+        Parameters
+        ----------
+        observation : dict of str to ndarray
+            One observation of an LLMRoute env, or a batch (arrays with a leading ``n_envs`` axis).
+        state : object, optional
+            Passed through (SB3's recurrent state).
+        episode_start : ndarray of bool, optional
+            Per env, whether an episode starts.
+        deterministic : bool
+            Ignored.
+
+        Returns
+        -------
+        (int or ndarray, object)
+            The action (an ``int`` for one observation, an int64 array for a batch) and ``state``.
+        """
         if episode_start is None and self._route_direct and self._contexts:
             phase = observation["phase"]
             if phase.ndim == 1 and phase.item(0) >= 0.5:
