@@ -119,19 +119,33 @@ def run_episode(
     episode_start: np.ndarray | None = np.ones(1, dtype=bool)  # then None: no episode starts
     terminated = truncated = False
     steps = invalid = 0
+    # The hot path (one more query of the current stage) counts its queries in ``served`` and keeps
+    # its info in ``last``; both go to the log before any other step and at the end.
+    predict, step = agent.predict, env.step
+    stage = None if log.detailed else log.stage  # None: every step through log.step
+    served, last = 0, None
     while not (terminated or truncated):
-        action, state = agent.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
+        action, state = predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
         episode_start = None
-        next_obs, _, terminated, truncated, info = env.step(action)
+        next_obs, _, terminated, truncated, info = step(action)
         steps += 1
         if info["invalid_action"]:
             invalid += 1
-        if info["model"] >= 0 and info["action_stage"] == log.stage and not log.detailed:
-            log.served += 1  # the hot path: one more query of the current stage
-            log.last = info
+        if info["model"] >= 0 and info["action_stage"] == stage:
+            served += 1
+            last = info
         else:
+            if served:
+                log.served += served
+                log.last = last
+                served = 0
             log.step(obs, next_obs, info)
+            if stage is not None:
+                stage = log.stage
         obs = next_obs
+    if served:
+        log.served += served
+        log.last = last
     log.close()
     log.steps, log.invalid = steps, invalid
     out = _summary(agent, seed, scenario, info, log)

@@ -5,7 +5,8 @@ enumeration (gym_llmroute/solvers.py) were made cheaper without changing a numbe
 certificate of the warm-started route LP checks precomputed lists of models, the bounds clip with
 conditional expressions, a routing draw reads PCG64's raw output, the enumeration skips blocks
 of supports by a Lagrangian bound, and the budget-safe rule's slack and worst-case costs take fewer
-calls (entries read by ``.item``, the cached floor and the queries left inline). Each piece is
+calls (entries read by ``.item``, the cached floor and the queries left inline), and a route-phase
+query goes from ``predict`` straight to the router's ``route_obs``. Each piece is
 checked here against the plain code it replaced (kept below as the reference): unit by unit on
 random and degenerate inputs, and as a whole, by playing episodes with the reference pieces patched
 in and comparing every action on several worlds.
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
+from agents.policies.stageroute import StageRouteAgent
 from agents.policies.stageroute import bounds as bounds_module
 from agents.policies.stageroute import router as router_module
 from gym_llmroute import solvers
@@ -123,6 +125,20 @@ def reference_refresh(self, m, pulls, mean_reward, mean_cost):
         self._refresh_safe(m, float(pulls[m]) + 1.0, float(mean_cost[m]))
     if m in self._pos:
         self._dirty = True
+
+
+def reference_route_obs(self, obs):
+    """OptimisticRouter.route_obs as it was: update_prior called at every query, through route."""
+    if self.prior is not None:
+        self.update_prior(obs)
+    b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
+    m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+    if not self._safe_route:
+        return m
+    s = self.slack(obs, exact=False)
+    if self._hi[m] <= s - 1e-9 * (abs(s) + 1.0):
+        return m
+    return self._guard(m, obs, b)
 
 
 def reference_slack(self, obs, exact=True):
@@ -330,6 +346,9 @@ def test_fast_path_plays_the_plain_paths_actions(monkeypatch, agent_name, env_id
         m.setattr(router_module, "cost_upper_scalar", reference_cost_upper_scalar)
         m.setattr(router_module.OptimisticRouter, "_refresh", reference_refresh)
         m.setattr(router_module.OptimisticRouter, "slack", reference_slack)
+        m.setattr(router_module.OptimisticRouter, "route_obs", reference_route_obs)
+        # Agent.predict's own path (through _act and route) instead of StageRoute's shortcut.
+        m.delattr(StageRouteAgent, "predict")
         m.setattr(solvers, "solve_deploy_enum", reference_enum)
         plain = [play(agent_name, env_id, kwargs, seed) for seed in (0, 1)]
     assert len(fast[0]) > 100

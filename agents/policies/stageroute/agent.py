@@ -129,6 +129,9 @@ class StageRouteAgent(Agent[RouterContext]):
         self.pacing_margin = check_margin(pacing_margin)
         self.cost_prior = check_prior(cost_prior)
         self.optimistic = bool(optimistic)
+        # predict's shortcut for a route-phase query: only while route and _act are these.
+        cls = type(self)
+        self._route_direct = cls.route is StageRouteAgent.route and cls._act is Agent._act
         super().__init__(env, seed)
 
     def new_context(self) -> RouterContext:
@@ -175,6 +178,39 @@ class StageRouteAgent(Agent[RouterContext]):
                 out["route_guarded"] += r.n_guarded
                 out["deploy_safe"] += r.n_safe_deploys
         return out
+
+    def predict(
+        self,
+        observation: dict[str, np.ndarray],
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[int | np.ndarray, Any]:
+        """:meth:`Agent.predict`; a route-phase observation of one env with no episode starting goes
+        straight to the router's :meth:`~OptimisticRouter.route_obs`, the call ``Agent.predict``
+        makes through ``_act`` and :meth:`route` (a shortcut for the one call made per query).
+
+        Parameters
+        ----------
+        observation : dict of str to ndarray
+            One observation of an LLMRoute env, or a batch (arrays with a leading ``n_envs`` axis).
+        state : object, optional
+            Passed through (SB3's recurrent state).
+        episode_start : ndarray of bool, optional
+            Per env, whether an episode starts.
+        deterministic : bool
+            Ignored.
+
+        Returns
+        -------
+        (int or ndarray, object)
+            The action (an ``int`` for one observation, an int64 array for a batch) and ``state``.
+        """
+        if episode_start is None and self._route_direct and self._contexts:
+            phase = observation["phase"]
+            if phase.ndim == 1 and phase.item(0) >= 0.5:
+                return self._contexts[0].router.route_obs(observation), state
+        return super().predict(observation, state, episode_start, deterministic)
 
     # ------------------------------------------------------------------ hooks
     def plan_deployment(self, obs: dict[str, np.ndarray], ctx: RouterContext) -> list[int]:

@@ -364,12 +364,17 @@ class OptimisticRouter:
         deployed model can serve the query if its ``capacity_left > 0``. ``budget`` overrides b for
         this query (a pacing budget). Returns the model index.
         """
-        key = np.asarray(deployed).tobytes()
-        if key != self._dep_key:
+        return self._route(
+            np.asarray(deployed), np.asarray(capacity_left), np.asarray(pulls), mean_reward, mean_cost, budget
+        )
+
+    def _route(self, deployed, capacity_left, pulls, mean_reward, mean_cost, budget) -> int:
+        """:meth:`route` on NumPy arrays (the observation's), without converting them."""
+        if deployed.tobytes() != self._dep_key:
             self.set_deployed(deployed)
-        self.update(np.asarray(pulls), mean_reward, mean_cost)
+        self.update(pulls, mean_reward, mean_cost)
         D, p = self.distribution(budget)
-        capacity_left = np.asarray(capacity_left).tolist()
+        capacity_left = capacity_left.tolist()
         m = -1
         if p is None:
             self.n_infeasible += 1
@@ -391,11 +396,12 @@ class OptimisticRouter:
     def route_obs(self, obs: dict[str, np.ndarray]) -> int:
         """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
         as configured."""
-        if self.prior is not None:
+        # update_prior's test of whether to re-estimate, inline: most queries need not call it.
+        if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
         b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
-        m = self.route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        m = self._route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
         if not self._safe_route:
             return m
         # _guard's first test inline: most queries end here.
