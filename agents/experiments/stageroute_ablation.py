@@ -35,18 +35,12 @@ import numpy as np
 import agents
 import gym_llmroute  # noqa: F401  (registers the ids)
 from agents import mean_ci
+from agents.experiments.budget_ladder import WORLDS  # the five named worlds: name -> env id
 from agents.experiments.local import map_jobs
 from agents.experiments.report import fit_slope
 from agents.files import atomic_write
 from agents.policies.stageroute import DEFAULT_COST_GAMMA, DEFAULT_GAMMA
 
-WORLDS = {
-    "paper": "LLMRoute-v0",
-    "market": "LLMRoute-Market-v0",
-    "typed": "LLMRoute-Typed-v0",
-    "trace": "LLMRoute-Trace-v0",
-    "realdata": "LLMRoute-RealData-v0",
-}
 GAMMAS = (0.05, 0.2, 0.5, 1.0, 2.0)
 COST_GAMMAS = (0.01, 0.02, 0.05, 0.1)
 SLOPE_HORIZONS = (1_000, 10_000, 100_000)
