@@ -214,6 +214,7 @@ def _add_run_command(sub: Any) -> None:
         description="Run one agent for one episode per seed and print its reward, regret and spend, then the "
         "mean with a 95%% confidence interval.\n\nexample:\n  llmroute run --agent stageroute --seeds 0-4\n"
         "  llmroute run --agent maskableppo --model runs/mppo --seeds 0-2\n"
+        "  llmroute run --agent maskableppo --model runs/mppo --shield --env LLMRoute-Gen-v0 --pad-to 40\n"
         "  llmroute run --agent my_pkg.my_module:MyAgent --seeds 0-4\n"
         "  llmroute run --agent stageroute --env LLMRoute-Gen-v0 --start-world 1000000 --num-worlds 100 --seeds 0-4",
     )
@@ -234,6 +235,12 @@ def _add_run_command(sub: Any) -> None:
         "--gamma", type=float, help="confidence parameter of StageRoute-based agents (their default if omitted)"
     )
     _add_deterministic(p, "RL agents: take the greedy action")
+    p.add_argument(
+        "--shield",
+        action="store_true",
+        help="maskableppo with --model: act under StageRoute's budget shield (the policy chooses among the actions "
+        "budget-safe exploration allows; default: the pure learned policy)",
+    )
     p.add_argument("--out", metavar="FILE", help="also write the episodes as JSON to FILE (atomically)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_world_options(p, many=False)
@@ -601,10 +608,14 @@ def _make_agent(args: argparse.Namespace, parser: argparse.ArgumentParser, env):
             parser.error(f"argument --model: RL agent {args.agent!r} needs a trained model (see `llmroute train`)")
         from .rl import load_agent
 
+        if args.shield and name != "maskableppo":
+            parser.error(f"argument --shield: needs a masked policy (maskableppo), not {args.agent!r}")
         try:
-            return load_agent(args.model, env, algo=name, deterministic=args.deterministic)
+            return load_agent(args.model, env, algo=name, deterministic=args.deterministic, shield=args.shield)
         except (FileNotFoundError, ValueError) as e:
             parser.error(f"argument --model: {e}")
+    if args.shield:
+        parser.error(f"argument --shield: only a learned maskableppo agent acts under the shield, not {args.agent!r}")
     if args.model:
         parser.error(f"argument --model: only RL agents ({', '.join(RL_ALGOS)}) load a model, not {args.agent!r}")
     from .registry import is_import_path, make

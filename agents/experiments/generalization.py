@@ -35,6 +35,7 @@ from gym_llmroute.wrappers import scale_observation_rows, scaling_constants
 
 from ..evaluation import mean_ci, run_episode
 from ..files import atomic_write_json, atomic_write_text
+from ..policies.stageroute.shield import BudgetShield
 from ..registry import make
 
 __all__ = [
@@ -227,6 +228,7 @@ def play_learned(
     seed: int = 0,
     deterministic: bool = False,
     spend: bool = False,
+    shield: bool = False,
 ) -> list[float]:
     """Reward / oracle value (or, with ``spend``, cost / budget) of a trained model on each case, its
     episodes played in lockstep.
@@ -244,20 +246,26 @@ def play_learned(
         Greedy actions instead of sampled ones (the agent's default for MaskablePPO is to sample).
     spend : bool
         Measure the spend (total cost over the budget B) instead of the reward.
+    shield : bool
+        Play under StageRoute's budget shield (:func:`final_infos`).
 
     Returns
     -------
     list of float
         One score per case, in order.
     """
-    infos = final_infos(model_dir, cases, seed, deterministic)
+    infos = final_infos(model_dir, cases, seed, deterministic, shield)
     if spend:
         return [info["total_cost"] / info["budget"] for info in infos]
     return [info["total_reward"] / info["oracle_value"] for info in infos]
 
 
 def final_infos(
-    model_dir: Path | Sequence[Path], cases: list[Case], seed: int = 0, deterministic: bool = False
+    model_dir: Path | Sequence[Path],
+    cases: list[Case],
+    seed: int = 0,
+    deterministic: bool = False,
+    shield: bool = False,
 ) -> list[dict[str, Any]]:
     """The last step's info of a trained model's episode on each case (played in lockstep), with the
     world's ``horizon`` added: :func:`play_learned`'s episodes, for other measures of them (the
@@ -271,6 +279,10 @@ def final_infos(
         from it), all models seeing the same observations.
     cases, seed, deterministic
         As in :func:`play_learned`.
+    shield : bool
+        Mask each step's actions with StageRoute's budget shield
+        (:class:`~agents.policies.stageroute.shield.BudgetShield`, one per case): the learned policy
+        chooses among the actions budget-safe exploration allows.
 
     Returns
     -------
@@ -296,6 +308,7 @@ def final_infos(
     models[0].set_random_seed(seed)
     rng = np.random.default_rng(seed)
     raw = [case.reset(env)[0] for env, case in zip(envs, cases, strict=True)]
+    shields = [BudgetShield(env) for env in envs] if shield else None
     # Each case plays one world: its scaling constants are fixed for the episode.
     constants = np.stack([scaling_constants(base.scenario, version) for base in bases])
     infos: list[dict[str, Any]] = [{} for _ in cases]
@@ -306,6 +319,8 @@ def final_infos(
             {k: np.stack([raw[i][k] for i in active]) for k in keys}, constants[active], version
         )
         masks = np.stack([bases[i].action_masks() for i in active])
+        if shields is not None:
+            masks = np.stack([shields[i].mask(raw[i], mask) for i, mask in zip(active, masks, strict=True)])
         if len(models) == 1:
             actions, _ = models[0].predict(batch, action_masks=masks, deterministic=deterministic)
         else:

@@ -94,7 +94,7 @@ def load_pretrained(name: str = "set-stageroute-clone", env: Any = None, **kwarg
         The world it acts in (default: its training env). The set policy runs on any catalog with
         the observation keys of an untyped world.
     **kwargs
-        Passed to :func:`~agents.rl.load_agent` (``deterministic``, ``name``).
+        Passed to :func:`~agents.rl.load_agent` (``deterministic``, ``name``, ``shield``).
 
     Returns
     -------

@@ -29,6 +29,7 @@ from gym_llmroute.wrappers import (
 )
 
 from ..base import scenario_of
+from ..policies.stageroute.shield import BudgetShield
 from .training import algo_class
 
 __all__ = ["SB3Agent", "load_agent"]
@@ -58,6 +59,11 @@ class SB3Agent:
     scaling_version : int
         The observation scaling the model was trained with (:data:`~gym_llmroute.wrappers.SCALING_VERSIONS`;
         ``train.json`` records it).
+    shield : bool
+        Act under StageRoute's budget shield (MaskablePPO only;
+        :class:`~agents.policies.stageroute.shield.BudgetShield`): the policy chooses among the
+        actions budget-safe exploration allows, one observation at a time. Default False: the pure
+        learned policy.
     """
 
     deployer = "learned policy (deploy phase)"
@@ -71,12 +77,16 @@ class SB3Agent:
         deterministic: bool | None = None,
         name: str | None = None,
         scaling_version: int = OBS_SCALING_VERSION,
+        shield: bool = False,
     ):
         self.scaling_version = check_scaling_version(scaling_version)
         self.model = model
-        self.bind(scenario)
         self.algo = algo.lower()
         self.masked = self.algo == "maskableppo"
+        if shield and not self.masked:
+            raise ValueError(f"shield=True needs a masked policy (maskableppo), not {self.algo}")
+        self.shield = BudgetShield(scenario) if shield else None
+        self.bind(scenario)
         greedy = self.algo == "dqn" or _is_set_policy(model.policy)
         self.deterministic = greedy if deterministic is None else bool(deterministic)
         self.name = name or self.algo
@@ -98,6 +108,8 @@ class SB3Agent:
         self.scenario = scenario
         self.scenario_id = id(scenario)
         self.n_models = scenario.n_models if n_slots is None else n_slots
+        if self.shield is not None:
+            self.shield.bind(scenario, n_slots)
 
     def reset(self, seed: int | None = None) -> None:
         """Reseed the policy's sampling.
@@ -113,8 +125,17 @@ class SB3Agent:
         self.seed = seed
         if seed is not None:
             self.model.set_random_seed(int(seed))
+        if self.shield is not None:
+            self.shield.reset(seed)
 
-    def predict(self, observation, state=None, episode_start=None, deterministic: bool | None = None):
+    def predict(
+        self,
+        observation,
+        state=None,
+        episode_start=None,
+        deterministic: bool | None = None,
+        action_masks: np.ndarray | None = None,
+    ):
         """The action for a raw observation (or a batch), SB3's policy interface.
 
         Parameters
@@ -127,14 +148,27 @@ class SB3Agent:
             Passed to the model.
         deterministic : bool, optional
             The greedy action if True; None takes the agent's default.
+        action_masks : ndarray of bool, optional
+            MaskablePPO only: allowed actions, shape (N + 1,) or (n_envs, N + 1), intersected with
+            the valid ones computed from the observation (sb3-contrib's argument).
 
         Returns
         -------
         (int or ndarray, object)
             The action (an ``int``, or an int64 array for a batch) and the model's state.
+
+        Raises
+        ------
+        ValueError
+            ``action_masks`` for a policy without masks, or a batch under the budget shield (it
+            follows one episode).
         """
         det = self.deterministic if deterministic is None else bool(deterministic)
         batched = np.asarray(observation["phase"]).ndim == 2
+        if action_masks is not None and not self.masked:
+            raise ValueError(f"action_masks needs a masked policy (maskableppo), not {self.algo}")
+        if batched and self.shield is not None:
+            raise ValueError("an SB3Agent under the budget shield acts on one observation at a time")
         scaled = scale_observation(observation, self.scenario, self.scaling_version)
         kwargs = {}
         if self.masked:
@@ -144,6 +178,10 @@ class SB3Agent:
                 masks = np.stack([mask_from_obs({k: v[i] for k, v in observation.items()}, m) for i in range(n)])
             else:
                 masks = mask_from_obs(observation, m)
+            if action_masks is not None:
+                masks = masks & np.asarray(action_masks, dtype=bool).reshape(masks.shape)
+            if self.shield is not None:
+                masks = self.shield.mask(observation, masks)
             kwargs["action_masks"] = masks
         action, state = self.model.predict(
             scaled, state=state, episode_start=episode_start, deterministic=det, **kwargs
@@ -164,6 +202,7 @@ def load_agent(
     deterministic: bool | None = None,
     name: str | None = None,
     torch_threads: int | None = 1,
+    shield: bool = False,
 ) -> SB3Agent:
     """Load a model saved by :func:`~agents.rl.train` as an agent.
 
@@ -187,6 +226,8 @@ def load_agent(
         ``torch.set_num_threads`` (process-wide): 1 by default, since these networks are small and
         act one step at a time (measured on 2 loaded cores: 1.6 ms a step with one thread, 37 ms
         with two); None leaves it as it is.
+    shield : bool
+        Act under StageRoute's budget shield (see :class:`SB3Agent`).
 
     Returns
     -------
@@ -233,7 +274,9 @@ def load_agent(
         model = _load_set_policy(cls, model, model_path, env, scenario, meta, version)
     else:
         _check_spaces(model, env, scenario, model_path, meta)
-    return SB3Agent(model, scenario, algo, deterministic=deterministic, name=name, scaling_version=version)
+    return SB3Agent(
+        model, scenario, algo, deterministic=deterministic, name=name, scaling_version=version, shield=shield
+    )
 
 
 def _is_set_policy(policy: Any) -> bool:

@@ -63,6 +63,8 @@ def test_help_exits_zero_and_lists_the_commands(capsys):
         (["run", "--agent", "ppo"], "--model"),
         (["run", "--agent", "ppo", "--model", "/nonexistent/model"], "--model"),
         (["run", "--agent", "random", "--model", "/tmp/x.zip"], "--model"),
+        (["run", "--agent", "stageroute", "--shield"], "--shield"),
+        (["run", "--agent", "ppo", "--model", "/tmp/x.zip", "--shield"], "--shield"),
         (["run", "--agent", "stageroute", "--gamma", "-1"], "--gamma"),
         (["bench", "--agents", "random", "--ray-address", "10.0.0.1:6379"], "--ray-address"),
         (["bench", "--agents", "random", "--backend", "slurm"], "--backend"),

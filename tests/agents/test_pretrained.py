@@ -9,7 +9,7 @@ import pytest
 
 import agents
 from agents.experiments.generalization import HELD_OUT_START, Case, _WorldReset, play_learned
-from agents.rl import PRETRAINED, load_pretrained
+from agents.rl import PRETRAINED, SB3Agent, load_pretrained
 from agents.rl.pretrained import pretrained_path
 
 NAME = "set-stageroute-clone"
@@ -109,3 +109,25 @@ def test_an_ensembles_sampled_actions_are_valid_and_follow_the_mean_probabilitie
     first = {k: v[:1] for k, v in batch.items()}
     greedy = _ensemble_actions([model, model], first, masks[:1], True, np.random.default_rng(0))
     assert greedy[0] == probs.argmax()
+
+
+def test_under_the_budget_shield_the_checkpoint_recovers_the_world_its_budget_ends_early_in():
+    """Held-out world 10**6 + 4: the clone runs out of budget after about half the queries (0.587 of
+    the oracle); under StageRoute's budget shield it serves 97% of them (StageRoute 98.7%)."""
+    env = gym.make("LLMRoute-Gen-v0", pad_to=40)
+    world = _WorldReset(env, {"world": HELD_OUT_START + 4})
+    plain = agents.run_episode(load_pretrained(NAME, env), world, seed=4)
+    shielded_agent = load_pretrained(NAME, env, shield=True)
+    shielded = agents.run_episode(shielded_agent, world, seed=4)
+    horizon = env.unwrapped.scenario.horizon
+    assert plain["queries_served"] < 0.7 * horizon and plain["reward_fraction"] < 0.7
+    assert shielded["queries_served"] >= 0.97 * horizon and shielded["reward_fraction"] > 0.9
+    assert shielded["invalid_actions"] == 0 and shielded_agent.shield.n_masked > 0
+    # The pure policy's checks: the shield needs masks and one episode at a time.
+    obs, _ = world.reset(seed=4)
+    with pytest.raises(ValueError, match="one observation at a time"):
+        shielded_agent.predict({k: v[None] for k, v in obs.items()})
+    with pytest.raises(ValueError, match="needs a masked policy"):
+        SB3Agent(shielded_agent.model, env.unwrapped.scenario, "ppo", shield=True)
+    with pytest.raises(ValueError, match="action_masks needs a masked policy"):
+        SB3Agent(shielded_agent.model, env.unwrapped.scenario, "ppo").predict(obs, action_masks=np.ones(41, bool))

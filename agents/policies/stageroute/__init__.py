@@ -3,6 +3,8 @@
 
 Modules, each importing only those listed after it (checked by ``lint-imports``):
 
+* :mod:`.shield`: :class:`BudgetShield`, StageRoute's budget-safe exploration as an action mask over
+  another policy (a learned one); :mod:`.views`, the single-level views' StageRoute halves;
 * :mod:`.agent`: :class:`StageRouteAgent` (``stageroute``), :class:`StageRouteLiteralAgent`
   (``stageroute_literal``) and :class:`RouterContext`, the per-env state of the agents built on the
   router (the baselines, the bandits-with-knapsacks agents and contextual StageRoute reuse it);
@@ -33,6 +35,7 @@ from .bounds import (
 )
 from .deploy import DeployPlan, deploy_opt
 from .router import ROUTE_SOLVERS, OptimisticRouter, check_safe, paced_budget, sample_under_mask, stageroute_router
+from .shield import DEFAULT_PACE, BudgetShield
 
 __all__ = [
     "StageRouteAgent",
@@ -57,4 +60,6 @@ __all__ = [
     "check_safe",
     "sample_under_mask",
     "ROUTE_SOLVERS",
+    "BudgetShield",
+    "DEFAULT_PACE",
 ]

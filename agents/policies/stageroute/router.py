@@ -640,6 +640,59 @@ class OptimisticRouter:
                 best, best_c = i, self._lcb[i]
         return best
 
+    # ------------------------------------------------------------------ the rule for another policy
+    @property
+    def worst_case_cost(self) -> list[float]:
+        """Every model's worst-case cost under budget-safe exploration (:meth:`_refresh_safe`: the
+        cost UCB if tried, else ``c_2`` or the price prior's bound); a copy."""
+        return list(self._hi)
+
+    def covered(self, obs: dict[str, np.ndarray], reserve: float = 0.0) -> list[int]:
+        """The deployed models budget-safe exploration lets serve this route-phase query, whoever
+        chooses among them: those below their cap whose worst-case cost the :meth:`slack` covers;
+        if none, the one :meth:`_deficit_pick` takes (empty only if no deployed model is below its
+        cap). The statistics and the price prior are refreshed from ``obs`` first, as
+        :meth:`route_obs` does. Needs ``safe``.
+
+        ``reserve``: a per-query cost kept for every query after this stage at the least, where
+        the slack prices them at the pool's estimated floor (0: StageRoute's rule)."""
+        if not self.safe:
+            raise ValueError("covered() needs a router built with safe=True")
+        if obs["deployed"].tobytes() != self._dep_key:
+            self.set_deployed(obs["deployed"])
+        self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
+            self.update_prior(obs)
+        self._routed += 1
+        self._last = -1  # the model served is not known here: the next update compares every count
+        s = self.slack(obs)
+        left = self._queries_left(obs)[0]
+        if reserve > self._pool_floor:
+            later = left - max(self._stage_end - (self.horizon - left), 1)
+            s -= max(later, 0) * (reserve - self._pool_floor)
+        cap = obs["capacity_left"].tolist()
+        hi = self._hi
+        ok = [i for i in self._D if cap[i] > 0 and hi[i] <= s]
+        if ok:
+            return ok
+        pick = self._deficit_pick(cap, left)
+        return [pick] if pick >= 0 else []
+
+    def stage_slack(self, obs: dict[str, np.ndarray], reserve: float = 0.0) -> tuple[int, float]:
+        """For a deploy-phase observation: ``(length, s)``, the queries of the coming stage and
+        the budget left beyond the estimated cheapest routing of the pool for the queries after it
+        (what :meth:`safe_plan` compares a deployment's worst-case routing with), each of them
+        priced at ``reserve`` at the least. The statistics and the price prior are refreshed from
+        ``obs`` first, as :meth:`plan` does."""
+        self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        self.update_prior(obs, force=True)
+        left, remaining = self._queries_left(obs)
+        K = len(self.stage_bounds) - 1
+        k = min(max(int(round(float(obs["stage"][0]) * K)), 0), K - 1)
+        length = min(self.stage_bounds[k + 1] - self.stage_bounds[k], left)
+        pool = np.flatnonzero(obs["available"] > 0.5).tolist()
+        return length, remaining - (left - length) * max(self._floor_cost(pool), reserve)
+
 
 def check_safe(safe) -> tuple[bool, bool]:
     """Validate a budget-safe exploration setting (True, False, ``"route"`` or ``"deploy"``):
