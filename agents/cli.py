@@ -369,6 +369,12 @@ def _add_train_command(sub: Any) -> None:
         "probable in deploy phases and sampled in route phases",
     )
     p.add_argument(
+        "--dagger-shield",
+        action="store_true",
+        help="maskableppo: the clone plays its DAgger rounds under StageRoute's budget shield (as `llmroute run "
+        "--shield` scores it)",
+    )
+    p.add_argument(
         "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
     )
     p.add_argument(
@@ -796,6 +802,7 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         warm_start_epochs=args.warm_start_epochs,
         dagger_rounds=args.dagger_rounds,
         dagger_play=args.dagger_play,
+        dagger_shield=args.dagger_shield,
     )
     if result.warm_start is not None:
         w = result.warm_start

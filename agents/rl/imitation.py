@@ -32,6 +32,7 @@ import numpy as np
 from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
 
 from ..evaluation import scenario_of, slots_of
+from ..policies.stageroute.shield import BudgetShield
 from ..registry import make
 
 # How the learner acts in DAgger rounds (collect_demonstrations's ``play``).
@@ -103,6 +104,7 @@ def collect_demonstrations(
     play: str = "sampled",
     parallel: int = 16,
     progress: Callable[[int], None] | None = None,
+    shield: bool = False,
 ) -> Demonstrations:
     """Episodes labelled by a registered agent: what it saw and what it did, or (with ``learner``)
     what it would have done where the learner went (DAgger).
@@ -137,6 +139,10 @@ def collect_demonstrations(
         Episodes played in lockstep (one batched ``predict`` of the learner per step).
     progress : callable, optional
         Called with 1 after each episode (a progress bar's ``update``).
+    shield : bool
+        With a masked ``learner``: it plays under StageRoute's budget shield
+        (:class:`~agents.policies.stageroute.shield.BudgetShield`), as it is scored under it; the
+        masks recorded for the fit stay the env's (the teacher's label is always valid there).
 
     Returns
     -------
@@ -152,7 +158,9 @@ def collect_demonstrations(
     if play not in PLAY_MODES:
         raise ValueError(f"play must be one of {list(PLAY_MODES)}, got {play!r}")
     masked = learner is not None and _is_masked(learner)
-    rows = [_Row(make_env(), teacher, seed) for _ in range(min(parallel, episodes))]
+    if shield and not masked:
+        raise ValueError("shield=True needs a masked learner (MaskablePPO)")
+    rows = [_Row(make_env(), teacher, seed, shield) for _ in range(min(parallel, episodes))]
     done_episodes: dict[int, _Episode] = {}
     next_episode = 0
     for row in rows:
@@ -165,7 +173,7 @@ def collect_demonstrations(
             actions = labels
         else:
             batch = {k: np.stack([row.scaled[k] for row in active]) for k in active[0].scaled}
-            masks = np.stack([row.mask for row in active]) if masked else None
+            masks = np.stack([row.play_mask() for row in active]) if masked else None
             actions = _learner_actions(learner, batch, masks, play)
         still = []
         for row, label, action in zip(active, labels, actions, strict=True):
@@ -207,21 +215,29 @@ class _Episode:
 class _Row:
     """One env of :func:`collect_demonstrations` with its own teacher (an agent follows one world)."""
 
-    def __init__(self, env: gym.Env, teacher: str, seed: int):
+    def __init__(self, env: gym.Env, teacher: str, seed: int, shield: bool = False):
         self.env = env
         self.teacher: Any = make(teacher, env, seed=seed)
+        self.shield = BudgetShield(env) if shield else None
 
     def start(self, index: int, seed: int, options, version: int) -> None:
         self.obs, info = self.env.reset(seed=seed + index, options=None if options is None else options[index])
         self.scenario = scenario_of(self.env)
         self.teacher.bind(self.scenario, slots_of(self.env))
         self.teacher.reset(seed=seed + index)
+        if self.shield is not None:
+            self.shield.bind(self.scenario, slots_of(self.env))
+            self.shield.reset(seed + index)
         self.episode = _Episode(index, [], [], [], [])
         self._observe(info["action_mask"], version)
 
     def _observe(self, mask: np.ndarray, version: int) -> None:
         self.mask = mask
         self.scaled = scale_observation(self.obs, self.scenario, version)
+
+    def play_mask(self) -> np.ndarray:
+        """The actions the learner may play: the env's valid ones, or the shield's subset of them."""
+        return self.mask if self.shield is None else self.shield.mask(self.obs, self.mask)
 
     def label(self) -> int:
         return int(self.teacher.predict(self.obs)[0])

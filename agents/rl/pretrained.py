@@ -4,6 +4,7 @@
 >>> from agents.rl import load_pretrained
 >>> env = gym.make("LLMRoute-Gen-v0", pad_to=40, start_world=10**6, num_worlds=100)
 >>> agent = load_pretrained("set-stageroute-clone", env)      # an SB3Agent: predict / reset
+>>> shielded = load_pretrained("set-stageroute-clone", env, shield=True)  # under the budget shield
 
 Each checkpoint is a run folder of :func:`agents.rl.train` (``model.zip`` and ``train.json``) under
 ``agents/rl/pretrained/<name>/``, listed in :data:`PRETRAINED` with how it was made and the score
@@ -37,11 +38,14 @@ class Pretrained:
     held_out : tuple of float
         Mean reward / oracle value and the 95% half-width on ``LLMRoute-Gen-v0`` worlds
         ``10**6 .. 10**6 + 99`` (seed i on world ``10**6 + i``), with the agent's default actions.
+    held_out_shielded : tuple of float, optional
+        The same under StageRoute's budget shield (``load_pretrained(..., shield=True)``).
     """
 
     name: str
     description: str
     held_out: tuple[float, float]
+    held_out_shielded: tuple[float, float] | None = None
 
 
 PRETRAINED: dict[str, Pretrained] = {
@@ -55,6 +59,7 @@ PRETRAINED: dict[str, Pretrained] = {
             "--policy set --env LLMRoute-Gen-v0 --num-worlds 200 --pad-to 40 --steps 0 --warm-start stageroute "
             "--warm-start-episodes 100 --dagger-rounds 2 --seed 0",
             held_out=(0.908, 0.036),
+            held_out_shielded=(0.970, 0.006),
         ),
     )
 }

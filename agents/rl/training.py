@@ -306,6 +306,7 @@ def train(
     warm_start_epochs: int = 3,
     dagger_rounds: int = 0,
     dagger_play: str = "sampled",
+    dagger_shield: bool = False,
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -359,6 +360,10 @@ def train(
         How the clone acts in the DAgger rounds (:data:`agents.rl.imitation.PLAY_MODES`): its policy
         sampled, its most probable action, or the most probable action in deploy phases and a sample
         in route phases.
+    dagger_shield : bool
+        MaskablePPO: the clone plays its DAgger rounds under StageRoute's budget shield
+        (:class:`~agents.policies.stageroute.shield.BudgetShield`), the mode it is scored in with
+        ``load_agent(..., shield=True)``.
 
     Returns
     -------
@@ -381,6 +386,8 @@ def train(
 
     if dagger_play not in PLAY_MODES:
         raise ValueError(f"dagger_play must be one of {list(PLAY_MODES)}, got {dagger_play!r}")
+    if dagger_shield and algo.lower() != "maskableppo":
+        raise ValueError(f"dagger_shield needs a masked policy (maskableppo), not {algo!r}")
     if warm_start is not None and algo not in ("maskableppo", "ppo", "a2c"):
         raise ValueError(f"warm_start needs an actor-critic algorithm (maskableppo, ppo, a2c), not {algo!r}")
     setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy)
@@ -422,6 +429,7 @@ def train(
                 (warm_start_episodes, warm_start_epochs, dagger_rounds),
                 dagger_play,
                 progress_bar,
+                dagger_shield,
             )
         if total_timesteps:
             model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
@@ -460,10 +468,12 @@ def _warm_start(
     sizes: tuple[int, int, int],
     play: str,
     bar: bool,
+    shield: bool = False,
 ) -> dict[str, Any]:
     """Clone ``teacher`` into ``model``, then ``rounds`` of DAgger (:mod:`agents.rl.imitation`);
     what ``train.json`` records of it. ``sizes``: episodes per round, epochs per fit, DAgger rounds;
-    ``play``: how the clone acts in the DAgger rounds."""
+    ``play``: how the clone acts in the DAgger rounds, and ``shield`` whether under the budget
+    shield."""
     from tqdm.auto import tqdm
 
     from .imitation import behaviour_clone, collect_demonstrations, concatenate
@@ -485,6 +495,7 @@ def _warm_start(
                     learner=None if r == 0 else model,
                     play=play,
                     progress=progress.update,
+                    shield=shield and r > 0,
                 )
             )
         scores.append(float(np.mean(parts[-1].episode_rewards)))
@@ -500,6 +511,7 @@ def _warm_start(
         "epochs": epochs,
         "dagger_rounds": rounds,
         "dagger_play": play,
+        "dagger_shield": shield,
         "steps": len(demos),
         "teacher_reward_fraction": scores[0],
         "clone_reward_fraction_per_round": scores[1:],

@@ -93,6 +93,49 @@ def test_dagger_plays_the_learner_and_records_the_teachers_labels():
     assert np.mean(dagger.episode_rewards) < np.mean(taught.episode_rewards)
 
 
+def test_dagger_under_the_shield_plays_the_learner_within_the_shields_masks(monkeypatch):
+    """With ``shield=True`` the learner acts under the shield's masks: a stand-in shield that allows
+    only the lowest valid action makes the learner play that policy, whatever its weights; the masks
+    recorded for the fit stay the env's."""
+    import agents.rl.imitation as imitation
+    from gym_llmroute.wrappers import scale_observation
+
+    class LowestOnly:
+        def __init__(self, env):
+            pass
+
+        def bind(self, scenario, n_slots=None):
+            pass
+
+        def reset(self, seed=None):
+            pass
+
+        def mask(self, obs, valid):
+            out = np.zeros_like(valid)
+            out[np.flatnonzero(valid)[0]] = True
+            return out
+
+    monkeypatch.setattr(imitation, "BudgetShield", LowestOnly)
+    make_env = lambda: gym.make("LLMRoute-v0", **SHORT)  # noqa: E731
+    model = MaskablePPO(SetPolicy, ScaledObservation(make_env()), n_steps=64, batch_size=64, seed=0)
+    demos = collect_demonstrations("stageroute", make_env, 1, seed=0, learner=model, shield=True)
+    env = make_env()
+    obs, info = env.reset(seed=0)
+    pulls = []
+    while True:
+        pulls.append(scale_observation(obs, env.unwrapped.scenario)["pulls"])
+        obs, _, terminated, truncated, info = env.step(int(np.flatnonzero(info["action_mask"])[0]))
+        if terminated or truncated:
+            break
+    np.testing.assert_array_equal(demos.observations["pulls"], np.stack(pulls))
+    assert demos.masks[np.arange(len(demos)), demos.actions].all()
+    assert demos.masks.sum() > len(demos)  # the env's masks, not the stand-in's single actions
+    with pytest.raises(ValueError, match="needs a masked learner"):
+        collect_demonstrations("stageroute", make_env, 1, shield=True)
+    with pytest.raises(ValueError, match="dagger_shield needs a masked policy"):
+        train("ppo", "LLMRoute-v0", total_timesteps=0, warm_start="stageroute", dagger_shield=True)
+
+
 def test_dagger_play_modes_greedy_is_the_mode_and_mixed_samples_only_routes():
     from agents.rl.imitation import _learner_actions
 
