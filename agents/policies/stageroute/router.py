@@ -610,13 +610,9 @@ class OptimisticRouter:
         models = list(plan.models)
         if not models:
             return plan
-        left, remaining = self._queries_left(obs)
-        K = len(self.stage_bounds) - 1
-        k = min(max(int(round(float(obs["stage"][0]) * K)), 0), K - 1)
-        length = min(self.stage_bounds[k + 1] - self.stage_bounds[k], left)
+        length, s = self._stage_room(obs)
         pool = np.flatnonzero(obs["available"] > 0.5)
         hi, alpha = np.array(self._hi), self.throughput
-        s = remaining - (left - length) * self._floor_cost(pool.tolist())
         d = np.array(models)
         own = solve_deploy(-hi[d], hi[d], alpha[d], math.inf, max_deployed)
         f_own = -own.value if own.feasible else math.inf
@@ -686,6 +682,11 @@ class OptimisticRouter:
         ``obs`` first, as :meth:`plan` does."""
         self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
         self.update_prior(obs, force=True)
+        return self._stage_room(obs, reserve)
+
+    def _stage_room(self, obs: dict[str, np.ndarray], reserve: float = 0.0) -> tuple[int, float]:
+        """:meth:`stage_slack` at the current bounds (costs are never negative, so ``reserve=0``
+        is the pool's floor alone)."""
         left, remaining = self._queries_left(obs)
         K = len(self.stage_bounds) - 1
         k = min(max(int(round(float(obs["stage"][0]) * K)), 0), K - 1)
