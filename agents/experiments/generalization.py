@@ -93,7 +93,7 @@ class Setup:
         ``dagger_rounds`` rounds of DAgger; None: PPO from scratch.
     pretrained : tuple of str
         Shipped checkpoints (:data:`agents.rl.PRETRAINED`) scored beside the others, with their
-        default (greedy) actions.
+        default (greedy) actions, alone and under StageRoute's budget shield.
     """
 
     train_worlds: tuple[int, int] = (0, 200)
@@ -425,8 +425,8 @@ def _label(learner: str, seed: int, mode: str) -> str:
     return f"{learner}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
 
 
-def _pretrained_label(name: str) -> str:
-    return f"shipped checkpoint {name} (greedy)"
+def _pretrained_label(name: str, shield: bool = False) -> str:
+    return f"shipped checkpoint {name} (greedy{', budget shield' if shield else ''})"
 
 
 def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -486,12 +486,16 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
             log(f"scoring {name} on {len(cases)} episodes")
             scores[name] = play_reference(name, cases)
             atomic_write_json(store, {"cases": signature, "scores": scores})
-    for name in setup.pretrained:
-        if _pretrained_label(name) not in scores:
+    for name, shield in ((name, shield) for name in setup.pretrained for shield in (False, True)):
+        if _pretrained_label(name, shield) not in scores:
             from ..rl.pretrained import pretrained_path
 
-            log(f"scoring the shipped checkpoint {name} on {len(cases)} episodes")
-            scores[_pretrained_label(name)] = play_learned(pretrained_path(name), cases, deterministic=True)
+            log(
+                f"scoring the shipped checkpoint {name}{' under the budget shield' if shield else ''} on {len(cases)} episodes"
+            )
+            scores[_pretrained_label(name, shield)] = play_learned(
+                pretrained_path(name), cases, deterministic=True, shield=shield
+            )
             atomic_write_json(store, {"cases": signature, "scores": scores})
     summary = summarize(setup, cases, scores)
     write_report(summary, out)
@@ -528,8 +532,8 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
             label = f"MaskablePPO ({policy}{clone}{dagger}, {mode})"
             agents[label] = np.mean(runs, axis=0)
             by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
-    for name in setup.pretrained:
-        agents[_pretrained_label(name)] = np.asarray(scores[_pretrained_label(name)])
+    for name, shield in ((name, shield) for name in setup.pretrained for shield in (False, True)):
+        agents[_pretrained_label(name, shield)] = np.asarray(scores[_pretrained_label(name, shield)])
     for name in setup.baselines:
         agents[name] = np.asarray(scores[name])
     rows = []
