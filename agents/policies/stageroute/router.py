@@ -29,6 +29,7 @@ from .bounds import (
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
     bounds_scalar,
+    bounds_upper_scalar,
     check_gamma,
     check_margin,
     check_prior,
@@ -265,20 +266,35 @@ class OptimisticRouter:
     def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
         # ``.item(m)``: the entry as a Python number without the NumPy scalar (the same value as
         # ``float(x[m])``).
+        # With budget-safe exploration, the bounds and the worst-case cost come from one call
+        # (bounds_upper_scalar: the cost radius computed once).
         n, mc = pulls.item(m) + 1.0, mean_cost.item(m)
-        self._ucb[m], self._lcb[m] = bounds_scalar(
-            n,
-            mean_reward.item(m),
-            mc,
-            self.gamma,
-            self.cost_gamma,
-            self.c1,
-            self.c2,
-            self.optimistic,
-            self._floor[m],
-        )
         if self.safe:
-            self._refresh_safe(m, n, mc)
+            self._ucb[m], self._lcb[m], hi = bounds_upper_scalar(
+                n,
+                mean_reward.item(m),
+                mc,
+                self.gamma,
+                self.cost_gamma,
+                self.c1,
+                self.c2,
+                self.optimistic,
+                self._floor[m],
+                self.prior,
+            )
+            self._refresh_safe(m, n, mc, hi)
+        else:
+            self._ucb[m], self._lcb[m] = bounds_scalar(
+                n,
+                mean_reward.item(m),
+                mc,
+                self.gamma,
+                self.cost_gamma,
+                self.c1,
+                self.c2,
+                self.optimistic,
+                self._floor[m],
+            )
         if m in self._pos:
             self._dirty = True
 
@@ -437,12 +453,13 @@ class OptimisticRouter:
                 self._price_cap[m] = c
                 self._refresh(m, pulls, mean_reward, mean_cost)
 
-    def _refresh_safe(self, m: int, n: float, mc: float) -> None:
-        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
-        empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
-        else -1 (unknown)."""
+    def _refresh_safe(self, m: int, n: float, mc: float, hi: float | None = None) -> None:
+        """Worst-case cost (:func:`cost_upper_scalar`, unless given as ``hi``) and estimated mean
+        cost of model m: the empirical mean if tried, the price prior's ``kappa price`` if untried
+        with a known price, else -1 (unknown)."""
         floor = self._floor[m]
-        hi = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, floor, self.prior)
+        if hi is None:
+            hi = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, floor, self.prior)
         if n == 1.0 and self._price_cap[m] < hi:
             hi = self._price_cap[m]
         self._hi[m] = hi
