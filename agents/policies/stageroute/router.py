@@ -416,12 +416,26 @@ class OptimisticRouter:
         if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
-        b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
+        per_query = obs["budget_per_query"].item(0)
+        b = (1.0 - self.margin) * per_query if self.pacing else None
         m = self._route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
         if not self._safe_route:
             return m
-        # _guard's first test inline: most queries end here.
-        s = self.slack(obs, exact=False)
+        # _guard's first test inline: most queries end here. Its slack is slack(obs, exact=False),
+        # inline too, with the budget per query read above (round() of a float is an int already).
+        horizon = self.horizon
+        left = horizon - round(obs["time"].item(0) * horizon)
+        t = horizon - left
+        end = self._stage_end
+        if t >= end:
+            self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
+            bounds = self.stage_bounds
+            end = self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
+        q = end - t if end - t < left else left
+        if q < 1:
+            q = 1
+        fd = self._fd if self._fd_of is self._D else self._floor_of_deployed(False)
+        s = per_query * (left if left > 1 else 1) - (q - 1) * fd - (left - q) * self._pool_floor
         if self._hi[m] <= s - 1e-9 * (abs(s) + 1.0):
             return m
         return self._guard(m, obs, b)
