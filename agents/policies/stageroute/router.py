@@ -232,6 +232,9 @@ class OptimisticRouter:
         self._fd_of: list[int] | None = None
         self._fd_info: tuple[dict[int, float], float, bool] = ({}, -1.0, False)
         self._fd_exact = False
+        # route_obs's routing draw: the bit generator's random_raw (PCG64), and the rng it is of.
+        self._raw: Callable[[], int] | None = None
+        self._raw_of: np.random.Generator | None = None
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -409,7 +412,7 @@ class OptimisticRouter:
         ``obs["budget_per_query"]`` times ``1 - margin``, else the fixed b."""
         return paced_budget(obs, self.margin) if self.pacing else self.budget
 
-    def route_obs(self, obs: dict[str, np.ndarray]) -> int:
+    def route_obs(self, obs: dict[str, np.ndarray]) -> int:  # noqa: C901 (the per-query path, left whole for speed)
         """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
         as configured."""
         # update_prior's test of whether to re-estimate, inline: most queries need not call it.
@@ -417,8 +420,49 @@ class OptimisticRouter:
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
         per_query = obs["budget_per_query"].item(0)
-        b = (1.0 - self.margin) * per_query if self.pacing else None
-        m = self._route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        b = (1.0 - self.margin) * per_query if self.pacing else self.budget
+        # _route inline, with distribution's cache test and sample_under_mask's draw (the routing
+        # draw of _uniform from the bit generator's bound random_raw, kept from one query to the
+        # next; plain rng.random() for another bit generator).
+        deployed = obs["deployed"]
+        if deployed.tobytes() != self._dep_key:
+            self.set_deployed(deployed)
+        self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        if self._dirty or b != self._b:
+            self._b = b
+            self._dirty = False
+            self._p = self._solve(b)
+        D, p = self._D, self._p
+        cap = obs["capacity_left"].tolist()
+        m = -1
+        if p is None:
+            self.n_infeasible += 1
+        else:
+            total = 0.0
+            for pk, i in zip(p, D, strict=True):
+                if pk > 0.0 and cap[i] > 0:
+                    total += pk
+            if total > 0.0:
+                rng = self.rng
+                if rng is not self._raw_of:
+                    bits = rng.bit_generator
+                    self._raw = bits.random_raw if type(bits) is PCG64 else None
+                    self._raw_of = rng
+                raw = self._raw
+                r = ((raw() >> 11) * _TWO_POW_M53 if raw is not None else rng.random()) * total
+                acc = 0.0
+                for pk, i in zip(p, D, strict=True):
+                    if pk > 0.0 and cap[i] > 0:
+                        acc += pk
+                        m = i
+                        if r < acc:
+                            break
+            if m < 0:
+                self.n_saturated += 1
+        if m < 0:
+            m = self._cheapest_valid(D, cap)
+        self._last = m
+        self._routed += 1
         if not self._safe_route:
             return m
         # _guard's first test inline: most queries end here. Its slack is slack(obs, exact=False),
