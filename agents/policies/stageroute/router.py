@@ -439,7 +439,7 @@ class OptimisticRouter:
             self.n_infeasible += 1
         else:
             total = 0.0
-            for pk, i in zip(p, D, strict=True):
+            for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
                 if pk > 0.0 and cap[i] > 0:
                     total += pk
             if total > 0.0:
@@ -451,7 +451,7 @@ class OptimisticRouter:
                 raw = self._raw
                 r = ((raw() >> 11) * _TWO_POW_M53 if raw is not None else rng.random()) * total
                 acc = 0.0
-                for pk, i in zip(p, D, strict=True):
+                for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
                     if pk > 0.0 and cap[i] > 0:
                         acc += pk
                         m = i
