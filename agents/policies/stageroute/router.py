@@ -433,6 +433,7 @@ class OptimisticRouter:
             self._dirty = False
             self._p = self._solve(b)
         D, p = self._D, self._p
+        # Floats (the float32 observation's tolist): compared with 0.0, the interpreter's float fast path.
         cap = obs["capacity_left"].tolist()
         m = -1
         if p is None:
@@ -440,7 +441,7 @@ class OptimisticRouter:
         else:
             total = 0.0
             for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
-                if pk > 0.0 and cap[i] > 0:
+                if pk > 0.0 and cap[i] > 0.0:
                     total += pk
             if total > 0.0:
                 rng = self.rng
@@ -452,7 +453,7 @@ class OptimisticRouter:
                 r = ((raw() >> 11) * _TWO_POW_M53 if raw is not None else rng.random()) * total
                 acc = 0.0
                 for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
-                    if pk > 0.0 and cap[i] > 0:
+                    if pk > 0.0 and cap[i] > 0.0:
                         acc += pk
                         m = i
                         if r < acc:
