@@ -314,6 +314,14 @@ def test_certificate_equals_the_index_order_check(first, second):
         assert router_module._certify(basis, *inst) == reference_certify(basis, *inst)
 
 
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3, allow_nan=False), values), max_size=40))
+def test_route_lp_cost_equals_the_generator_sum(pairs):
+    c, p = [x for x, _ in pairs], [y for _, y in pairs]
+    want = sum(ci * pi for ci, pi in zip(c, p, strict=True))  # _cost as it was
+    got = solvers._cost(c, p)
+    assert type(got) is type(want) and float(got).hex() == float(want).hex()
+
+
 @pytest.mark.parametrize("bits", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox])
 def test_routing_draws_equal_generator_random(bits):
     fast, plain = np.random.Generator(bits(7)), np.random.Generator(bits(7))
