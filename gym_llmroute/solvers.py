@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import comb
+from operator import mul
 
 import numpy as np
 
@@ -115,8 +116,9 @@ def _fill(order, caps: list[float], n: int) -> list[float]:
 
 
 def _cost(c: list[float], p: list[float]) -> float:
-    # strict=False: both have length n, and a strict zip costs ~2x per item on CPython 3.11.
-    return sum(ci * pi for ci, pi in zip(c, p, strict=False))
+    # sum(map(mul, ...)): the products of ``ci * pi for ci, pi in zip(c, p)`` summed by the same
+    # sum, without a generator's frame per item (12% of DeployOPT's enumeration).
+    return sum(map(mul, c, p))
 
 
 def solve_route_lp(u, c, caps, budget: float) -> RouteSolution:

@@ -5,11 +5,11 @@ enumeration (gym_llmroute/solvers.py) were made cheaper without changing a numbe
 certificate of the warm-started route LP checks precomputed lists of models, the bounds clip with
 conditional expressions, a routing draw reads PCG64's raw output, the enumeration skips blocks
 of supports by a Lagrangian bound, and the budget-safe rule's slack and worst-case costs take fewer
-calls (entries read by ``.item``, the cached floor and the queries left inline), and a route-phase
-query goes from ``predict`` straight to the router's ``route_obs``. Each piece is
-checked here against the plain code it replaced (kept below as the reference): unit by unit on
-random and degenerate inputs, and as a whole, by playing episodes with the reference pieces patched
-in and comparing every action on several worlds.
+calls (entries read by ``.item``, the cached floor and the queries left inline, the bounds and
+the worst-case cost from one function), and a route-phase query goes from ``predict`` straight to
+the router's ``route_obs``. Each piece is checked here against the plain code it replaced (kept
+below as the reference): unit by unit on random and degenerate inputs, and as a whole, by playing
+episodes with the reference pieces patched in and comparing every action on several worlds.
 """
 
 from __future__ import annotations
@@ -268,6 +268,26 @@ def test_cost_upper_scalar_equals_the_builtin_min_max_version(n, mc, cost_gamma,
         assert got.hex() == want.hex()
 
 
+@given(
+    st.floats(1.0, 1e6),
+    st.floats(-0.5, 1.5, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.0]),
+    st.floats(-0.5, 3.0, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.5]),
+    st.sampled_from([0.02, 0.5, 1.0, 2.0]),
+    st.sampled_from([0.02, 1.0]),
+    st.booleans(),
+    st.sampled_from([0.0, 0.01, 0.2, 1.125, 5.0]),
+    st.sampled_from([None, 0.0, 0.25, 0.5]),
+)
+def test_bounds_upper_scalar_equals_the_two_functions(n, mr, mc, gamma, cost_gamma, optimistic, floor, prior):
+    for nn in (n, 1.0, float(round(n))):
+        got = bounds_module.bounds_upper_scalar(nn, mr, mc, gamma, cost_gamma, 0.004, 1.5, optimistic, floor, prior)
+        want = (
+            *reference_bounds_scalar(nn, mr, mc, gamma, cost_gamma, 0.004, 1.5, optimistic, floor),
+            reference_cost_upper_scalar(nn, mc, cost_gamma, 1.5, floor, prior),
+        )
+        assert [x.hex() for x in got] == [x.hex() for x in want]
+
+
 @st.composite
 def certificate_instances(draw):
     n = draw(st.integers(2, 7))
@@ -292,6 +312,14 @@ def test_certificate_equals_the_index_order_check(first, second):
     u2, c2, a2, b2 = (x[:n] if isinstance(x, list) else x for x in second)
     for inst in ((u, c, a, b), (u2 + u[len(u2) :], c2 + c[len(c2) :], a2 + a[len(a2) :], b2)):
         assert router_module._certify(basis, *inst) == reference_certify(basis, *inst)
+
+
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3, allow_nan=False), values), max_size=40))
+def test_route_lp_cost_equals_the_generator_sum(pairs):
+    c, p = [x for x, _ in pairs], [y for _, y in pairs]
+    want = sum(ci * pi for ci, pi in zip(c, p, strict=True))  # _cost as it was
+    got = solvers._cost(c, p)
+    assert type(got) is type(want) and float(got).hex() == float(want).hex()
 
 
 @pytest.mark.parametrize("bits", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox])

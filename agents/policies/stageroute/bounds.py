@@ -40,6 +40,7 @@ __all__ = [
     "cost_floor",
     "bounds_scalar",
     "cost_upper_scalar",
+    "bounds_upper_scalar",
 ]
 
 #: Default confidence parameters of StageRoute and the agents built on its bounds, for the reward and
@@ -216,3 +217,44 @@ def cost_upper_scalar(n: float, mc: float, cost_gamma: float, c2: float, floor: 
         if (n == 1.0 or mc <= top) and top < u:
             u = top
     return u
+
+
+def bounds_upper_scalar(
+    n: float,
+    mr: float,
+    mc: float,
+    gamma: float,
+    cost_gamma: float,
+    c1: float,
+    c2: float,
+    optimistic: bool,
+    floor: float,
+    prior: float | None,
+) -> tuple[float, float, float]:
+    """:func:`bounds_scalar` and :func:`cost_upper_scalar` of one model in one call: ``(UCB, LCB,
+    worst-case cost)``, the same floats as the two functions, with the cost radius (which both
+    compute) computed once (the per-query refresh of budget-safe exploration)."""
+    u = mr + 2.0 * (math.sqrt(gamma * (0.0 if 0.0 > mr else mr) / n) + gamma / n)
+    rc = 2.0 * (math.sqrt(cost_gamma * (0.0 if 0.0 > mc else mc) / n) + cost_gamma / n)
+    if optimistic and n == 1.0:
+        u = 1.0
+    else:
+        u = 0.0 if 0.0 > u else u
+        u = 1.0 if 1.0 < u else u
+    c = mc - rc
+    c = c1 if c1 > c else c
+    c = c2 if c2 < c else c
+    if floor > c:
+        f = c2 if c2 < floor else floor
+        if f > c and (n == 1.0 or mc + rc >= f):
+            c = f
+    # cost_upper_scalar: its radius term ``2 (sqrt(...) + cost_gamma / n)`` is ``rc``.
+    hi = c2
+    if n > 1.0:
+        hi = mc + rc
+        hi = c2 if c2 < hi else hi
+    if prior is not None and floor > 0.0:
+        top = floor / ((1.0 - prior) * (1.0 - prior))
+        if (n == 1.0 or mc <= top) and top < hi:
+            hi = top
+    return u, c, hi

@@ -29,6 +29,7 @@ from .bounds import (
     DEFAULT_MARGIN,
     DEFAULT_PRIOR,
     bounds_scalar,
+    bounds_upper_scalar,
     check_gamma,
     check_margin,
     check_prior,
@@ -231,6 +232,9 @@ class OptimisticRouter:
         self._fd_of: list[int] | None = None
         self._fd_info: tuple[dict[int, float], float, bool] = ({}, -1.0, False)
         self._fd_exact = False
+        # route_obs's routing draw: the bit generator's random_raw (PCG64), and the rng it is of.
+        self._raw: Callable[[], int] | None = None
+        self._raw_of: np.random.Generator | None = None
 
     # ------------------------------------------------------------------ statistics
     def update(self, pulls, mean_reward, mean_cost) -> None:
@@ -265,20 +269,35 @@ class OptimisticRouter:
     def _refresh(self, m: int, pulls, mean_reward, mean_cost) -> None:
         # ``.item(m)``: the entry as a Python number without the NumPy scalar (the same value as
         # ``float(x[m])``).
+        # With budget-safe exploration, the bounds and the worst-case cost come from one call
+        # (bounds_upper_scalar: the cost radius computed once).
         n, mc = pulls.item(m) + 1.0, mean_cost.item(m)
-        self._ucb[m], self._lcb[m] = bounds_scalar(
-            n,
-            mean_reward.item(m),
-            mc,
-            self.gamma,
-            self.cost_gamma,
-            self.c1,
-            self.c2,
-            self.optimistic,
-            self._floor[m],
-        )
         if self.safe:
-            self._refresh_safe(m, n, mc)
+            self._ucb[m], self._lcb[m], hi = bounds_upper_scalar(
+                n,
+                mean_reward.item(m),
+                mc,
+                self.gamma,
+                self.cost_gamma,
+                self.c1,
+                self.c2,
+                self.optimistic,
+                self._floor[m],
+                self.prior,
+            )
+            self._refresh_safe(m, n, mc, hi)
+        else:
+            self._ucb[m], self._lcb[m] = bounds_scalar(
+                n,
+                mean_reward.item(m),
+                mc,
+                self.gamma,
+                self.cost_gamma,
+                self.c1,
+                self.c2,
+                self.optimistic,
+                self._floor[m],
+            )
         if m in self._pos:
             self._dirty = True
 
@@ -393,19 +412,75 @@ class OptimisticRouter:
         ``obs["budget_per_query"]`` times ``1 - margin``, else the fixed b."""
         return paced_budget(obs, self.margin) if self.pacing else self.budget
 
-    def route_obs(self, obs: dict[str, np.ndarray]) -> int:
+    def route_obs(self, obs: dict[str, np.ndarray]) -> int:  # noqa: C901 (the per-query path, left whole for speed)
         """:meth:`route` for a route-phase observation, with the pacing budget and the price prior
         as configured."""
         # update_prior's test of whether to re-estimate, inline: most queries need not call it.
         if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
             self.update_prior(obs)
         # The pacing budget of paced_budget, inline: this runs once per query.
-        b = (1.0 - self.margin) * obs["budget_per_query"].item(0) if self.pacing else None
-        m = self._route(obs["deployed"], obs["capacity_left"], obs["pulls"], obs["mean_reward"], obs["mean_cost"], b)
+        per_query = obs["budget_per_query"].item(0)
+        b = (1.0 - self.margin) * per_query if self.pacing else self.budget
+        # _route inline, with distribution's cache test and sample_under_mask's draw (the routing
+        # draw of _uniform from the bit generator's bound random_raw, kept from one query to the
+        # next; plain rng.random() for another bit generator).
+        deployed = obs["deployed"]
+        if deployed.tobytes() != self._dep_key:
+            self.set_deployed(deployed)
+        self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
+        if self._dirty or b != self._b:
+            self._b = b
+            self._dirty = False
+            self._p = self._solve(b)
+        D, p = self._D, self._p
+        # Floats (the float32 observation's tolist): compared with 0.0, the interpreter's float fast path.
+        cap = obs["capacity_left"].tolist()
+        m = -1
+        if p is None:
+            self.n_infeasible += 1
+        else:
+            total = 0.0
+            for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
+                if pk > 0.0 and cap[i] > 0.0:
+                    total += pk
+            if total > 0.0:
+                rng = self.rng
+                if rng is not self._raw_of:
+                    bits = rng.bit_generator
+                    self._raw = bits.random_raw if type(bits) is PCG64 else None
+                    self._raw_of = rng
+                raw = self._raw
+                r = ((raw() >> 11) * _TWO_POW_M53 if raw is not None else rng.random()) * total
+                acc = 0.0
+                for pk, i in zip(p, D):  # noqa: B905 (one p per model of D; a keyword costs a slow call)
+                    if pk > 0.0 and cap[i] > 0.0:
+                        acc += pk
+                        m = i
+                        if r < acc:
+                            break
+            if m < 0:
+                self.n_saturated += 1
+        if m < 0:
+            m = self._cheapest_valid(D, cap)
+        self._last = m
+        self._routed += 1
         if not self._safe_route:
             return m
-        # _guard's first test inline: most queries end here.
-        s = self.slack(obs, exact=False)
+        # _guard's first test inline: most queries end here. Its slack is slack(obs, exact=False),
+        # inline too, with the budget per query read above (round() of a float is an int already).
+        horizon = self.horizon
+        left = horizon - round(obs["time"].item(0) * horizon)
+        t = horizon - left
+        end = self._stage_end
+        if t >= end:
+            self._pool_floor = self._floor_cost(np.flatnonzero(obs["available"] > 0.5).tolist())
+            bounds = self.stage_bounds
+            end = self._stage_end = bounds[min(bisect.bisect_right(bounds, t), len(bounds) - 1)]
+        q = end - t if end - t < left else left
+        if q < 1:
+            q = 1
+        fd = self._fd if self._fd_of is self._D else self._floor_of_deployed(False)
+        s = per_query * (left if left > 1 else 1) - (q - 1) * fd - (left - q) * self._pool_floor
         if self._hi[m] <= s - 1e-9 * (abs(s) + 1.0):
             return m
         return self._guard(m, obs, b)
@@ -437,12 +512,13 @@ class OptimisticRouter:
                 self._price_cap[m] = c
                 self._refresh(m, pulls, mean_reward, mean_cost)
 
-    def _refresh_safe(self, m: int, n: float, mc: float) -> None:
-        """Worst-case cost (:func:`cost_upper_scalar`) and estimated mean cost of model m: the
-        empirical mean if tried, the price prior's ``kappa price`` if untried with a known price,
-        else -1 (unknown)."""
+    def _refresh_safe(self, m: int, n: float, mc: float, hi: float | None = None) -> None:
+        """Worst-case cost (:func:`cost_upper_scalar`, unless given as ``hi``) and estimated mean
+        cost of model m: the empirical mean if tried, the price prior's ``kappa price`` if untried
+        with a known price, else -1 (unknown)."""
         floor = self._floor[m]
-        hi = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, floor, self.prior)
+        if hi is None:
+            hi = cost_upper_scalar(n, mc, self.cost_gamma, self.c2, floor, self.prior)
         if n == 1.0 and self._price_cap[m] < hi:
             hi = self._price_cap[m]
         self._hi[m] = hi
