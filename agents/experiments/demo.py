@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"\nheld-out worlds: MaskablePPO (MLP and set policy) trained {args.gen_steps:,} steps on generated "
-            "worlds 0-199, and the shipped checkpoint (a StageRoute clone, agents.rl.load_pretrained), scored on 20 "
+            "worlds 0-199, and the shipped checkpoint (a StageRoute clone, agents.rl.load_pretrained; alone and under "
+            "StageRoute's budget shield), scored on 20 "
             "worlds they never saw (brief training: the full run is benchmarks/generalization.py)\n",
             flush=True,
         )
