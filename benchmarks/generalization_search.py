@@ -28,6 +28,10 @@ VARIANTS: dict[str, dict] = {
     "small": {"policy_kwargs": {"hidden": 32, "rounds": 1}},
     # Train without the hard budget's termination (the cost term alone teaches pacing); scored hard.
     "average-train": {},
+    # The faster settings of benchmarks/bench_train.py: more sub-envs with shorter rollouts (the same
+    # 2,048 samples per update), fewer epochs.
+    "fast-16x128x2": {"n_envs": 16, "n_steps": 128, "n_epochs": 2},
+    "fast-32x64x1": {"n_envs": 32, "n_steps": 64, "n_epochs": 1},
 }
 TRAIN_BUDGET_MODE = {"average-train": "average"}
 
