@@ -610,14 +610,16 @@ class OptimisticRouter:
         left = self.horizon - int(round(float(obs["time"][0]) * self.horizon))
         return left, float(obs["budget_per_query"][0]) * max(left, 1)
 
-    def slack(self, obs: dict[str, np.ndarray], exact: bool = True) -> float:
+    def slack(self, obs: dict[str, np.ndarray], exact: bool = True, reserve: float = 0.0) -> float:
         """The budget left beyond the estimated cheapest routing of every query after this one:
         ``(B - spent) - (q - 1) f(D) - (T - t - q) f(P)``, with q the queries left in this stage
         (this one included), served by the deployed set D, and the later ones by the current pool
         P (:meth:`_floor_cost` of each; the pool's floor is taken once per stage).
 
         The stage is the one query t falls in; the floor of the pool is taken at its first query.
-        ``exact=False`` may return less (a lower bound, from a cached upper bound of f(D))."""
+        ``exact=False`` may return less (a lower bound, from a cached upper bound of f(D)).
+        ``reserve``: each query after this stage is priced at ``max(f(P), reserve)`` (0, the
+        default, is f(P): costs are never negative)."""
         # _queries_left and the cached case of _floor_of_deployed inline (this runs once per query);
         # ``.item(0)`` is ``float(x[0])`` without the NumPy scalar.
         horizon = self.horizon
@@ -636,7 +638,8 @@ class OptimisticRouter:
             fd = self._fd
         else:
             fd = self._floor_of_deployed(exact)
-        return remaining - (q - 1) * fd - (left - q) * self._pool_floor
+        later = self._pool_floor if self._pool_floor >= reserve else reserve
+        return remaining - (q - 1) * fd - (left - q) * later
 
     def _guard(self, m: int, obs: dict[str, np.ndarray], b: float | None) -> int:
         """Budget-safe exploration for one query: keep the drawn model m if the slack covers its
@@ -730,24 +733,18 @@ class OptimisticRouter:
         the slack prices them at the pool's estimated floor (0: StageRoute's rule)."""
         if not self.safe:
             raise ValueError("covered() needs a router built with safe=True")
-        if obs["deployed"].tobytes() != self._dep_key:
-            self.set_deployed(obs["deployed"])
+        self.set_deployed(obs["deployed"])
         self.update(obs["pulls"], obs["mean_reward"], obs["mean_cost"])
-        if self.prior is not None and (self._routed >= self._next_prior or obs["price"].tobytes() != self._price_key):
-            self.update_prior(obs)
+        self.update_prior(obs)
         self._routed += 1
         self._last = -1  # the model served is not known here: the next update compares every count
-        s = self.slack(obs)
-        left = self._queries_left(obs)[0]
-        if reserve > self._pool_floor:
-            later = left - max(self._stage_end - (self.horizon - left), 1)
-            s -= max(later, 0) * (reserve - self._pool_floor)
+        s = self.slack(obs, reserve=reserve)
         cap = obs["capacity_left"].tolist()
         hi = self._hi
         ok = [i for i in self._D if cap[i] > 0 and hi[i] <= s]
         if ok:
             return ok
-        pick = self._deficit_pick(cap, left)
+        pick = self._deficit_pick(cap, self._queries_left(obs)[0])
         return [pick] if pick >= 0 else []
 
     def stage_slack(self, obs: dict[str, np.ndarray], reserve: float = 0.0) -> tuple[int, float]:

@@ -38,7 +38,7 @@ from gym_llmroute.scenario import Scenario
 
 from ...base import scenario_of
 from .agent import StageRouteAgent
-from .router import OptimisticRouter
+from .router import OptimisticRouter, _fill
 
 __all__ = ["BudgetShield", "DEFAULT_PACE"]
 
@@ -167,19 +167,8 @@ def _worst_case_fill(
     hi: list[float], alpha: list[float], forced: list[int], extra: list[int], k: int, rest: float
 ) -> float:
     """The cost of the cheapest routing under worst-case costs ``hi`` (caps ``alpha``) of the
-    models ``forced`` plus at most ``k`` of ``extra``, filled by increasing cost (greedy: an upper
-    bound of the best choice of the ``k``); the mass their caps cannot carry is priced at
-    ``rest``."""
-    mass, cost, used = 1.0, 0.0, 0
-    own = set(forced)
-    for h, i in sorted((hi[i], i) for i in (*forced, *extra)):
-        if i not in own:
-            if used >= k:
-                continue
-            used += 1
-        take = alpha[i] if alpha[i] < mass else mass
-        cost += h * take
-        mass -= take
-        if mass <= 0.0:
-            return cost
-    return cost + mass * rest
+    models ``forced`` plus the ``k`` of ``extra`` with the smallest worst-case costs, filled by
+    increasing cost (:func:`~.router._fill`; greedy: an upper bound of the best choice of the
+    ``k``); the mass their caps cannot carry is priced at ``rest``."""
+    cheapest = sorted(extra, key=lambda i: (hi[i], i))[:k] if k > 0 else []
+    return _fill([(hi[i], alpha[i]) for i in (*forced, *cheapest)], rest)
