@@ -425,6 +425,11 @@ def _label(learner: str, seed: int, mode: str) -> str:
     return f"{learner}/seed{seed}" + ("" if mode == "sampled" else f"/{mode}")
 
 
+def _pretrained_runs(setup: Setup) -> list[tuple[str, bool]]:
+    """The shipped checkpoints' rows: each alone and under the budget shield."""
+    return [(name, shield) for name in setup.pretrained for shield in (False, True)]
+
+
 def _pretrained_label(name: str, shield: bool = False) -> str:
     return f"shipped checkpoint {name} (greedy{', budget shield' if shield else ''})"
 
@@ -486,7 +491,7 @@ def run(setup: Setup, out_dir: str | Path, progress: bool = True) -> dict[str, A
             log(f"scoring {name} on {len(cases)} episodes")
             scores[name] = play_reference(name, cases)
             atomic_write_json(store, {"cases": signature, "scores": scores})
-    for name, shield in ((name, shield) for name in setup.pretrained for shield in (False, True)):
+    for name, shield in _pretrained_runs(setup):
         if _pretrained_label(name, shield) not in scores:
             from ..rl.pretrained import pretrained_path
 
@@ -532,7 +537,7 @@ def summarize(setup: Setup, cases: list[Case], scores: dict[str, Any]) -> dict[s
             label = f"MaskablePPO ({policy}{clone}{dagger}, {mode})"
             agents[label] = np.mean(runs, axis=0)
             by_seed[label] = [float(r[groups == "held-out"].mean()) for r in runs]
-    for name, shield in ((name, shield) for name in setup.pretrained for shield in (False, True)):
+    for name, shield in _pretrained_runs(setup):
         agents[_pretrained_label(name, shield)] = np.asarray(scores[_pretrained_label(name, shield)])
     for name in setup.baselines:
         agents[name] = np.asarray(scores[name])
