@@ -103,6 +103,13 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _nonneg_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 _csv = csv_list
 
 
@@ -374,6 +381,26 @@ def _add_train_command(sub: Any) -> None:
         help="maskableppo: the clone plays its DAgger rounds under StageRoute's budget shield (as `llmroute run "
         "--shield` scores it)",
     )
+    rl = p.add_argument_group("reinforcement learning from a start (agents/rl/training.py)")
+    rl.add_argument(
+        "--init-from",
+        metavar="DIR",
+        help="start from this saved model's policy weights (a folder with model.zip), e.g. a clone to fine-tune",
+    )
+    rl.add_argument(
+        "--privileged-critic",
+        action="store_true",
+        help="set policy: an asymmetric critic that also reads each training world's true means (the actor, and "
+        "the saved policy, act without them)",
+    )
+    rl.add_argument(
+        "--critic-warmup",
+        type=_nonneg_int,
+        default=0,
+        metavar="N",
+        help="the first N of --steps train the critic's own layers only (the actor frozen)",
+    )
+    rl.add_argument("--learning-rate", type=_positive_float, metavar="LR", help="default from the hyperparameter table")
     p.add_argument(
         "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
     )
@@ -757,6 +784,14 @@ def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
             parser.error("argument --warm-start: needs an actor-critic algorithm (maskableppo, ppo, a2c), not dqn")
     elif args.steps == 0:
         parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
+    if args.privileged_critic and args.policy != "set":
+        parser.error(f"argument --privileged-critic: needs --policy set, not {args.policy}")
+    if args.critic_warmup > args.steps:
+        parser.error(f"argument --critic-warmup: must be <= --steps ({args.steps}), got {args.critic_warmup}")
+    if args.critic_warmup and args.algo == "dqn":
+        parser.error("argument --critic-warmup: needs an actor-critic algorithm (maskableppo, ppo, a2c), not dqn")
+    if args.init_from is not None and not os.path.exists(os.path.join(args.init_from, "model.zip")):
+        parser.error(f"argument --init-from: no model.zip in {args.init_from}")
     from .rl.training import has_native_vec_env
 
     if args.vec_env == "native" and not has_native_vec_env(args.env):
@@ -778,6 +813,8 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         overrides["n_envs"] = args.n_envs
     if args.vec_env is not None:
         overrides["vec_env"] = args.vec_env
+    if args.learning_rate is not None:
+        overrides["learning_rate"] = args.learning_rate
     if args.raw_reward:
         lagrangian: Any = False
     elif args.lagrange is not None:
@@ -803,6 +840,9 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         dagger_rounds=args.dagger_rounds,
         dagger_play=args.dagger_play,
         dagger_shield=args.dagger_shield,
+        privileged_critic=args.privileged_critic,
+        init_from=args.init_from,
+        critic_warmup=args.critic_warmup,
     )
     if result.warm_start is not None:
         w = result.warm_start

@@ -40,6 +40,7 @@ __all__ = [
     "scale_observation_rows",
     "scaled_observation_space",
     "scaling_constants",
+    "relative_cost",
     "OBS_SCALING_VERSION",
     "SCALING_VERSIONS",
     "check_scaling_version",
@@ -291,13 +292,27 @@ def _scale(obs: dict[str, np.ndarray], constants, version: int) -> dict[str, np.
         return out
     for key in ("mean_cost", "task_mean_cost"):
         if key in obs:
-            out[key] = _relative_cost(obs[key], b)
+            out[key] = relative_cost(obs[key], b)
     out["budget_per_query"] = np.arcsinh(pace).astype(np.float32)
     return out
 
 
-def _relative_cost(cost: np.ndarray, budget) -> np.ndarray:
-    """``clip(log2(cost / b) / 8, -1, 1)``, float32 (a cost of 0 reads -1)."""
+def relative_cost(cost: np.ndarray, budget) -> np.ndarray:
+    """A cost as the scaling of version 2 reads it: ``clip(log2(cost / b) / 8, -1, 1)``, float32 (a
+    cost of 0 reads -1).
+
+    Parameters
+    ----------
+    cost : array_like
+        Costs per query.
+    budget : float or ndarray
+        The per-query budget b (or one per row, broadcast).
+
+    Returns
+    -------
+    ndarray
+        float32, the shape of ``cost``.
+    """
     with np.errstate(divide="ignore"):
         octaves = np.log2(np.asarray(cost, dtype=np.float32) / budget)
     return np.clip(octaves / np.float32(_COST_OCTAVES), -1.0, 1.0).astype(np.float32)

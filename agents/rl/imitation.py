@@ -34,6 +34,7 @@ from gym_llmroute.wrappers import OBS_SCALING_VERSION, scale_observation
 from ..evaluation import scenario_of, slots_of
 from ..policies.stageroute.shield import BudgetShield
 from ..registry import make
+from .privileged import PRIVILEGED_KEYS, privileged_observation
 
 # How the learner acts in DAgger rounds (collect_demonstrations's ``play``).
 PLAY_MODES = ("sampled", "greedy", "mixed")
@@ -105,6 +106,7 @@ def collect_demonstrations(
     parallel: int = 16,
     progress: Callable[[int], None] | None = None,
     shield: bool = False,
+    privileged: bool = False,
 ) -> Demonstrations:
     """Episodes labelled by a registered agent: what it saw and what it did, or (with ``learner``)
     what it would have done where the learner went (DAgger).
@@ -143,6 +145,10 @@ def collect_demonstrations(
         With a masked ``learner``: it plays under StageRoute's budget shield
         (:class:`~agents.policies.stageroute.shield.BudgetShield`), as it is scored under it; the
         masks recorded for the fit stay the env's (the teacher's label is always valid there).
+    privileged : bool
+        Record each world's true means too (:func:`~agents.rl.vec_wrappers.privileged_observation`),
+        for a learner with an asymmetric critic (``privileged_critic=True``); the learner acts
+        without them.
 
     Returns
     -------
@@ -160,7 +166,7 @@ def collect_demonstrations(
     masked = learner is not None and _is_masked(learner)
     if shield and not masked:
         raise ValueError("shield=True needs a masked learner (MaskablePPO)")
-    rows = [_Row(make_env(), teacher, seed, shield) for _ in range(min(parallel, episodes))]
+    rows = [_Row(make_env(), teacher, seed, shield, privileged) for _ in range(min(parallel, episodes))]
     done_episodes: dict[int, _Episode] = {}
     next_episode = 0
     for row in rows:
@@ -172,7 +178,9 @@ def collect_demonstrations(
         if learner is None:
             actions = labels
         else:
-            batch = {k: np.stack([row.scaled[k] for row in active]) for k in active[0].scaled}
+            batch = {
+                k: np.stack([row.scaled[k] for row in active]) for k in active[0].scaled if k not in PRIVILEGED_KEYS
+            }
             masks = np.stack([row.play_mask() for row in active]) if masked else None
             actions = _learner_actions(learner, batch, masks, play)
         still = []
@@ -215,8 +223,9 @@ class _Episode:
 class _Row:
     """One env of :func:`collect_demonstrations` with its own teacher (an agent follows one world)."""
 
-    def __init__(self, env: gym.Env, teacher: str, seed: int, shield: bool = False):
+    def __init__(self, env: gym.Env, teacher: str, seed: int, shield: bool = False, privileged: bool = False):
         self.env = env
+        self.privileged = privileged
         self.teacher: Any = make(teacher, env, seed=seed)
         self.shield = BudgetShield(env) if shield else None
 
@@ -234,6 +243,8 @@ class _Row:
     def _observe(self, mask: np.ndarray, version: int) -> None:
         self.mask = mask
         self.scaled = scale_observation(self.obs, self.scenario, version)
+        if self.privileged:
+            self.scaled.update(privileged_observation(self.scenario, self.mask.shape[0] - 1))
 
     def play_mask(self) -> np.ndarray:
         """The actions the learner may play: the env's valid ones, or the shield's subset of them."""

@@ -30,6 +30,7 @@ from gym_llmroute.wrappers import (
 
 from ..base import scenario_of
 from ..policies.stageroute.shield import BudgetShield
+from .privileged import PRIVILEGED_KEYS
 from .training import algo_class
 
 __all__ = ["SB3Agent", "load_agent"]
@@ -295,7 +296,8 @@ def _load_set_policy(
         obs_space = ScaledObservation(gym.make("LLMRoute-v0", scenario=scenario), version).observation_space
     action_n = int(getattr(getattr(env, "action_space", None), "n", scenario.n_models + 1))
     trained_on = f"(trained on {meta.get('env_id', 'an unknown env')} with {meta.get('env_kwargs', {})})"
-    saved = model.observation_space.spaces
+    # The privileged keys of an asymmetric critic are training-only: the actor never reads them.
+    saved = {k: v for k, v in model.observation_space.spaces.items() if k not in PRIVILEGED_KEYS}
     ours = cast(spaces.Dict, obs_space).spaces
     saved_tasks = saved["task"].shape if "task" in saved else None
     our_tasks = ours["task"].shape if "task" in ours else None

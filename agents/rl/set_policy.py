@@ -19,6 +19,13 @@ it collapses. These policies treat the model slots as a set:
    concatenated to each embedding and a shared MLP updates it (residually).
 4. **Heads**: a shared MLP scores each slot (its action logit); an MLP of the pooled summary and the
    globals gives the commit logit (action N) and, through a separate MLP, the value.
+5. **Asymmetric critic** (``privileged_critic=True``, training only): the critic also sees each
+   slot's true mean reward and cost (:data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`, which
+   :class:`~agents.rl.vec_wrappers.VecPrivilegedObservation` adds to training observations): a
+   shared layer embeds each slot's ``[embedding, true means]`` and their mean and max over the real
+   slots join the critic's input. The actor never reads them, so the policy acts on what a
+   deployed agent sees; without the keys (any evaluation env) the actor is unchanged and the value
+   is NaN.
 
 So for any permutation of the model slots the action logits are permuted the same way, the commit
 logit and the value are unchanged (up to float rounding), and no weight depends on the number of
@@ -28,8 +35,8 @@ the per-task statistics are features).
 
 The logits come from the network: ``action_net`` is the identity and ``mlp_extractor`` is the
 :class:`SetNetwork` (``latent_dim_pi = N + 1`` is not stored in any weight). Keyword arguments
-through ``policy_kwargs``: ``hidden`` (width, 64), ``rounds`` (1 or more, 2), ``activation_fn``
-(``nn.ReLU``).
+through ``policy_kwargs``: ``hidden`` (width, 64), ``rounds`` (1 or more, 2), ``privileged_critic``
+(False), ``activation_fn`` (``nn.ReLU``).
 
 This module imports torch and stable-baselines3 at its top; nothing imports it at package import.
 """
@@ -47,6 +54,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
+
+from .privileged import PRIVILEGED_KEYS
 
 __all__ = [
     "SetPolicy",
@@ -82,13 +91,20 @@ class SetTokenizer(BaseFeaturesExtractor):
     ``COST_KEYS`` non-zero: padded slots are zero but for those, -1 in the scaling of version 2). N is
     read from the observation at each call, so nothing here depends on it.
 
+    With ``privileged=True`` the output is ``[tokens, privileged (N * P), globals]``, the
+    :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS` of every slot (P of them) for an asymmetric
+    critic; NaN where the observation lacks them (evaluation envs), which only the critic reads.
+    Those keys are never part of a token.
+
     Parameters
     ----------
     observation_space : gymnasium.spaces.Dict
         The (scaled) LLMRoute observation space.
+    privileged : bool
+        Output the privileged block.
     """
 
-    def __init__(self, observation_space: spaces.Dict):
+    def __init__(self, observation_space: spaces.Dict, privileged: bool = False):
         boxes = observation_space.spaces
         missing = [k for k in ("available", *GLOBAL_KEYS) if k not in boxes]
         if missing:
@@ -98,7 +114,11 @@ class SetTokenizer(BaseFeaturesExtractor):
         self.n_tasks = _shape(boxes["task"])[0] if "task" in boxes else 0
         self.task_keys = tuple(k for k in PER_TASK_KEYS if k in boxes) if self.n_tasks else ()
         self.model_keys = tuple(
-            sorted(k for k, b in boxes.items() if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS) and _shape(b) == (n,))
+            sorted(
+                k
+                for k, b in boxes.items()
+                if k not in (*GLOBAL_KEYS, "task", *PER_TASK_KEYS, *PRIVILEGED_KEYS) and _shape(b) == (n,)
+            )
         )
         self.model_dim = len(self.model_keys) + len(self.task_keys) * (1 + self.n_tasks)
         # Which token features tell a real slot (in the order tokens() stacks them): all but the costs.
@@ -108,7 +128,8 @@ class SetTokenizer(BaseFeaturesExtractor):
         self._presence = th.tensor(presence)  # not a buffer: saved models keep their state_dict keys
         self.slot_dim = self.model_dim + 1
         self.global_dim = len(GLOBAL_KEYS) + self.n_tasks
-        super().__init__(observation_space, features_dim=n * self.slot_dim + self.global_dim)
+        self.privileged_dim = len(PRIVILEGED_KEYS) if privileged else 0
+        super().__init__(observation_space, features_dim=n * (self.slot_dim + self.privileged_dim) + self.global_dim)
 
     def tokens(self, obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
         """The tokens and globals of a batch of observations.
@@ -152,10 +173,16 @@ class SetTokenizer(BaseFeaturesExtractor):
         Returns
         -------
         Tensor
-            Shape (B, N * slot_dim + global_dim).
+            Shape (B, N * (slot_dim + privileged_dim) + global_dim).
         """
         tokens, glob = self.tokens(observations)
-        return th.cat([tokens.flatten(1), glob], dim=-1)
+        if not self.privileged_dim:
+            return th.cat([tokens.flatten(1), glob], dim=-1)
+        if all(k in observations for k in PRIVILEGED_KEYS):
+            privileged = th.stack([observations[k].float() for k in PRIVILEGED_KEYS], dim=-1).flatten(1)
+        else:  # an evaluation env: only the critic reads these, and it has no value here
+            privileged = tokens.new_full((tokens.shape[0], tokens.shape[1] * self.privileged_dim), float("nan"))
+        return th.cat([tokens.flatten(1), privileged, glob], dim=-1)
 
 
 def _mlp(sizes: list[int], activation: type[nn.Module], last_activation: bool = True) -> nn.Sequential:
@@ -218,8 +245,9 @@ class SetNetwork(nn.Module):
     ``mlp_extractor``).
 
     ``forward_actor`` returns the action logits (B, N + 1): the slots' scores, then the commit logit;
-    ``forward_critic`` returns a (B, hidden) latent of the pooled summary and the globals, which the
-    policy's ``value_net`` maps to the value. No weight depends on N.
+    ``forward_critic`` returns a (B, hidden) latent of the pooled summary and the globals (and, with
+    ``privileged_dim``, the pooled embeddings of each slot's privileged features), which the policy's
+    ``value_net`` maps to the value. No weight depends on N.
 
     Parameters
     ----------
@@ -233,11 +261,21 @@ class SetNetwork(nn.Module):
         Rounds of pooling and update (at least 1).
     activation_fn : type of nn.Module
         The activation.
+    privileged_dim : int
+        Privileged features per slot that the critic reads (0: none; :class:`SetTokenizer`'s).
     """
 
     _embed_rest: tuple[nn.Module, ...]
 
-    def __init__(self, slot_dim: int, global_dim: int, hidden: int = 64, rounds: int = 2, activation_fn=nn.ReLU):
+    def __init__(
+        self,
+        slot_dim: int,
+        global_dim: int,
+        hidden: int = 64,
+        rounds: int = 2,
+        activation_fn=nn.ReLU,
+        privileged_dim: int = 0,
+    ):
         super().__init__()
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
             raise ValueError(f"SetPolicy hidden must be an integer >= 1, got {hidden!r}")
@@ -252,7 +290,10 @@ class SetNetwork(nn.Module):
         self.updates = nn.ModuleList([_mlp([3 * hidden, hidden], activation_fn) for _ in range(rounds)])
         self.slot_head = nn.Sequential(_mlp([3 * hidden, hidden], activation_fn), nn.Linear(hidden, 1))
         self.commit_head = nn.Sequential(_mlp([2 * hidden + global_dim, hidden], activation_fn), nn.Linear(hidden, 1))
-        self.critic = _mlp([2 * hidden + global_dim, hidden, hidden], activation_fn)
+        self.privileged_dim = privileged_dim
+        if privileged_dim:
+            self.privileged = _mlp([hidden + privileged_dim, hidden], activation_fn)
+        self.critic = _mlp([(4 if privileged_dim else 2) * hidden + global_dim, hidden, hidden], activation_fn)
         self.latent_dim_pi = 0  # the logits' width is N + 1, known only from the observation
         self.latent_dim_vf = hidden
 
@@ -270,7 +311,8 @@ class SetNetwork(nn.Module):
         """Embed the real slots only, packed: a padded slot (real-slot flag 0) is never valid and
         takes no part in the pooling, so it costs nothing (generated worlds fill ~12 of 40 slots).
         Returns the packed embeddings (R, hidden), the pooled summary (B, 2 hidden), the globals and
-        the packing ``(rows, slots, n_slots)``.
+        the packing ``(rows, slots, n_slots, count, privileged)`` (the real slots' privileged
+        features (R, privileged_dim); without any, a placeholder the critic does not read).
 
         A layer whose input is a slot's own vector concatenated with its row's (the embedding's
         ``[feats, feats - mean, 1, globals]``, the updates' and the slot head's ``[h, pooled]``) is
@@ -278,8 +320,10 @@ class SetNetwork(nn.Module):
         (the same weights) up to float rounding, with the row's part computed once per row instead of
         once per slot (2.4 times fewer operations for the whole network)."""
         batch = features.shape[0]
-        glob = features[:, features.shape[1] - self.global_dim :]
-        tokens = features[:, : features.shape[1] - self.global_dim].reshape(batch, -1, self.slot_dim)
+        body = features.shape[1] - self.global_dim
+        glob = features[:, body:]
+        n = body // (self.slot_dim + self.privileged_dim)
+        tokens = features[:, : n * self.slot_dim].reshape(batch, n, self.slot_dim)
         rows, slots = (tokens[..., -1] > 0).nonzero(as_tuple=True)
         feats = tokens[rows, slots, :-1]
         count = th.bincount(rows, minlength=batch).unsqueeze(1).to(feats.dtype)
@@ -296,10 +340,15 @@ class SetNetwork(nn.Module):
             layer, activation = cast(nn.Sequential, update)
             pooled = _pool(h, rows, count)
             h = h + activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))
-        return h, _pool(h, rows, count), glob, (rows, slots, th.tensor(tokens.shape[1]))
+        privileged = (
+            features[:, n * self.slot_dim : body].reshape(batch, n, self.privileged_dim)[rows, slots]
+            if self.privileged_dim
+            else count
+        )
+        return h, _pool(h, rows, count), glob, (rows, slots, th.tensor(n), count, privileged)
 
     def _actor(self, h: th.Tensor, pooled: th.Tensor, glob: th.Tensor, packing: tuple[th.Tensor, ...]) -> th.Tensor:
-        rows, slots, n_slots = packing
+        rows, slots, n_slots = packing[:3]
         layer, activation = cast(nn.Sequential, self.slot_head[0])
         packed = self.slot_head[1](activation(_concat_linear(cast(nn.Linear, layer), h, pooled, rows))).squeeze(-1)
         # Padded slots are never valid: a logit of PADDED_LOGIT (MaskablePPO masks them anyway).
@@ -320,8 +369,15 @@ class SetNetwork(nn.Module):
         (Tensor, Tensor)
             Logits (B, N + 1) and the critic's latent (B, hidden).
         """
-        h, pooled, glob, packing = self._encode(features)
-        return self._actor(h, pooled, glob, packing), self.critic(th.cat([pooled, glob], dim=-1))
+        encoded = self._encode(features)
+        return self._actor(*encoded), self._critic(*encoded)
+
+    def _critic(self, h: th.Tensor, pooled: th.Tensor, glob: th.Tensor, packing: tuple[th.Tensor, ...]) -> th.Tensor:
+        if not self.privileged_dim:
+            return self.critic(th.cat([pooled, glob], dim=-1))
+        rows, _, _, count, privileged = packing
+        seen = self.privileged(th.cat([h, privileged], dim=-1))
+        return self.critic(th.cat([pooled, _pool(seen, rows, count), glob], dim=-1))
 
     def forward_actor(self, features: th.Tensor) -> th.Tensor:
         """The action logits.
@@ -351,8 +407,7 @@ class SetNetwork(nn.Module):
         Tensor
             Latent (B, hidden).
         """
-        _, pooled, glob, _ = self._encode(features)
-        return self.critic(th.cat([pooled, glob], dim=-1))
+        return self._critic(*self._encode(features))
 
 
 class _SetPolicyMixin:
@@ -361,6 +416,7 @@ class _SetPolicyMixin:
 
     hidden: int
     rounds: int
+    privileged_critic: bool
     mlp_extractor: Any
     action_net: Any
 
@@ -371,12 +427,24 @@ class _SetPolicyMixin:
             raise ValueError(f"SetPolicy needs a Discrete action space, got {action_space}")
         if kwargs.get("net_arch") is not None:
             raise ValueError("SetPolicy takes hidden= and rounds=, not net_arch")
+        if not isinstance(self.privileged_critic, bool):
+            raise ValueError(f"SetPolicy privileged_critic must be True or False, got {self.privileged_critic!r}")
         kwargs.setdefault("features_extractor_class", SetTokenizer)
+        extractor_kwargs = dict(kwargs.get("features_extractor_kwargs") or {})
+        extractor_kwargs["privileged"] = self.privileged_critic
+        kwargs["features_extractor_kwargs"] = extractor_kwargs
         kwargs.setdefault("activation_fn", nn.ReLU)
 
     def _build_mlp_extractor(self) -> None:
         fe = self.features_extractor  # type: ignore[attr-defined]
-        self.mlp_extractor = SetNetwork(fe.slot_dim, fe.global_dim, self.hidden, self.rounds, self.activation_fn)  # type: ignore[attr-defined]
+        self.mlp_extractor = SetNetwork(
+            fe.slot_dim,
+            fe.global_dim,
+            self.hidden,
+            self.rounds,
+            self.activation_fn,  # type: ignore[attr-defined]
+            fe.privileged_dim,
+        )
 
     def _build(self, lr_schedule) -> None:
         self._build_mlp_extractor()
@@ -396,7 +464,7 @@ class _SetPolicyMixin:
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()  # type: ignore[misc]
-        data.update(hidden=self.hidden, rounds=self.rounds)
+        data.update(hidden=self.hidden, rounds=self.rounds, privileged_critic=self.privileged_critic)
         data.pop("net_arch", None)
         return data
 
@@ -419,6 +487,9 @@ class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
         Width of every layer (64).
     rounds : int
         Rounds of pooling and update (2).
+    privileged_critic : bool
+        An asymmetric critic that also reads the training env's true means (see the module
+        docstring); the env must have :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`.
     **kwargs
         MaskableActorCriticPolicy's other arguments (``activation_fn``, ``ortho_init``, optimizer);
         ``net_arch`` is refused.
@@ -431,9 +502,10 @@ class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
         lr_schedule,
         hidden: int = 64,
         rounds: int = 2,
+        privileged_critic: bool = False,
         **kwargs: Any,
     ):
-        self.hidden, self.rounds = hidden, rounds
+        self.hidden, self.rounds, self.privileged_critic = hidden, rounds, privileged_critic
         self._setup_set(observation_space, action_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -476,6 +548,9 @@ class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):
         Width of every layer (64).
     rounds : int
         Rounds of pooling and update (2).
+    privileged_critic : bool
+        An asymmetric critic that also reads the training env's true means (see the module
+        docstring); the env must have :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`.
     **kwargs
         ActorCriticPolicy's other arguments; ``net_arch`` is refused.
     """
@@ -487,8 +562,9 @@ class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):
         lr_schedule,
         hidden: int = 64,
         rounds: int = 2,
+        privileged_critic: bool = False,
         **kwargs: Any,
     ):
-        self.hidden, self.rounds = hidden, rounds
+        self.hidden, self.rounds, self.privileged_critic = hidden, rounds, privileged_critic
         self._setup_set(observation_space, action_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -27,6 +27,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -192,6 +193,7 @@ def make_train_env(
     vec_env: str = "dummy",
     monitor_dir: str | os.PathLike | None = None,
     lagrangian: dict[str, Any] | None = None,
+    privileged: bool = False,
 ):
     """The SB3 vector env used for training.
 
@@ -219,6 +221,9 @@ def make_train_env(
         all of them (None: no file).
     lagrangian : dict, optional
         Keyword arguments of :class:`~gym_llmroute.wrappers.LagrangianReward` (None: the raw reward).
+    privileged : bool
+        Add each world's true means to the observations
+        (:class:`~agents.rl.vec_wrappers.VecPrivilegedObservation`), for an asymmetric critic.
 
     Returns
     -------
@@ -239,7 +244,7 @@ def make_train_env(
     if vec_env == "native":
         from stable_baselines3.common.vec_env import VecMonitor
 
-        from .vec_wrappers import VecLagrangianReward, VecScaledObservation
+        from .vec_wrappers import VecLagrangianReward, VecPrivilegedObservation, VecScaledObservation
 
         venv = _native_vec_env(env_id, n_envs, dict(env_kwargs or {}))
         path = None if monitor_dir is None else os.path.join(monitor_dir, "native")
@@ -247,6 +252,8 @@ def make_train_env(
         if lagrangian is not None:
             venv = VecLagrangianReward(venv, **lagrangian)
         venv = VecScaledObservation(venv)
+        if privileged:
+            venv = VecPrivilegedObservation(venv)
         # As DummyVecEnv's factories reset sub-env i with seed + i: the next reset without seeds
         # continues from there.
         venv.seed(seed)
@@ -258,9 +265,12 @@ def make_train_env(
         )
         for i in range(n_envs)
     ]
-    if vec_env == "subproc" and n_envs > 1:
-        return SubprocVecEnv(fns, start_method="forkserver")
-    return DummyVecEnv(fns)
+    venv = SubprocVecEnv(fns, start_method="forkserver") if vec_env == "subproc" and n_envs > 1 else DummyVecEnv(fns)
+    if privileged:
+        from .vec_wrappers import VecPrivilegedObservation
+
+        return VecPrivilegedObservation(venv)
+    return venv
 
 
 @dataclass
@@ -283,6 +293,8 @@ class TrainResult:
     obs_scaling_version: int = OBS_SCALING_VERSION
     policy: str = "mlp"
     warm_start: dict[str, Any] | None = None
+    init_from: str | None = None
+    critic_warmup: int = 0
 
 
 def train(
@@ -307,6 +319,9 @@ def train(
     dagger_rounds: int = 0,
     dagger_play: str = "sampled",
     dagger_shield: bool = False,
+    privileged_critic: bool = False,
+    init_from: str | os.PathLike | None = None,
+    critic_warmup: int = 0,
 ) -> TrainResult:
     """Train an SB3 algorithm and save it.
 
@@ -364,6 +379,20 @@ def train(
         MaskablePPO: the clone plays its DAgger rounds under StageRoute's budget shield
         (:class:`~agents.policies.stageroute.shield.BudgetShield`), the mode it is scored in with
         ``load_agent(..., shield=True)``.
+    privileged_critic : bool
+        The set policy's asymmetric critic (:mod:`agents.rl.set_policy`): it also reads each
+        training world's true means, which the training env adds to its observations
+        (:class:`~agents.rl.vec_wrappers.VecPrivilegedObservation`) and the cloned demonstrations
+        record; the actor, and so the saved policy, acts without them. Needs ``policy="set"``.
+    init_from : path, optional
+        A saved model (its folder or ``model.zip``) whose policy weights the new model starts from,
+        e.g. a clone to fine-tune with PPO (the optimizer starts afresh). Same policy and sizes; a
+        model with ``privileged_critic`` may start from one without: its critic then starts as the
+        saved critic (the new inputs' weights zero), the privileged layer as initialised.
+    critic_warmup : int
+        The first ``critic_warmup`` of the ``total_timesteps`` train the critic's own layers only
+        (the actor and the layers it shares are frozen), so that PPO's first advantages come from a
+        critic fitted to this policy and reward.
 
     Returns
     -------
@@ -390,7 +419,17 @@ def train(
         raise ValueError(f"dagger_shield needs a masked policy (maskableppo), not {algo!r}")
     if warm_start is not None and algo not in ("maskableppo", "ppo", "a2c"):
         raise ValueError(f"warm_start needs an actor-critic algorithm (maskableppo, ppo, a2c), not {algo!r}")
-    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy)
+    if (
+        isinstance(critic_warmup, bool)
+        or not isinstance(critic_warmup, int)
+        or not 0 <= critic_warmup <= total_timesteps
+        or (critic_warmup and algo not in ("maskableppo", "ppo", "a2c"))
+    ):
+        raise ValueError(
+            f"critic_warmup must be an integer in [0, total_timesteps={total_timesteps}] for an actor-critic "
+            f"algorithm (maskableppo, ppo, a2c), got {critic_warmup!r} with {algo!r}"
+        )
+    setup = _TrainSetup.of(algo, env_id, hyperparams, lagrangian, policy, privileged_critic)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     monitor_dir = out / "monitor"
@@ -410,6 +449,7 @@ def train(
         vec_env=setup.vec_env,
         monitor_dir=monitor_dir,
         lagrangian=setup.lagrangian,
+        privileged=setup.privileged_critic,
     )
     try:
         if setup.normalize_reward:
@@ -418,6 +458,8 @@ def train(
             venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=setup.params.get("gamma", 0.99))
         tb_dir = str(out / "tb") if tensorboard else None
         model = cls(policy_cls, venv, seed=seed, verbose=verbose, tensorboard_log=tb_dir, **setup.params)
+        if init_from is not None:
+            _init_from(model, init_from)
         warm = None
         if warm_start is not None:
             warm = _warm_start(
@@ -430,9 +472,18 @@ def train(
                 dagger_play,
                 progress_bar,
                 dagger_shield,
+                setup.privileged_critic,
             )
-        if total_timesteps:
-            model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar, tb_log_name=algo)
+        if critic_warmup:
+            with _critic_only(model.policy):
+                model.learn(total_timesteps=critic_warmup, progress_bar=progress_bar, tb_log_name=algo)
+        if total_timesteps > critic_warmup:
+            model.learn(
+                total_timesteps=total_timesteps - critic_warmup,
+                progress_bar=progress_bar,
+                tb_log_name=algo,
+                reset_num_timesteps=not critic_warmup,
+            )
         model_path = out / "model.zip"
         model.save(out / ".model.tmp.zip")
         os.replace(out / ".model.tmp.zip", model_path)
@@ -454,9 +505,66 @@ def train(
         wall_time_s=time.perf_counter() - start,
         policy=policy,
         warm_start=warm,
+        init_from=None if init_from is None else str(init_from),
+        critic_warmup=critic_warmup,
     )
     atomic_write_text(out / "train.json", json.dumps(asdict(result), indent=2, default=str))
     return result
+
+
+# The parameters that only the critic uses (SB3's MLP extractor's value_net, the set policy's critic
+# and its privileged layer, and the value head).
+CRITIC_PARAMETERS = ("mlp_extractor.value_net.", "mlp_extractor.critic.", "mlp_extractor.privileged.", "value_net.")
+
+
+@contextmanager
+def _critic_only(policy):
+    """Freeze every parameter but the critic's own (:data:`CRITIC_PARAMETERS`) inside the block."""
+    frozen = [p for name, p in policy.named_parameters() if not name.startswith(CRITIC_PARAMETERS) and p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
+def _init_from(model, path: str | os.PathLike) -> None:
+    """Load the policy weights saved at ``path`` into ``model`` (see :func:`train`'s ``init_from``)."""
+    import torch
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    path = Path(path)
+    zip_path = path / "model.zip" if path.is_dir() else path
+    if not zip_path.exists():
+        raise FileNotFoundError(f"init_from: no saved model at {zip_path}")
+    _, params, _ = load_from_zip_file(zip_path, device="cpu", load_data=False)
+    saved = cast(dict[str, Any], params["policy"])
+    own = model.policy.state_dict()
+    widened = "mlp_extractor.critic.0.weight"
+    loaded = {}
+    for key, value in saved.items():
+        if key not in own:
+            raise ValueError(f"init_from: {zip_path} has {key!r}, which this policy does not")
+        target = own[key]
+        if value.shape == target.shape:
+            loaded[key] = value
+        elif key == widened and getattr(model.policy, "privileged_critic", False):
+            # [pooled (2h), globals] -> [pooled (2h), privileged pooled (2h), globals], new inputs at 0.
+            h = model.policy.hidden
+            grown = torch.zeros_like(target)
+            grown[:, : 2 * h] = value[:, : 2 * h]
+            grown[:, 4 * h :] = value[:, 2 * h :]
+            loaded[key] = grown
+        else:
+            raise ValueError(
+                f"init_from: {zip_path}'s {key!r} has shape {tuple(value.shape)}, this policy's {tuple(target.shape)}"
+            )
+    missing = [k for k in own if k not in loaded and not k.startswith("mlp_extractor.privileged.")]
+    if missing:
+        raise ValueError(f"init_from: {zip_path} lacks {missing}")
+    model.policy.load_state_dict({**own, **loaded})
 
 
 def _warm_start(
@@ -469,6 +577,7 @@ def _warm_start(
     play: str,
     bar: bool,
     shield: bool = False,
+    privileged: bool = False,
 ) -> dict[str, Any]:
     """Clone ``teacher`` into ``model``, then ``rounds`` of DAgger (:mod:`agents.rl.imitation`);
     what ``train.json`` records of it. ``sizes``: episodes per round, epochs per fit, DAgger rounds;
@@ -496,6 +605,7 @@ def _warm_start(
                     play=play,
                     progress=progress.update,
                     shield=shield and r > 0,
+                    privileged=privileged,
                 )
             )
         scores.append(float(np.mean(parts[-1].episode_rewards)))
@@ -531,6 +641,7 @@ class _TrainSetup:
     normalize_reward: bool
     lagrangian: dict[str, float] | None
     config: dict[str, Any]
+    privileged_critic: bool = False
 
     @classmethod
     def of(
@@ -540,9 +651,17 @@ class _TrainSetup:
         hyperparams: dict[str, Any] | None,
         lagrangian: dict[str, float] | bool | None,
         policy: str = "mlp",
+        privileged_critic: bool = False,
     ) -> _TrainSetup:
         params = hyperparams_for(algo, env_id, policy)
         params.update(hyperparams or {})
+        if privileged_critic:
+            if policy != "set":
+                raise ValueError(
+                    f"privileged_critic needs policy='set' (its critic reads the true means), not {policy!r}"
+                )
+            params["policy_kwargs"] = {**params.get("policy_kwargs", {}), "privileged_critic": True}
+        privileged = bool(params.get("policy_kwargs", {}).get("privileged_critic", False))
         config = dict(params)
         n_envs = int(params.pop("n_envs"))
         vec_env = params.pop("vec_env")
@@ -559,7 +678,7 @@ class _TrainSetup:
         if chosen is True:
             raise TypeError("lagrangian must be a dict of LagrangianReward arguments, False or None, got True")
         config["lagrangian"] = chosen
-        return cls(params, n_envs, vec_env, normalize_reward, chosen, config)
+        return cls(params, n_envs, vec_env, normalize_reward, chosen, config, privileged)
 
 
 def read_monitor(monitor_dir: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -8,8 +8,11 @@ the native batched envs (:class:`gym_llmroute.vector.LLMRouteSB3VecEnv`,
 * :class:`VecScaledObservation`: :class:`~gym_llmroute.wrappers.ScaledObservation` on every sub-env,
   each row scaled with its own world (:func:`~gym_llmroute.wrappers.scale_observation_rows`), the
   terminal observation of an ending sub-env with the world it ended in.
+* :class:`VecPrivilegedObservation`: adds what only a training env may show, each sub-env's true
+  mean rewards and costs (:func:`privileged_observation`), for an asymmetric critic
+  (:class:`~agents.rl.set_policy.SetPolicy` with ``privileged_critic=True``).
 
-Both read each sub-env's scenario with ``get_attr("scenario")`` at ``reset()`` and, after a step, only
+All three read each sub-env's scenario with ``get_attr("scenario")`` at ``reset()`` and, after a step, only
 for the sub-envs that ended (a scenario changes only when its sub-env resets: at every reset of
 ``LLMRoute-Gen-v0``). With SB3's ``VecMonitor`` innermost, ``VecMonitor`` -> ``VecLagrangianReward``
 -> ``VecScaledObservation`` over the native env gives what ``DummyVecEnv`` of ``Monitor`` ->
@@ -41,7 +44,13 @@ from gym_llmroute.wrappers import (
     scaling_constants,
 )
 
-__all__ = ["VecLagrangianReward", "VecScaledObservation"]
+from .privileged import PRIVILEGED_KEYS, privileged_observation, privileged_observation_space
+
+__all__ = [
+    "VecLagrangianReward",
+    "VecScaledObservation",
+    "VecPrivilegedObservation",
+]
 
 
 class _PerRowWorld(VecEnvWrapper):
@@ -178,5 +187,46 @@ class VecScaledObservation(_PerRowWorld):
                 terminal = infos[i].get("terminal_observation")
                 if terminal is not None:  # the world it ended in: the scenario before the reset
                     infos[i]["terminal_observation"] = scale_observation(terminal, self.scenarios[i], self.version)
+            self._refresh(rows)
+        return self._observe(obs), rewards, dones, infos
+
+
+class VecPrivilegedObservation(_PerRowWorld):
+    """Adds :func:`privileged_observation` of each sub-env's world to its observation (and to the
+    ``terminal_observation`` of a sub-env that ended, with the world it ended in): the training
+    input of an asymmetric critic. Evaluation envs never have these keys.
+
+    Parameters
+    ----------
+    venv : VecEnv
+        The vector env (LLMRoute observations, scaled or not).
+    """
+
+    def __init__(self, venv: VecEnv):
+        self.n_slots = int(np.prod(cast(spaces.Dict, venv.observation_space)["available"].shape or (0,)))
+        self.rows = {key: np.zeros((venv.num_envs, self.n_slots), dtype=np.float32) for key in PRIVILEGED_KEYS}
+        super().__init__(venv, privileged_observation_space(cast(spaces.Dict, venv.observation_space)))
+
+    def _changed(self, rows: np.ndarray) -> None:
+        for i in rows.tolist():
+            for key, value in privileged_observation(self.scenarios[i], self.n_slots).items():
+                self.rows[key][i] = value
+
+    def _observe(self, obs):
+        out = dict(obs)
+        out.update((key, value.copy()) for key, value in self.rows.items())
+        return out
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        if dones.any():
+            rows = np.flatnonzero(dones)
+            for i in rows.tolist():
+                terminal = infos[i].get("terminal_observation")
+                if terminal is not None:  # the world it ended in: the scenario before the reset
+                    infos[i]["terminal_observation"] = {
+                        **terminal,
+                        **privileged_observation(self.scenarios[i], self.n_slots),
+                    }
             self._refresh(rows)
         return self._observe(obs), rewards, dones, infos
