@@ -38,18 +38,30 @@ def test_the_checkpoint_plays_any_untyped_catalog_without_invalid_actions(env_id
     assert result["reward_fraction"] > random["reward_fraction"]
 
 
-def test_the_checkpoint_spends_its_budget_on_held_out_worlds_as_stageroute_does():
+def test_the_checkpoint_spends_its_budget_on_held_out_worlds_as_stageroute_and_the_oracle_do():
     """The clone paces its spend like StageRoute, which it imitates (the learned agents before it spent
-    0.38 of B where StageRoute spent 0.91): on average within 0.1 of StageRoute's spend on the same
-    episodes, and at most the budget."""
-    cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(6)]
-    ours = play_learned(pretrained_path(NAME), cases, deterministic=True, spend=True)
+    0.38 of B where StageRoute spent 0.91), alone and under the budget shield: on average within 0.1
+    of StageRoute's spend and of the oracle's on the same episodes, and at most the budget. (The oracle
+    does not spend all of B where the budget does not bind: 0.86 of it on these 12 worlds, 0.90 on
+    all 100 held-out ones.)"""
+    cases = [Case("held-out", "LLMRoute-Gen-v0", {"pad_to": 40}, HELD_OUT_START + i, i) for i in range(12)]
+    ours = {
+        shield: np.mean(play_learned(pretrained_path(NAME), cases, deterministic=True, spend=True, shield=shield))
+        for shield in (False, True)
+    }
     env = gym.make("LLMRoute-Gen-v0", pad_to=40)
-    theirs = []
-    for case in cases:
-        result = agents.run_episode(agents.make("stageroute", env, seed=0), _WorldReset(env, case.options), case.seed)
-        theirs.append(result["spend_fraction"])
-    assert abs(np.mean(ours) - np.mean(theirs)) < 0.1 and np.mean(ours) <= 1.0, (ours, theirs)
+    theirs = {}
+    for name in ("stageroute", "oracle"):
+        theirs[name] = np.mean(
+            [
+                agents.run_episode(agents.make(name, env, seed=0), _WorldReset(env, case.options), case.seed)[
+                    "spend_fraction"
+                ]
+                for case in cases
+            ]
+        )
+    for spend in ours.values():
+        assert spend <= 1.0 and all(abs(spend - ref) < 0.1 for ref in theirs.values()), (ours, theirs)
 
 
 def test_the_checkpoint_reproduces_its_recorded_held_out_scores():
