@@ -103,11 +103,19 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = _nonneg_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+def _hyperparam(text: str) -> tuple[str, Any]:
+    """``KEY:VALUE``, the value a Python literal (a number, True, None, a list...)."""
+    import ast
+
+    key, sep, value = text.partition(":")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY:VALUE (e.g. learning_rate:3e-5), got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(
+            f"{key}: expected a Python literal (a number, True, None...), got {value!r}"
+        ) from None
 
 
 _csv = csv_list
@@ -400,7 +408,15 @@ def _add_train_command(sub: Any) -> None:
         metavar="N",
         help="the first N of --steps train the critic's own layers only (the actor frozen)",
     )
-    rl.add_argument("--learning-rate", type=_positive_float, metavar="LR", help="default from the hyperparameter table")
+    rl.add_argument(
+        "--hyperparams",
+        nargs="+",
+        type=_hyperparam,
+        default=[],
+        metavar="KEY:VALUE",
+        help="override entries of the hyperparameter table (agents/rl/hyperparams.py), e.g. learning_rate:3e-5 "
+        "target_kl:0.01 ent_coef:0",
+    )
     p.add_argument(
         "--n-envs", type=_positive_int, metavar="N", help="training envs (default from the hyperparameter table)"
     )
@@ -415,8 +431,8 @@ def _add_train_command(sub: Any) -> None:
         "--lagrange",
         type=_nonneg_float,
         metavar="LAMBDA",
-        help="train on reward - LAMBDA * cost with this initial multiplier (default: the hyperparameter table's, "
-        "dual ascent from 0 with step 0.01)",
+        help="train on reward - LAMBDA * cost with this initial multiplier, the cost in units of the world's budget "
+        "on LLMRoute-Gen-v0 as in the table (default: the hyperparameter table's, dual ascent from 0 with step 0.01)",
     )
     cost.add_argument("--raw-reward", action="store_true", help="train on the env's reward, without the cost term")
     p.add_argument(
@@ -784,6 +800,20 @@ def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
             parser.error("argument --warm-start: needs an actor-critic algorithm (maskableppo, ppo, a2c), not dqn")
     elif args.steps == 0:
         parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
+    if args.hyperparams:
+        import inspect
+
+        from .rl.hyperparams import hyperparams_for
+        from .rl.training import algo_class
+
+        known = set(hyperparams_for(args.algo, args.env, args.policy)) | set(
+            inspect.signature(algo_class(args.algo)).parameters
+        )
+        unknown = sorted(k for k, _ in args.hyperparams if k not in known)
+        if unknown:
+            parser.error(
+                f"argument --hyperparams: {args.algo} has no {unknown}; the table's: {sorted(known - {'self'})}"
+            )
     if args.privileged_critic and args.policy != "set":
         parser.error(f"argument --privileged-critic: needs --policy set, not {args.policy}")
     if args.critic_warmup > args.steps:
@@ -813,12 +843,17 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         overrides["n_envs"] = args.n_envs
     if args.vec_env is not None:
         overrides["vec_env"] = args.vec_env
-    if args.learning_rate is not None:
-        overrides["learning_rate"] = args.learning_rate
+    overrides.update(args.hyperparams)
     if args.raw_reward:
         lagrangian: Any = False
     elif args.lagrange is not None:
+        from .rl.hyperparams import hyperparams_for
+
+        # The cost's unit as in the table (the world's budget on generated worlds, whose budgets differ).
+        table = hyperparams_for(args.algo, args.env, args.policy).get("lagrangian") or {}
         lagrangian = {"multiplier": args.lagrange, "step_size": args.lagrange_step}
+        if table.get("per_budget"):
+            lagrangian["per_budget"] = True
     else:
         lagrangian = None
     result = train(

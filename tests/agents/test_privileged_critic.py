@@ -244,16 +244,25 @@ def test_cli_fine_tunes_a_saved_model_with_the_privileged_critic(clone_run, tmp_
     common += ["--pad-to", "40", "--n-envs", "2", "--no-progress", "--no-tensorboard"]
     out = tmp_path / "ft"
     args = ["--steps", "1024", "--init-from", str(clone_run), "--privileged-critic", "--critic-warmup", "512"]
-    assert main([*common, *args, "--learning-rate", "1e-4", "--out", str(out)]) == 0
+    assert (
+        main(
+            [*common, *args, "--hyperparams", "learning_rate:1e-4", "target_kl:0.01", "--lagrange", "0.1"]
+            + ["--out", str(out)]
+        )
+        == 0
+    )
 
     record = json.loads((out / "train.json").read_text())
     assert record["init_from"] == str(clone_run) and record["critic_warmup"] == 512
-    assert record["hyperparams"]["learning_rate"] == 1e-4
+    assert record["hyperparams"]["learning_rate"] == 1e-4 and record["hyperparams"]["target_kl"] == 0.01
+    # A multiplier given on generated worlds prices the cost in budget units, as the table's does.
+    assert record["lagrangian"] == {"multiplier": 0.1, "step_size": 0.0, "per_budget": True}
     assert record["hyperparams"]["policy_kwargs"]["privileged_critic"] is True
     for bad, message in (
         (["--steps", "64", "--critic-warmup", "65"], "--critic-warmup"),
         (["--steps", "64", "--init-from", str(tmp_path / "none")], "--init-from"),
-        (["--steps", "64", "--learning-rate", "0"], "--learning-rate"),
+        (["--steps", "64", "--hyperparams", "learning_rat:1e-4"], "has no ['learning_rat']"),
+        (["--steps", "64", "--hyperparams", "learning_rate=1"], "KEY:VALUE"),
     ):
         with pytest.raises(SystemExit):
             main([*common, *bad, "--out", str(tmp_path / "bad")])
