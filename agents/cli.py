@@ -806,9 +806,12 @@ def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         from .rl.hyperparams import hyperparams_for
         from .rl.training import algo_class
 
-        known = set(hyperparams_for(args.algo, args.env, args.policy)) | set(
-            inspect.signature(algo_class(args.algo)).parameters
-        )
+        known = {
+            k
+            for k in set(hyperparams_for(args.algo, args.env, args.policy))
+            | set(inspect.signature(algo_class(args.algo)).parameters)
+            if not k.startswith("_") and k not in ("self", "env", "policy")
+        }
         unknown = sorted(k for k, _ in args.hyperparams if k not in known)
         if unknown:
             parser.error(
