@@ -814,9 +814,7 @@ def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         }
         unknown = sorted(k for k, _ in args.hyperparams if k not in known)
         if unknown:
-            parser.error(
-                f"argument --hyperparams: {args.algo} has no {unknown}; the table's: {sorted(known - {'self'})}"
-            )
+            parser.error(f"argument --hyperparams: {args.algo} has no {unknown}; it takes {sorted(known)}")
     if args.privileged_critic and args.policy != "set":
         parser.error(f"argument --privileged-critic: needs --policy set, not {args.policy}")
     if args.critic_warmup > args.steps:
