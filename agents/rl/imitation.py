@@ -146,7 +146,7 @@ def collect_demonstrations(
         (:class:`~agents.policies.stageroute.shield.BudgetShield`), as it is scored under it; the
         masks recorded for the fit stay the env's (the teacher's label is always valid there).
     privileged : bool
-        Record each world's true means too (:func:`~agents.rl.vec_wrappers.privileged_observation`),
+        Record each world's true means too (:func:`~agents.rl.privileged.privileged_observation`),
         for a learner with an asymmetric critic (``privileged_critic=True``); the learner acts
         without them.
 

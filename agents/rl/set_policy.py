@@ -20,7 +20,7 @@ it collapses. These policies treat the model slots as a set:
 4. **Heads**: a shared MLP scores each slot (its action logit); an MLP of the pooled summary and the
    globals gives the commit logit (action N) and, through a separate MLP, the value.
 5. **Asymmetric critic** (``privileged_critic=True``, training only): the critic also sees each
-   slot's true mean reward and cost (:data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`, which
+   slot's true mean reward and cost (:data:`~agents.rl.privileged.PRIVILEGED_KEYS`, which
    :class:`~agents.rl.vec_wrappers.VecPrivilegedObservation` adds to training observations): a
    shared layer embeds each slot's ``[embedding, true means]`` and their mean and max over the real
    slots join the critic's input. The actor never reads them, so the policy acts on what a
@@ -92,7 +92,7 @@ class SetTokenizer(BaseFeaturesExtractor):
     read from the observation at each call, so nothing here depends on it.
 
     With ``privileged=True`` the output is ``[tokens, privileged (N * P), globals]``, the
-    :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS` of every slot (P of them) for an asymmetric
+    :data:`~agents.rl.privileged.PRIVILEGED_KEYS` of every slot (P of them) for an asymmetric
     critic; NaN where the observation lacks them (evaluation envs), which only the critic reads.
     Those keys are never part of a token.
 
@@ -489,7 +489,7 @@ class SetPolicy(_SetPolicyMixin, MaskableActorCriticPolicy):
         Rounds of pooling and update (2).
     privileged_critic : bool
         An asymmetric critic that also reads the training env's true means (see the module
-        docstring); the env must have :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`.
+        docstring); the env must have :data:`~agents.rl.privileged.PRIVILEGED_KEYS`.
     **kwargs
         MaskableActorCriticPolicy's other arguments (``activation_fn``, ``ortho_init``, optimizer);
         ``net_arch`` is refused.
@@ -550,7 +550,7 @@ class SetActorCriticPolicy(_SetPolicyMixin, ActorCriticPolicy):
         Rounds of pooling and update (2).
     privileged_critic : bool
         An asymmetric critic that also reads the training env's true means (see the module
-        docstring); the env must have :data:`~agents.rl.vec_wrappers.PRIVILEGED_KEYS`.
+        docstring); the env must have :data:`~agents.rl.privileged.PRIVILEGED_KEYS`.
     **kwargs
         ActorCriticPolicy's other arguments; ``net_arch`` is refused.
     """
