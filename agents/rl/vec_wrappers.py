@@ -153,7 +153,27 @@ class VecLagrangianReward(_PerRowWorld):
         return obs, penalised.astype(np.float32), dones, infos
 
 
-class VecScaledObservation(_PerRowWorld):
+class _PerRowObservation(_PerRowWorld):
+    """A :class:`_PerRowWorld` that maps observations: the batch with :meth:`_observe`, and the
+    ``terminal_observation`` of a sub-env that ended with :meth:`_terminal`, in the world it ended in
+    (its scenario before the reset)."""
+
+    def _terminal(self, terminal: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        if dones.any():
+            rows = np.flatnonzero(dones)
+            for i in rows.tolist():
+                terminal = infos[i].get("terminal_observation")
+                if terminal is not None:
+                    infos[i]["terminal_observation"] = self._terminal(terminal, i)
+            self._refresh(rows)
+        return self._observe(obs), rewards, dones, infos
+
+
+class VecScaledObservation(_PerRowObservation):
     """:class:`~gym_llmroute.wrappers.ScaledObservation` on every sub-env of an SB3 ``VecEnv``: the
     batch is scaled row by row with each sub-env's world (one vectorised
     :func:`~gym_llmroute.wrappers.scale_observation_rows`), and the ``terminal_observation`` of a
@@ -179,19 +199,11 @@ class VecScaledObservation(_PerRowWorld):
     def _observe(self, obs):
         return scale_observation_rows(obs, self.constants, self.version)
 
-    def step_wait(self) -> VecEnvStepReturn:
-        obs, rewards, dones, infos = self.venv.step_wait()
-        if dones.any():
-            rows = np.flatnonzero(dones)
-            for i in rows.tolist():
-                terminal = infos[i].get("terminal_observation")
-                if terminal is not None:  # the world it ended in: the scenario before the reset
-                    infos[i]["terminal_observation"] = scale_observation(terminal, self.scenarios[i], self.version)
-            self._refresh(rows)
-        return self._observe(obs), rewards, dones, infos
+    def _terminal(self, terminal: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+        return scale_observation(terminal, self.scenarios[i], self.version)
 
 
-class VecPrivilegedObservation(_PerRowWorld):
+class VecPrivilegedObservation(_PerRowObservation):
     """Adds :func:`privileged_observation` of each sub-env's world to its observation (and to the
     ``terminal_observation`` of a sub-env that ended, with the world it ended in): the training
     input of an asymmetric critic. Evaluation envs never have these keys.
@@ -217,16 +229,5 @@ class VecPrivilegedObservation(_PerRowWorld):
         out.update((key, value.copy()) for key, value in self.rows.items())
         return out
 
-    def step_wait(self) -> VecEnvStepReturn:
-        obs, rewards, dones, infos = self.venv.step_wait()
-        if dones.any():
-            rows = np.flatnonzero(dones)
-            for i in rows.tolist():
-                terminal = infos[i].get("terminal_observation")
-                if terminal is not None:  # the world it ended in: the scenario before the reset
-                    infos[i]["terminal_observation"] = {
-                        **terminal,
-                        **privileged_observation(self.scenarios[i], self.n_slots),
-                    }
-            self._refresh(rows)
-        return self._observe(obs), rewards, dones, infos
+    def _terminal(self, terminal: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+        return {**terminal, **privileged_observation(self.scenarios[i], self.n_slots)}
