@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,16 +210,30 @@ def plot_deployments(records: Sequence[dict[str, Any]], scenario, path: str | os
     return _save(fig, path)
 
 
+# What a learning curve can show, from the monitor's columns: (label, function of read_monitor's dict).
+CURVE_VALUES: dict[str, tuple[str, Callable[[dict[str, np.ndarray]], np.ndarray]]] = {
+    "reward": ("episode reward (correct answers per episode)", lambda m: m["reward"]),
+    "reward_fraction": ("episode reward / oracle value", lambda m: m["reward"] / m["oracle_value"]),
+    "spend_fraction": ("spend / budget B", lambda m: m["total_cost"] / m["budget"]),
+}
+
+
 def plot_learning_curves(
     curves: dict[tuple[str, str], list[dict[str, np.ndarray]]],
     path: str | os.PathLike,
     references: dict[str, dict[str, float]] | None = None,
+    value: str = "reward",
 ) -> Path:
-    """RL learning curves: episode reward of the training envs against training steps, one panel per
+    """RL learning curves: a value of the training episodes against training steps, one panel per
     env, one line per algorithm (mean over training seeds of a moving average of 10 episodes, band
     min-max over seeds). ``curves[(env_id, algo)]`` is a list (one per seed) of :func:`agents.rl.read_monitor`
-    dicts; ``references[env_id]`` maps a name to a reward drawn as a dashed line (reference agents'
-    evaluation means, ``"oracle value"``)."""
+    dicts; ``references[env_id]`` maps a name to a value drawn as a dashed line (reference agents'
+    evaluation means, ``"oracle value"``). ``value`` is one of :data:`CURVE_VALUES`: the episode
+    reward, the reward over the oracle value (for generated worlds, whose oracle values differ) or
+    the spend over the budget."""
+    if value not in CURVE_VALUES:
+        raise ValueError(f"value must be one of {sorted(CURVE_VALUES)}, got {value!r}")
+    ylabel, of = CURVE_VALUES[value]
     plt = _plt()
     envs = sorted({env for env, _ in curves}, key=lambda e: (e != "LLMRoute-v0", e))
     cols = min(2, len(envs))
@@ -238,8 +252,9 @@ def plot_learning_curves(
             grid = np.linspace(0, end, 200)
             ys = []
             for m in runs:
-                smooth = np.convolve(m["reward"], np.ones(10) / 10, mode="full")[: m["reward"].size]
-                counts = np.minimum(np.arange(1, m["reward"].size + 1), 10)
+                y = of(m)
+                smooth = np.convolve(y, np.ones(10) / 10, mode="full")[: y.size]
+                counts = np.minimum(np.arange(1, y.size + 1), 10)
                 smooth = smooth * 10 / counts
                 ys.append(np.interp(grid, m["timesteps"], smooth))
             mean, lo, hi = _band(np.array(ys))
@@ -253,7 +268,7 @@ def plot_learning_curves(
             )
             ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=label)
         ax.set_xlabel("training env steps")
-        ax.set_ylabel("episode reward (correct answers per episode)")
+        ax.set_ylabel(ylabel)
         ax.set_title(f"Learning curves on {env} (training episodes, moving average of 10)", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
