@@ -260,13 +260,13 @@ def plot_learning_curves(
             mean, lo, hi = _band(np.array(ys))
             ax.plot(grid, mean, color=colors[algo], label=f"{algo} (n={len(runs)} seeds)", lw=1.8)
             ax.fill_between(grid, lo, hi, color=colors[algo], alpha=0.15, lw=0)
-        for agent, value in (references or {}).get(env, {}).items():
+        for agent, level in (references or {}).get(env, {}).items():
             label = (
                 "oracle value (expected reward of the stage oracle)"
                 if agent == "oracle value"
                 else f"{agent} (evaluation mean)"
             )
-            ax.axhline(value, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=label)
+            ax.axhline(level, color=colors.get(agent, "gray"), ls="--", lw=1.0, label=label)
         ax.set_xlabel("training env steps")
         ax.set_ylabel(ylabel)
         ax.set_title(f"Learning curves on {env} (training episodes, moving average of 10)", fontsize=10)
