@@ -801,20 +801,12 @@ def _check_train_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
     elif args.steps == 0:
         parser.error("argument --steps: must be >= 1 (0 only with --warm-start)")
     if args.hyperparams:
-        import inspect
+        from .rl.training import check_hyperparams
 
-        from .rl.hyperparams import hyperparams_for
-        from .rl.training import algo_class
-
-        known = {
-            k
-            for k in set(hyperparams_for(args.algo, args.env, args.policy))
-            | set(inspect.signature(algo_class(args.algo)).parameters)
-            if not k.startswith("_") and k not in ("self", "env", "policy")
-        }
-        unknown = sorted(k for k, _ in args.hyperparams if k not in known)
-        if unknown:
-            parser.error(f"argument --hyperparams: {args.algo} has no {unknown}; it takes {sorted(known)}")
+        try:
+            check_hyperparams(args.algo, args.env, args.policy, [k for k, _ in args.hyperparams])
+        except ValueError as e:
+            parser.error(f"argument --hyperparams: {e}")
     if args.privileged_critic and args.policy != "set":
         parser.error(f"argument --privileged-critic: needs --policy set, not {args.policy}")
     if args.critic_warmup > args.steps:

@@ -512,6 +512,33 @@ def train(
     return result
 
 
+def check_hyperparams(algo: str, env_id: str, policy: str, keys) -> None:
+    """Refuse hyperparameter overrides that neither the table nor the algorithm's constructor know.
+
+    Parameters
+    ----------
+    algo, env_id, policy : str
+        As :func:`train`'s.
+    keys : iterable of str
+        The overridden keys.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown keys and listing the known ones.
+    """
+    import inspect
+
+    known = {
+        k
+        for k in set(hyperparams_for(algo, env_id, policy)) | set(inspect.signature(algo_class(algo)).parameters)
+        if not k.startswith("_") and k not in ("self", "env", "policy")
+    }
+    unknown = sorted(k for k in keys if k not in known)
+    if unknown:
+        raise ValueError(f"{algo} has no hyperparameter {unknown}; it takes {sorted(known)}")
+
+
 # The parameters that only the critic uses (SB3's MLP extractor's value_net, the set policy's critic
 # and its privileged layer, and the value head).
 CRITIC_PARAMETERS = ("mlp_extractor.value_net.", "mlp_extractor.critic.", "mlp_extractor.privileged.", "value_net.")
@@ -654,6 +681,7 @@ class _TrainSetup:
         privileged_critic: bool = False,
     ) -> _TrainSetup:
         params = hyperparams_for(algo, env_id, policy)
+        check_hyperparams(algo, env_id, policy, hyperparams or {})
         params.update(hyperparams or {})
         if privileged_critic:
             if policy != "set":

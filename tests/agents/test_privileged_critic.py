@@ -125,6 +125,8 @@ def test_privileged_critic_is_checked():
             train("maskableppo", total_timesteps=64, critic_warmup=bad, out_dir="unused")
     with pytest.raises(ValueError, match="critic_warmup"):
         train("dqn", total_timesteps=64, critic_warmup=32, out_dir="unused")
+    with pytest.raises(ValueError, match=r"no hyperparameter \['lerning_rate'\]; it takes \[.*'learning_rate'"):
+        train("maskableppo", total_timesteps=64, hyperparams={"lerning_rate": 1e-4}, out_dir="unused")
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +263,7 @@ def test_cli_fine_tunes_a_saved_model_with_the_privileged_critic(clone_run, tmp_
     for bad, message in (
         (["--steps", "64", "--critic-warmup", "65"], "--critic-warmup"),
         (["--steps", "64", "--init-from", str(tmp_path / "none")], "--init-from"),
-        (["--steps", "64", "--hyperparams", "learning_rat:1e-4"], "has no ['learning_rat']"),
+        (["--steps", "64", "--hyperparams", "learning_rat:1e-4"], "has no hyperparameter ['learning_rat']"),
         (["--steps", "64", "--hyperparams", "learning_rate=1"], "KEY:VALUE"),
     ):
         with pytest.raises(SystemExit):
