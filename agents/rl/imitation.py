@@ -232,19 +232,21 @@ class _Row:
     def start(self, index: int, seed: int, options, version: int) -> None:
         self.obs, info = self.env.reset(seed=seed + index, options=None if options is None else options[index])
         self.scenario = scenario_of(self.env)
-        self.teacher.bind(self.scenario, slots_of(self.env))
+        slots = slots_of(self.env)
+        self.teacher.bind(self.scenario, slots)
         self.teacher.reset(seed=seed + index)
         if self.shield is not None:
-            self.shield.bind(self.scenario, slots_of(self.env))
+            self.shield.bind(self.scenario, slots)
             self.shield.reset(seed + index)
+        # The world's true means, the same at every step of the episode (read-only: shared by its records).
+        self.truth = privileged_observation(self.scenario, slots) if self.privileged else {}
         self.episode = _Episode(index, [], [], [], [])
         self._observe(info["action_mask"], version)
 
     def _observe(self, mask: np.ndarray, version: int) -> None:
         self.mask = mask
         self.scaled = scale_observation(self.obs, self.scenario, version)
-        if self.privileged:
-            self.scaled.update(privileged_observation(self.scenario, self.mask.shape[0] - 1))
+        self.scaled.update(self.truth)
 
     def play_mask(self) -> np.ndarray:
         """The actions the learner may play: the env's valid ones, or the shield's subset of them."""
