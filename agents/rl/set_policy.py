@@ -297,6 +297,28 @@ class SetNetwork(nn.Module):
         self.latent_dim_pi = 0  # the logits' width is N + 1, known only from the observation
         self.latent_dim_vf = hidden
 
+    def critic_input_from_symmetric(self, weight: th.Tensor) -> th.Tensor:
+        """The weight of this (privileged) critic's first layer that computes what ``weight``, the
+        first critic layer of a network without ``privileged_dim``, computes: its inputs ``[pooled
+        (2 hidden), globals]`` at their columns of ``[pooled, privileged pooled (2 hidden), globals]``,
+        and zero weight on the privileged ones.
+
+        Parameters
+        ----------
+        weight : Tensor
+            Shape (hidden, 2 hidden + global_dim).
+
+        Returns
+        -------
+        Tensor
+            Shape (hidden, 4 hidden + global_dim).
+        """
+        h = self.hidden
+        grown = weight.new_zeros((h, 4 * h + self.global_dim))
+        grown[:, : 2 * h] = weight[:, : 2 * h]
+        grown[:, 4 * h :] = weight[:, 2 * h :]
+        return grown
+
     def output_layers(self) -> list[nn.Module]:
         """The layers that output logits (initialised with a small gain, like SB3's ``action_net``).
 

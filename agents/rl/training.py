@@ -559,7 +559,6 @@ def _critic_only(policy):
 
 def _init_from(model, path: str | os.PathLike) -> None:
     """Load the policy weights saved at ``path`` into ``model`` (see :func:`train`'s ``init_from``)."""
-    import torch
     from stable_baselines3.common.save_util import load_from_zip_file
 
     path = Path(path)
@@ -578,12 +577,7 @@ def _init_from(model, path: str | os.PathLike) -> None:
         if value.shape == target.shape:
             loaded[key] = value
         elif key == widened and getattr(model.policy, "privileged_critic", False):
-            # [pooled (2h), globals] -> [pooled (2h), privileged pooled (2h), globals], new inputs at 0.
-            h = model.policy.hidden
-            grown = torch.zeros_like(target)
-            grown[:, : 2 * h] = value[:, : 2 * h]
-            grown[:, 4 * h :] = value[:, 2 * h :]
-            loaded[key] = grown
+            loaded[key] = model.policy.mlp_extractor.critic_input_from_symmetric(value)
         else:
             raise ValueError(
                 f"init_from: {zip_path}'s {key!r} has shape {tuple(value.shape)}, this policy's {tuple(target.shape)}"
